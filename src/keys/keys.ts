@@ -1,0 +1,125 @@
+import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { calculateJwkThumbprint, type JWK } from 'jose';
+
+/** An Ed25519 key pair as onbehalf uses it: for signed attribution and for store checkpoints. */
+export interface SigningKey {
+  /** RFC 7638 thumbprint of the public key, unless the JWK file names its own `kid`. */
+  readonly kid: string;
+  readonly privateKey: KeyObject;
+  readonly publicKey: KeyObject;
+  readonly publicJwk: JWK;
+}
+
+/** A public key trusted to verify signatures. */
+export interface TrustedKey {
+  readonly kid: string;
+  readonly publicKey: KeyObject;
+  readonly jwk: JWK;
+}
+
+/** Thrown when a key or key set cannot be used; the message names the file and what is wrong. */
+export class KeyError extends Error {
+  override name = 'KeyError';
+}
+
+const isEd25519 = (jwk: JWK) => jwk.kty === 'OKP' && jwk.crv === 'Ed25519';
+
+/** Generates an Ed25519 key pair; `kid` is the public key's RFC 7638 thumbprint. */
+export async function generateSigningKey(): Promise<SigningKey> {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  const publicJwk = publicKey.export({ format: 'jwk' }) as JWK;
+  const kid = await calculateJwkThumbprint(publicJwk);
+  return { kid, privateKey, publicKey, publicJwk: { ...publicJwk, kid, alg: 'EdDSA', use: 'sig' } };
+}
+
+/** Reads a private Ed25519 JWK (e.g. `ONBEHALF_SIGNING_KEY`). */
+export async function loadSigningKey(path: string): Promise<SigningKey> {
+  const jwk = readJson(path, 'signing key') as JWK;
+  if (!isEd25519(jwk) || typeof jwk.d !== 'string') {
+    throw new KeyError(`signing key ${path}: not a private Ed25519 JWK (needs kty=OKP, crv=Ed25519 and d)`);
+  }
+  return signingKeyFromJwk(jwk, path);
+}
+
+/** Turns a private Ed25519 JWK into a {@link SigningKey}. */
+export async function signingKeyFromJwk(jwk: JWK, source = 'JWK'): Promise<SigningKey> {
+  try {
+    const privateKey = createPrivateKey({ key: jwk as import('node:crypto').JsonWebKey, format: 'jwk' });
+    const publicKey = createPublicKey(privateKey);
+    const bare = publicKey.export({ format: 'jwk' }) as JWK;
+    const kid = jwk.kid ?? (await calculateJwkThumbprint(bare));
+    return { kid, privateKey, publicKey, publicJwk: { ...bare, kid, alg: 'EdDSA', use: 'sig' } };
+  } catch (err) {
+    throw new KeyError(`signing key ${source}: ${(err as Error).message}`);
+  }
+}
+
+/** The private JWK of a key, for writing to a file. */
+export function privateJwk(key: SigningKey): JWK {
+  return { ...(key.privateKey.export({ format: 'jwk' }) as JWK), kid: key.kid, alg: 'EdDSA', use: 'sig' };
+}
+
+/** Parses a JWKS document; only Ed25519 keys are kept, and a set with none is an error. */
+export async function trustedKeysFromJwks(doc: unknown, source = 'JWKS'): Promise<TrustedKey[]> {
+  const keys = (doc as { keys?: unknown })?.keys;
+  if (!Array.isArray(keys))
+    throw new KeyError(`trusted keys ${source}: not a JWKS (expected {"keys": [...]})`);
+  const out: TrustedKey[] = [];
+  for (const [i, jwk] of (keys as JWK[]).entries()) {
+    if (!jwk || !isEd25519(jwk) || typeof jwk.x !== 'string') continue;
+    try {
+      const publicKey = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: jwk.x }, format: 'jwk' });
+      const kid = jwk.kid ?? (await calculateJwkThumbprint({ kty: 'OKP', crv: 'Ed25519', x: jwk.x }));
+      out.push({ kid, publicKey, jwk: { ...jwk, kid } });
+    } catch (err) {
+      throw new KeyError(`trusted keys ${source}: key ${i}: ${(err as Error).message}`);
+    }
+  }
+  if (out.length === 0) throw new KeyError(`trusted keys ${source}: no Ed25519 public key in the set`);
+  return out;
+}
+
+/** Reads trusted public keys from a JWKS file, or from an `http(s)://` URL. */
+export async function loadTrustedKeys(fileOrUrl: string): Promise<TrustedKey[]> {
+  if (/^https?:\/\//.test(fileOrUrl)) {
+    let doc: unknown;
+    try {
+      const res = await fetch(fileOrUrl, { signal: AbortSignal.timeout(5000) });
+      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      doc = await res.json();
+    } catch (err) {
+      throw new KeyError(`trusted keys ${fileOrUrl}: ${(err as Error).message}`);
+    }
+    return trustedKeysFromJwks(doc, fileOrUrl);
+  }
+  return trustedKeysFromJwks(readJson(fileOrUrl, 'trusted keys'), fileOrUrl);
+}
+
+/** Writes `DIR/signing-key.jwk` (private, mode 0600) and `DIR/jwks.json` (public). */
+export function writeKeyPair(dir: string, key: SigningKey): { privatePath: string; publicPath: string } {
+  mkdirSync(dir, { recursive: true });
+  const privatePath = join(dir, 'signing-key.jwk');
+  const publicPath = join(dir, 'jwks.json');
+  writeFileSync(privatePath, `${JSON.stringify(privateJwk(key), null, 2)}\n`, { mode: 0o600 });
+  chmodSync(privatePath, 0o600);
+  writeFileSync(publicPath, `${JSON.stringify({ keys: [key.publicJwk] }, null, 2)}\n`);
+  return { privatePath, publicPath };
+}
+
+function readJson(path: string, what: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new KeyError(
+      `${what} ${path}: cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new KeyError(`${what} ${path}: not valid JSON`);
+  }
+}

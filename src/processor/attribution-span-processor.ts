@@ -1,0 +1,100 @@
+import { type Attributes, type Context, diag } from '@opentelemetry/api';
+import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { actorFromEnv } from '../config/env.js';
+import { type Actor, type Attribution, getAttribution, parseAttribution } from '../context/attribution.js';
+import { attributionToAttributes, type SpanAttributeOptions } from './span-attributes.js';
+
+/** Options of {@link AttributionSpanProcessor}. */
+export interface AttributionSpanProcessorOptions extends SpanAttributeOptions {
+  /**
+   * The actor of spans started outside any attribution: this process's own identity. Defaults to
+   * `ONBEHALF_AGENT_ID` / `ONBEHALF_AGENT_NAME` / `ONBEHALF_AGENT_OWNER` (an agent), if set.
+   */
+  defaultActor?: Actor;
+  /** Where to read `ONBEHALF_AGENT_*` from; `process.env` by default. */
+  env?: Record<string, string | undefined>;
+}
+
+/** Counters of what the processor could not do; it never throws into the host application. */
+export interface AttributionProcessorStats {
+  /** Spans stamped with an attribution from context. */
+  stamped: number;
+  /** Spans stamped with the default actor only. */
+  defaulted: number;
+  /** Spans left unstamped because stamping threw. */
+  failed: number;
+}
+
+/**
+ * Stamps every span at start with the attribution of its parent context (who acts, on whose behalf,
+ * why, under what authority), or with the process's default actor when there is none.
+ *
+ * The attribute set of an attribution is computed once and reused for every span under it, since an
+ * attribution in context is immutable; the hot path is one map lookup and one `setAttributes`.
+ */
+export class AttributionSpanProcessor implements SpanProcessor {
+  readonly stats: AttributionProcessorStats = { stamped: 0, defaulted: 0, failed: 0 };
+  private readonly cache = new WeakMap<object, Attributes>();
+  private readonly defaultAttributes: Attributes | undefined;
+  private readonly defaultActor: Actor | undefined;
+
+  constructor(private readonly options: AttributionSpanProcessorOptions = {}) {
+    const actor = options.defaultActor ?? actorFromEnv(options.env ?? process.env);
+    if (actor) {
+      // Validated once here, so a broken default is reported at start-up, not per span.
+      this.defaultActor = parseAttribution({ actor }).actor;
+      this.defaultAttributes = attributionToAttributes(
+        { actor: this.defaultActor, provenance: 'local' },
+        options,
+      );
+    }
+  }
+
+  onStart(span: Span, parentContext: Context): void {
+    try {
+      const attribution = getAttribution(parentContext);
+      if (attribution) {
+        span.setAttributes(this.attributesOf(attribution));
+        this.stats.stamped++;
+      } else if (this.defaultAttributes) {
+        span.setAttributes(this.defaultAttributes);
+        this.stats.defaulted++;
+      }
+    } catch (err) {
+      this.stats.failed++;
+      diag.warn('onbehalf: could not stamp attribution on span', err);
+    }
+  }
+
+  private attributesOf(attribution: Readonly<Attribution>): Attributes {
+    let attributes = this.cache.get(attribution);
+    if (!attributes) {
+      attributes = attributionToAttributes(attribution, this.options);
+      // A claimed (unverified) attribution names nobody: this process's own actor is who acted.
+      if (attribution.provenance === 'unverified' && this.defaultAttributes) {
+        attributes = Object.freeze({
+          ...attributes,
+          ...this.defaultAttributes,
+          'attribution.provenance': 'unverified',
+        });
+      }
+      this.cache.set(attribution, attributes);
+    }
+    return attributes;
+  }
+
+  /** The process's default actor, if one is configured. */
+  get actor(): Actor | undefined {
+    return this.defaultActor;
+  }
+
+  onEnd(_span: ReadableSpan): void {}
+
+  forceFlush(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  shutdown(): Promise<void> {
+    return Promise.resolve();
+  }
+}

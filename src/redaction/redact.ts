@@ -1,0 +1,116 @@
+/** A kind of sensitive content and how to find it in a string. */
+export interface RedactionRule {
+  /** Recorded in `attribution.content.redactions` / the `redactions` column, e.g. `email`. */
+  kind: string;
+  pattern: RegExp;
+  /** Extra check on a match (e.g. the Luhn checksum of a card number); keep the match when it returns false. */
+  accept?: (match: string) => boolean;
+}
+
+/** Options of {@link redact}. */
+export interface RedactionOptions {
+  /** Replaces the built-in rules; `[...DEFAULT_REDACTION_RULES, myRule]` adds to them. */
+  rules?: readonly RedactionRule[];
+  /** Object keys whose values are always secrets, whatever they look like (matched case-insensitively). */
+  secretKeys?: RegExp;
+  /** Longest serialized result kept; longer output is cut and `truncated` recorded. */
+  maxLength?: number;
+}
+
+/** The result of {@link redact}: JSON text safe to store, and which kinds were removed from it. */
+export interface Redacted {
+  json: string | undefined;
+  redactions: string[];
+}
+
+const luhn = (digits: string): boolean => {
+  const d = digits.replace(/\D/g, '');
+  if (d.length < 13 || d.length > 19) return false;
+  let sum = 0;
+  for (let i = 0; i < d.length; i++) {
+    let n = d.charCodeAt(d.length - 1 - i) - 48;
+    if (i % 2 === 1) {
+      n *= 2;
+      if (n > 9) n -= 9;
+    }
+    sum += n;
+  }
+  return sum % 10 === 0;
+};
+
+/** Emails, payment card numbers (Luhn-checked), bearer tokens, JWTs, private keys and common API keys. */
+export const DEFAULT_REDACTION_RULES: readonly RedactionRule[] = Object.freeze([
+  {
+    kind: 'private_key',
+    pattern: /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----/g,
+  },
+  { kind: 'secret', pattern: /\bBearer\s+[A-Za-z0-9\-._~+/]{8,}=*/gi },
+  { kind: 'secret', pattern: /\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g },
+  {
+    kind: 'secret',
+    pattern:
+      /\b(?:sk|pk|rk)-(?:live-|test-|proj-|ant-)?[A-Za-z0-9_-]{16,}|\b(?:ghp|gho|ghu|ghs|ghr|github_pat)_[A-Za-z0-9_]{20,}|\bxox[abprs]-[A-Za-z0-9-]{10,}|\bAKIA[0-9A-Z]{16}\b|\bAIza[0-9A-Za-z_-]{35}\b/g,
+  },
+  { kind: 'email', pattern: /[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g },
+  { kind: 'credit_card', pattern: /\b(?:\d[ -]?){12,18}\d\b/g, accept: luhn },
+]);
+
+const DEFAULT_SECRET_KEYS =
+  /pass(word)?|secret|token|api[-_]?key|authorization|credential|private[-_]?key|cookie/i;
+const DEFAULT_MAX_LENGTH = 8192;
+
+/**
+ * Serializes `value` to JSON with sensitive content replaced by `[REDACTED:kind]`, and lists the
+ * kinds replaced. Never throws: a value that cannot be serialized becomes `"[unserializable]"`.
+ */
+export function redact(value: unknown, options: RedactionOptions = {}): Redacted {
+  if (value === undefined) return { json: undefined, redactions: [] };
+  const rules = options.rules ?? DEFAULT_REDACTION_RULES;
+  const secretKeys = options.secretKeys ?? DEFAULT_SECRET_KEYS;
+  const found = new Set<string>();
+  const scrub = (s: string) => redactString(s, rules, found);
+  let json: string;
+  try {
+    const seen = new WeakSet<object>();
+    json =
+      JSON.stringify(value, (key, v: unknown) => {
+        if (key && secretKeys.test(key) && v !== null && v !== undefined && v !== '') {
+          found.add('secret');
+          return '[REDACTED:secret]';
+        }
+        if (typeof v === 'string') return scrub(v);
+        if (typeof v === 'bigint') return v.toString();
+        if (v && typeof v === 'object') {
+          if (seen.has(v)) return '[circular]';
+          seen.add(v);
+        }
+        return v;
+      }) ?? 'null';
+  } catch {
+    json = '"[unserializable]"';
+  }
+  const max = options.maxLength ?? DEFAULT_MAX_LENGTH;
+  if (json.length > max) {
+    json = JSON.stringify({
+      truncated: true,
+      length: json.length,
+      head: json.slice(0, Math.max(0, max - 64)),
+    });
+    found.add('truncated');
+  }
+  return { json, redactions: [...found].sort() };
+}
+
+/** Redacts one string; adds the kinds found to `found`. */
+export function redactString(s: string, rules: readonly RedactionRule[], found: Set<string>): string {
+  let out = s;
+  for (const rule of rules) {
+    rule.pattern.lastIndex = 0;
+    out = out.replace(rule.pattern, (m) => {
+      if (rule.accept && !rule.accept(m)) return m;
+      found.add(rule.kind);
+      return `[REDACTED:${rule.kind}]`;
+    });
+  }
+  return out;
+}
