@@ -1,7 +1,13 @@
-import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  type KeyObject,
+} from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { calculateJwkThumbprint, type JWK } from 'jose';
+import type { JWK } from 'jose';
 
 /** An Ed25519 key pair as onbehalf uses it: for signed attribution and for store checkpoints. */
 export interface SigningKey {
@@ -26,16 +32,22 @@ export class KeyError extends Error {
 
 const isEd25519 = (jwk: JWK) => jwk.kty === 'OKP' && jwk.crv === 'Ed25519';
 
+/** RFC 7638 thumbprint of an Ed25519 public JWK (synchronous, so keys load inside a synchronous start-up). */
+export function jwkThumbprint(jwk: JWK): string {
+  const canonical = JSON.stringify({ crv: jwk.crv, kty: jwk.kty, x: jwk.x });
+  return createHash('sha256').update(canonical).digest('base64url');
+}
+
 /** Generates an Ed25519 key pair; `kid` is the public key's RFC 7638 thumbprint. */
-export async function generateSigningKey(): Promise<SigningKey> {
+export function generateSigningKey(): SigningKey {
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
   const publicJwk = publicKey.export({ format: 'jwk' }) as JWK;
-  const kid = await calculateJwkThumbprint(publicJwk);
+  const kid = jwkThumbprint(publicJwk);
   return { kid, privateKey, publicKey, publicJwk: { ...publicJwk, kid, alg: 'EdDSA', use: 'sig' } };
 }
 
 /** Reads a private Ed25519 JWK (e.g. `ONBEHALF_SIGNING_KEY`). */
-export async function loadSigningKey(path: string): Promise<SigningKey> {
+export function loadSigningKey(path: string): SigningKey {
   const jwk = readJson(path, 'signing key') as JWK;
   if (!isEd25519(jwk) || typeof jwk.d !== 'string') {
     throw new KeyError(`signing key ${path}: not a private Ed25519 JWK (needs kty=OKP, crv=Ed25519 and d)`);
@@ -44,12 +56,12 @@ export async function loadSigningKey(path: string): Promise<SigningKey> {
 }
 
 /** Turns a private Ed25519 JWK into a {@link SigningKey}. */
-export async function signingKeyFromJwk(jwk: JWK, source = 'JWK'): Promise<SigningKey> {
+export function signingKeyFromJwk(jwk: JWK, source = 'JWK'): SigningKey {
   try {
     const privateKey = createPrivateKey({ key: jwk as import('node:crypto').JsonWebKey, format: 'jwk' });
     const publicKey = createPublicKey(privateKey);
     const bare = publicKey.export({ format: 'jwk' }) as JWK;
-    const kid = jwk.kid ?? (await calculateJwkThumbprint(bare));
+    const kid = jwk.kid ?? jwkThumbprint(bare);
     return { kid, privateKey, publicKey, publicJwk: { ...bare, kid, alg: 'EdDSA', use: 'sig' } };
   } catch (err) {
     throw new KeyError(`signing key ${source}: ${(err as Error).message}`);
@@ -62,7 +74,7 @@ export function privateJwk(key: SigningKey): JWK {
 }
 
 /** Parses a JWKS document; only Ed25519 keys are kept, and a set with none is an error. */
-export async function trustedKeysFromJwks(doc: unknown, source = 'JWKS'): Promise<TrustedKey[]> {
+export function trustedKeysFromJwks(doc: unknown, source = 'JWKS'): TrustedKey[] {
   const keys = (doc as { keys?: unknown })?.keys;
   if (!Array.isArray(keys))
     throw new KeyError(`trusted keys ${source}: not a JWKS (expected {"keys": [...]})`);
@@ -71,7 +83,7 @@ export async function trustedKeysFromJwks(doc: unknown, source = 'JWKS'): Promis
     if (!jwk || !isEd25519(jwk) || typeof jwk.x !== 'string') continue;
     try {
       const publicKey = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: jwk.x }, format: 'jwk' });
-      const kid = jwk.kid ?? (await calculateJwkThumbprint({ kty: 'OKP', crv: 'Ed25519', x: jwk.x }));
+      const kid = jwk.kid ?? jwkThumbprint(jwk);
       out.push({ kid, publicKey, jwk: { ...jwk, kid } });
     } catch (err) {
       throw new KeyError(`trusted keys ${source}: key ${i}: ${(err as Error).message}`);
@@ -79,6 +91,11 @@ export async function trustedKeysFromJwks(doc: unknown, source = 'JWKS'): Promis
   }
   if (out.length === 0) throw new KeyError(`trusted keys ${source}: no Ed25519 public key in the set`);
   return out;
+}
+
+/** Reads trusted public keys from a JWKS file (synchronously). */
+export function loadTrustedKeysFile(path: string): TrustedKey[] {
+  return trustedKeysFromJwks(readJson(path, 'trusted keys'), path);
 }
 
 /** Reads trusted public keys from a JWKS file, or from an `http(s)://` URL. */
