@@ -17,11 +17,53 @@ export {
 export { ActionDeniedError, type AuditDetails, audited } from './context/audited.js';
 export * from './conventions/index.js';
 export {
+  generateSigningKey,
+  KeyError,
+  loadSigningKey,
+  loadTrustedKeys,
+  loadTrustedKeysFile,
+  type SigningKey,
+  signingKeyFromJwk,
+  type TrustedKey,
+  trustedKeysFromJwks,
+  writeKeyPair,
+} from './keys/keys.js';
+export {
   type AttributionProcessorStats,
   AttributionSpanProcessor,
   type AttributionSpanProcessorOptions,
 } from './processor/attribution-span-processor.js';
 export { attributionToAttributes, type SpanAttributeOptions } from './processor/span-attributes.js';
+export {
+  AttributionPropagator,
+  type AttributionPropagatorOptions,
+  type AttributionPropagatorStats,
+} from './propagation/attribution-propagator.js';
+export {
+  ATTRIBUTION_TOKEN_TYPE,
+  type AttributionClaims,
+  attributionToClaims,
+  type SignTokenOptions,
+  signAttributionToken,
+  type TokenRejection,
+  type TokenVerification,
+  type VerifyTokenOptions,
+  verifyAttributionToken,
+} from './propagation/attribution-token.js';
+export { BAGGAGE_MAX_BYTES, BAGGAGE_MAX_ENTRIES } from './propagation/baggage-limits.js';
+export { ATTRIBUTION_TOKEN_KEY } from './propagation/claims.js';
+export { attributionPropagatorFrom, type PropagationKeyOptions } from './propagation/from-options.js';
+export {
+  AccessTokenVerifier,
+  type AccessTokenVerifierOptions,
+  InboundTokenError,
+  type InboundTokenReason,
+} from './propagation/inbound-token.js';
+export {
+  TrustedKeySet,
+  type TrustedKeySetOptions,
+  type TrustedKeySetStats,
+} from './propagation/trusted-key-set.js';
 export {
   DEFAULT_REDACTION_RULES,
   type Redacted,

@@ -117,7 +117,12 @@ export function contextWithAttribution(attribution: Readonly<Attribution>, ctx: 
  */
 export function withAttribution<T>(attribution: Attribution, fn: () => T): T {
   const outer = getAttribution();
-  const parsed = parseAttribution({ ...attribution, provenance: undefined });
+  // Only objects get their claimed provenance dropped; anything else is reported as it is, at the root.
+  const input: unknown =
+    attribution !== null && typeof attribution === 'object'
+      ? { ...attribution, provenance: undefined }
+      : attribution;
+  const parsed = parseAttribution(input);
   const effective = outer ? nest(outer, parsed) : localRoot(parsed);
   return context.with(contextWithAttribution(effective), fn);
 }

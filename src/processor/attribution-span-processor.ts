@@ -69,7 +69,10 @@ export class AttributionSpanProcessor implements SpanProcessor {
   private attributesOf(attribution: Readonly<Attribution>): Attributes {
     let attributes = this.cache.get(attribution);
     if (!attributes) {
-      attributes = attributionToAttributes(attribution, this.options);
+      // Anyone can put a value in context (contextWithAttribution), so it is validated here, once per
+      // attribution object: a malformed, oversized or hostile value throws into the catch of onStart
+      // instead of reaching a span.
+      attributes = attributionToAttributes(parseAttribution(attribution), this.options);
       // A claimed (unverified) attribution names nobody: this process's own actor is who acted.
       if (attribution.provenance === 'unverified' && this.defaultAttributes) {
         attributes = Object.freeze({

@@ -71,18 +71,34 @@ export function redact(value: unknown, options: RedactionOptions = {}): Redacted
   const scrub = (s: string) => redactString(s, rules, found);
   let json: string;
   try {
-    const seen = new WeakSet<object>();
+    // The objects from the root to the value being serialized (as JSON.stringify sees them, and as
+    // given): only a value among its own ancestors is a cycle; one shared by two fields is not.
+    const holders: unknown[] = [];
+    const originals: object[] = [];
     json =
-      JSON.stringify(value, (key, v: unknown) => {
+      JSON.stringify(value, function (this: unknown, key: string, v: unknown) {
         if (key && secretKeys.test(key) && v !== null && v !== undefined && v !== '') {
           found.add('secret');
           return '[REDACTED:secret]';
         }
         if (typeof v === 'string') return scrub(v);
-        if (typeof v === 'bigint') return v.toString();
+        // A card number can arrive as a number; it is redacted like its digits.
+        if (typeof v === 'number' && Number.isInteger(v)) {
+          const digits = String(v);
+          const clean = scrub(digits);
+          return clean === digits ? v : clean;
+        }
+        if (typeof v === 'bigint') return scrub(v.toString());
         if (v && typeof v === 'object') {
-          if (seen.has(v)) return '[circular]';
-          seen.add(v);
+          while (holders.length && holders[holders.length - 1] !== this) {
+            holders.pop();
+            originals.pop();
+          }
+          if (originals.includes(v)) return '[circular]';
+          const out = Array.isArray(v) ? v : withScrubbedKeys(v as Record<string, unknown>, scrub);
+          holders.push(out);
+          originals.push(v);
+          return out;
         }
         return v;
       }) ?? 'null';
@@ -91,14 +107,29 @@ export function redact(value: unknown, options: RedactionOptions = {}): Redacted
   }
   const max = options.maxLength ?? DEFAULT_MAX_LENGTH;
   if (json.length > max) {
-    json = JSON.stringify({
-      truncated: true,
-      length: json.length,
-      head: json.slice(0, Math.max(0, max - 64)),
-    });
+    // The head is escaped again inside the wrapper, so shrink it until the whole fits.
+    let keep = Math.max(0, max - 64);
+    let cut = truncated(json, keep);
+    while (cut.length > max && keep > 0) {
+      keep = Math.floor(keep / 2);
+      cut = truncated(json, keep);
+    }
+    json = cut;
     found.add('truncated');
   }
   return { json, redactions: [...found].sort() };
+}
+
+const truncated = (json: string, keep: number) =>
+  JSON.stringify({ truncated: true, length: json.length, head: json.slice(0, keep) });
+
+/** Object keys can carry content too (a map keyed by email): copy the object only when a key changes. */
+function withScrubbedKeys(o: Record<string, unknown>, scrub: (s: string) => string): Record<string, unknown> {
+  const keys = Object.keys(o);
+  if (keys.every((k) => scrub(k) === k)) return o;
+  const copy: Record<string, unknown> = {};
+  for (const k of keys) copy[scrub(k)] = o[k];
+  return copy;
 }
 
 /** Redacts one string; adds the kinds found to `found`. */

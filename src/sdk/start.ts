@@ -15,9 +15,11 @@ import {
 } from '@opentelemetry/sdk-trace-base';
 import type { Actor } from '../context/attribution.js';
 import { AttributionSpanProcessor } from '../processor/attribution-span-processor.js';
+import type { AttributionPropagator } from '../propagation/attribution-propagator.js';
+import { attributionPropagatorFrom, type PropagationKeyOptions } from '../propagation/from-options.js';
 
 /** Options of {@link startOnbehalf}; every one defaults from the environment. */
-export interface OnbehalfOptions {
+export interface OnbehalfOptions extends PropagationKeyOptions {
   /** `service.name` of this process; `OTEL_SERVICE_NAME` by default. */
   serviceName?: string;
   /** This process's own actor; `ONBEHALF_AGENT_ID` / `_NAME` / `_OWNER` by default. */
@@ -46,6 +48,8 @@ export interface OnbehalfOptions {
 export interface OnbehalfHandle {
   readonly sdk: NodeSDK;
   readonly attributionProcessor: AttributionSpanProcessor;
+  /** Carries attribution to and from other processes (signed with `signingKey`, checked against `trustedKeys`). */
+  readonly attributionPropagator: AttributionPropagator;
   shutdown(): Promise<void>;
 }
 
@@ -65,6 +69,8 @@ export function startOnbehalf(options: OnbehalfOptions = {}): OnbehalfHandle {
     mirrorUserId: options.mirrorUserId,
     env,
   });
+  // Before anything starts: a broken key file fails start-up rather than running unsigned.
+  const attributionPropagator = attributionPropagatorFrom(options, env);
   const spanProcessors: SpanProcessor[] = [attributionProcessor];
   const exporter = options.traceExporter ?? defaultTraceExporter(env);
   if (exporter) spanProcessors.push(new BatchSpanProcessor(exporter));
@@ -78,6 +84,7 @@ export function startOnbehalf(options: OnbehalfOptions = {}): OnbehalfHandle {
       propagators: [
         new W3CTraceContextPropagator(),
         new W3CBaggagePropagator(),
+        attributionPropagator,
         ...(options.propagators ?? []),
       ],
     }),
@@ -89,6 +96,7 @@ export function startOnbehalf(options: OnbehalfOptions = {}): OnbehalfHandle {
   return {
     sdk,
     attributionProcessor,
+    attributionPropagator,
     shutdown() {
       stopping ??= sdk.shutdown().catch((err: unknown) => diag.error('onbehalf: shutdown failed', err));
       return stopping;

@@ -1,0 +1,373 @@
+import {
+  type Context,
+  diag,
+  isSpanContextValid,
+  propagation,
+  type TextMapGetter,
+  type TextMapPropagator,
+  type TextMapSetter,
+  trace,
+} from '@opentelemetry/api';
+import { isTracingSuppressed, parseTraceParent } from '@opentelemetry/core';
+import {
+  type Attribution,
+  contextWithAttribution,
+  getAttribution,
+  MAX_ATTRIBUTION_LIST,
+} from '../context/attribution.js';
+import type { SigningKey, TrustedKey } from '../keys/keys.js';
+import {
+  checkTimeAndTrace,
+  DEFAULT_CLOCK_SKEW_SECONDS,
+  DEFAULT_TOKEN_LIFETIME_SECONDS,
+  signAttributionToken,
+  type TokenRejection,
+  type TokenVerification,
+  verifySignedClaims,
+} from './attribution-token.js';
+import {
+  BAGGAGE_HEADER,
+  type BaggageProblem,
+  encodeBaggageEntry,
+  fitBaggage,
+  parseBaggageHeader,
+} from './baggage-limits.js';
+import {
+  ATTRIBUTION_BAGGAGE_PREFIX,
+  ATTRIBUTION_TOKEN_KEY,
+  claimFromEntries,
+  plainEntries,
+  withoutSecrets,
+} from './claims.js';
+import { TrustedKeySet } from './trusted-key-set.js';
+
+/** Options of {@link AttributionPropagator}. */
+export interface AttributionPropagatorOptions {
+  /** This process's key: outbound attribution is signed with it. Without one, only plain claims go out. */
+  signingKey?: SigningKey;
+  /** Keys trusted to sign inbound attribution: a key set, keys, a JWKS file path or a JWKS URL. */
+  trustedKeys?: TrustedKeySet | readonly TrustedKey[] | string;
+  /** Lifetime of the tokens this process signs; 300 s by default. */
+  tokenLifetimeSeconds?: number;
+  /** Clock skew allowed when checking `iat`/`exp`; 30 s by default. */
+  clockSkewSeconds?: number;
+  /** Send the readable `attribution.*` entries next to the token; true by default. */
+  plainEntries?: boolean;
+  /** How many verified tokens to remember; 1024 by default, 0 turns the cache off. */
+  verifyCacheSize?: number;
+  /** Longest delegation chain accepted inbound; {@link MAX_ATTRIBUTION_LIST} by default. */
+  maxChain?: number;
+}
+
+/** Counters of an {@link AttributionPropagator}; it never throws into the host application. */
+export interface AttributionPropagatorStats {
+  /** Outbound carriers given attribution entries. */
+  injected: number;
+  /** Tokens signed (cache misses of inject). */
+  signed: number;
+  /** Outbound attribution sent with plain entries only (no key, unverified, no trace, or too large). */
+  unsigned: number;
+  /** Attributions whose credential-looking strings were redacted before they went out. */
+  redacted: number;
+  /** The app's own baggage entries left out to stay within the W3C limits. */
+  droppedEntries: number;
+  /** Inbound attribution accepted as verified. */
+  verified: number;
+  /** Of those, how many were answered from the verification cache. */
+  verifyCacheHits: number;
+  /** Inbound plain claims taken as `unverified`. */
+  unverified: number;
+  /** Inbound tokens refused, by reason. */
+  rejected: Partial<Record<TokenRejection | 'duplicate', number>>;
+  /** Inbound baggage problems, by kind. */
+  malformed: Partial<Record<BaggageProblem, number>>;
+  /** Calls that failed inside the propagator and were ignored. */
+  failed: number;
+}
+
+interface Outbound {
+  entries: string[];
+  /** Epoch ms after which the entries are built again (a token close to expiry). */
+  refreshAt: number;
+}
+
+interface Inbound {
+  token: string;
+  traceId: string;
+  exp: number;
+}
+
+type Verified = Extract<TokenVerification, { ok: true }>;
+
+/** Refresh a cached or forwarded token once it has less than this left. */
+const REFRESH_MARGIN_SECONDS = 60;
+/** Traces remembered per attribution object, for an attribution reused across many requests. */
+const TRACES_PER_ATTRIBUTION = 64;
+
+/**
+ * Carries attribution across processes in W3C baggage (DESIGN §6). Put it after W3C trace context and
+ * baggage in a composite propagator: it reads the trace id they extracted, and rewrites the `baggage`
+ * header they wrote with onbehalf's entries first, within the W3C limits.
+ *
+ * Inject: the attribution in context goes out as a few plain `attribution.*` entries and, when this
+ * process has a signing key, one `attribution.token` entry: an EdDSA JWS bound to the trace. A verified
+ * inbound token is forwarded unchanged while it is fresh; an unverified claim is never signed. Tokens
+ * are cached per (attribution, trace), so a hot path signs once.
+ *
+ * Extract: a token that verifies against the trusted keys (signature, expiry, trace binding) puts a
+ * `provenance: 'verified'` attribution in context. Without one, plain entries are only a claim
+ * (`provenance: 'unverified'`) and never fill the principal or actor. Inbound `attribution.*` entries
+ * are removed from the app's baggage so nothing downstream mistakes them for facts. Bad headers are
+ * counted in {@link AttributionPropagator.stats}, never thrown.
+ */
+export class AttributionPropagator implements TextMapPropagator {
+  readonly stats: AttributionPropagatorStats = {
+    injected: 0,
+    signed: 0,
+    unsigned: 0,
+    redacted: 0,
+    droppedEntries: 0,
+    verified: 0,
+    verifyCacheHits: 0,
+    unverified: 0,
+    rejected: {},
+    malformed: {},
+    failed: 0,
+  };
+  /** The keys inbound tokens are checked against. */
+  readonly trustedKeys: TrustedKeySet;
+  private readonly signingKey: SigningKey | undefined;
+  private readonly lifetime: number;
+  private readonly skew: number;
+  private readonly plain: boolean;
+  private readonly maxChain: number;
+  private readonly cacheSize: number;
+  private readonly outbound = new WeakMap<object, Map<string, Outbound>>();
+  private readonly scrubbed = new WeakMap<object, Readonly<Attribution>>();
+  private readonly inbound = new WeakMap<object, Inbound>();
+  private readonly verifiedTokens = new Map<string, Verified>();
+  private readonly warned = new Set<string>();
+
+  /** @throws KeyError when `trustedKeys` names a file that cannot be used. */
+  constructor(options: AttributionPropagatorOptions = {}) {
+    this.signingKey = options.signingKey;
+    this.lifetime = options.tokenLifetimeSeconds ?? DEFAULT_TOKEN_LIFETIME_SECONDS;
+    this.skew = options.clockSkewSeconds ?? DEFAULT_CLOCK_SKEW_SECONDS;
+    this.plain = options.plainEntries ?? true;
+    this.maxChain = options.maxChain ?? MAX_ATTRIBUTION_LIST;
+    this.cacheSize = options.verifyCacheSize ?? 1024;
+    const trusted = options.trustedKeys;
+    this.trustedKeys = trusted instanceof TrustedKeySet ? trusted : new TrustedKeySet(trusted ?? []);
+    // A process can always check what it signed itself (a call that comes back to it).
+    if (this.signingKey) {
+      const { kid, publicKey, publicJwk } = this.signingKey;
+      this.trustedKeys.add([{ kid, publicKey, jwk: publicJwk }]);
+    }
+  }
+
+  fields(): string[] {
+    return [BAGGAGE_HEADER];
+  }
+
+  inject(ctx: Context, carrier: unknown, setter: TextMapSetter): void {
+    try {
+      if (isTracingSuppressed(ctx)) return;
+      const attribution = getAttribution(ctx);
+      const baggage = propagation.getBaggage(ctx);
+      const appEntries: string[] = [];
+      let strayClaims = false;
+      for (const [key, entry] of baggage?.getAllEntries() ?? []) {
+        // Whatever the app put under attribution.* is not what this process attests: it is replaced.
+        if (key.startsWith(ATTRIBUTION_BAGGAGE_PREFIX)) strayClaims = true;
+        else {
+          const meta = entry.metadata?.toString();
+          appEntries.push(
+            `${encodeURIComponent(key)}=${encodeURIComponent(entry.value)}${meta ? `;${meta}` : ''}`,
+          );
+        }
+      }
+      if (!attribution && !strayClaims) return;
+      const own = attribution ? this.outboundEntries(attribution, ctx) : [];
+      const fitted = fitBaggage([...own, ...appEntries]);
+      this.stats.droppedEntries += fitted.dropped;
+      setter.set(carrier, BAGGAGE_HEADER, fitted.header);
+      if (own.length > 0) this.stats.injected++;
+    } catch (err) {
+      this.stats.failed++;
+      this.warnOnce('inject', `onbehalf: attribution inject failed: ${(err as Error).message}`);
+    }
+  }
+
+  extract(ctx: Context, carrier: unknown, getter: TextMapGetter): Context {
+    try {
+      const raw = getter.get(carrier, BAGGAGE_HEADER);
+      if (raw === undefined) return ctx;
+      const parsed = parseBaggageHeader(raw);
+      for (const p of parsed.problems) this.count(this.stats.malformed, p);
+      const claims = new Map<string, string>();
+      let duplicateToken = false;
+      for (const e of parsed.entries) {
+        if (!e.key.startsWith(ATTRIBUTION_BAGGAGE_PREFIX)) continue;
+        if (claims.has(e.key)) {
+          if (e.key === ATTRIBUTION_TOKEN_KEY) duplicateToken = true;
+          continue;
+        }
+        claims.set(e.key, e.value);
+      }
+      if (claims.size === 0) return ctx;
+      let out = stripClaims(ctx);
+      const token = claims.get(ATTRIBUTION_TOKEN_KEY);
+      if (duplicateToken) {
+        // Two tokens in one header: one of them was added by someone else, and neither is believed.
+        this.count(this.stats.rejected, 'duplicate');
+      } else if (token !== undefined) {
+        const result = this.verify(token, traceIdOf(ctx, carrier, getter));
+        if (result.ok) {
+          this.stats.verified++;
+          this.inbound.set(result.attribution, {
+            token,
+            traceId: result.claims.trace_id,
+            exp: result.claims.exp,
+          });
+          return contextWithAttribution(result.attribution, out);
+        }
+        this.count(this.stats.rejected, result.reason);
+        this.warnOnce(
+          result.reason,
+          `onbehalf: inbound attribution token refused (${result.reason}): ${result.detail}`,
+        );
+      }
+      // A claim never replaces an attribution this process already has from a better source.
+      const claim = getAttribution(out) ? undefined : claimFromEntries(claims);
+      if (claim) {
+        this.stats.unverified++;
+        out = contextWithAttribution(claim, out);
+      }
+      return out;
+    } catch (err) {
+      this.stats.failed++;
+      this.warnOnce('extract', `onbehalf: attribution extract failed: ${(err as Error).message}`);
+      return ctx;
+    }
+  }
+
+  /** Verifies a token for a trace, through the cache of tokens already verified. */
+  verify(token: string, traceId: string | undefined): TokenVerification {
+    const now = Math.floor(Date.now() / 1000);
+    const options = { traceId, now, clockSkewSeconds: this.skew };
+    const cached = this.verifiedTokens.get(token);
+    // A key dropped from the trusted set since also stops its cached tokens.
+    if (cached && this.trustedKeys.has(cached.kid)) {
+      this.stats.verifyCacheHits++;
+      return checkTimeAndTrace(cached, options);
+    }
+    const checked = verifySignedClaims(token, (kid) => this.trustedKeys.get(kid), this.maxChain);
+    if (checked.ok && this.cacheSize > 0) {
+      if (this.verifiedTokens.size >= this.cacheSize) {
+        const oldest = this.verifiedTokens.keys().next().value;
+        if (oldest !== undefined) this.verifiedTokens.delete(oldest);
+      }
+      this.verifiedTokens.set(token, checked);
+    }
+    return checked.ok ? checkTimeAndTrace(checked, options) : checked;
+  }
+
+  private outboundEntries(attribution: Readonly<Attribution>, ctx: Context): string[] {
+    const spanContext = trace.getSpanContext(ctx);
+    const traceId = spanContext && isSpanContextValid(spanContext) ? spanContext.traceId : '';
+    let perTrace = this.outbound.get(attribution);
+    const hit = perTrace?.get(traceId);
+    if (hit && Date.now() < hit.refreshAt) return hit.entries;
+    const built = this.buildEntries(attribution, traceId);
+    if (!perTrace) {
+      perTrace = new Map();
+      this.outbound.set(attribution, perTrace);
+    }
+    perTrace.delete(traceId);
+    if (perTrace.size >= TRACES_PER_ATTRIBUTION) {
+      const oldest = perTrace.keys().next().value;
+      if (oldest !== undefined) perTrace.delete(oldest);
+    }
+    perTrace.set(traceId, built);
+    return built.entries;
+  }
+
+  private buildEntries(original: Readonly<Attribution>, traceId: string): Outbound {
+    const nowMs = Date.now();
+    const now = Math.floor(nowMs / 1000);
+    let token: string | undefined;
+    let exp = Number.POSITIVE_INFINITY;
+    const inbound = this.inbound.get(original);
+    if (inbound && inbound.traceId === traceId && inbound.exp - now > REFRESH_MARGIN_SECONDS) {
+      // Unchanged verified attribution on its own trace: the original signer's token says it best.
+      token = inbound.token;
+      exp = inbound.exp;
+    }
+    const attribution = this.withoutSecrets(original);
+    if (!token && this.signingKey && traceId && original.provenance !== 'unverified') {
+      token = signAttributionToken(attribution, {
+        key: this.signingKey,
+        traceId,
+        now,
+        lifetimeSeconds: this.lifetime,
+      });
+      if (token) {
+        this.stats.signed++;
+        exp = now + this.lifetime;
+      }
+    }
+    if (!token) this.stats.unsigned++;
+    const entries: string[] = [];
+    if (token) entries.push(encodeBaggageEntry({ key: ATTRIBUTION_TOKEN_KEY, value: token }));
+    // An unverified claim is not repeated: this process does not vouch for it, even in plain text.
+    if (this.plain && original.provenance !== 'unverified') {
+      for (const e of plainEntries(attribution)) entries.push(encodeBaggageEntry(e));
+    }
+    const refreshAt = Number.isFinite(exp) ? (exp - REFRESH_MARGIN_SECONDS) * 1000 : Number.POSITIVE_INFINITY;
+    return { entries, refreshAt };
+  }
+
+  private withoutSecrets(a: Readonly<Attribution>): Readonly<Attribution> {
+    let clean = this.scrubbed.get(a);
+    if (!clean) {
+      const result = withoutSecrets(a);
+      if (result.redacted) this.stats.redacted++;
+      clean = result.attribution;
+      this.scrubbed.set(a, clean);
+    }
+    return clean;
+  }
+
+  private count<K extends string>(counters: Partial<Record<K, number>>, key: K): void {
+    counters[key] = (counters[key] ?? 0) + 1;
+  }
+
+  private warnOnce(kind: string, message: string): void {
+    // The first of each kind is a warning; repeats (a hostile caller can send many) stay at debug.
+    if (this.warned.has(kind)) diag.debug(message);
+    else {
+      this.warned.add(kind);
+      diag.warn(message);
+    }
+  }
+}
+
+/** Removes inbound `attribution.*` entries from the app's baggage. */
+function stripClaims(ctx: Context): Context {
+  const baggage = propagation.getBaggage(ctx);
+  if (!baggage) return ctx;
+  const keys = baggage
+    .getAllEntries()
+    .map(([k]) => k)
+    .filter((k) => k.startsWith(ATTRIBUTION_BAGGAGE_PREFIX));
+  return keys.length > 0 ? propagation.setBaggage(ctx, baggage.removeEntries(...keys)) : ctx;
+}
+
+/** The trace id the request arrived in: from the extracted context, else its own `traceparent`. */
+function traceIdOf(ctx: Context, carrier: unknown, getter: TextMapGetter): string | undefined {
+  const sc = trace.getSpanContext(ctx);
+  if (sc && isSpanContextValid(sc)) return sc.traceId;
+  const header = getter.get(carrier, 'traceparent');
+  const value = Array.isArray(header) ? header[0] : header;
+  return value ? parseTraceParent(value)?.traceId : undefined;
+}

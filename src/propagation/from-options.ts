@@ -1,0 +1,29 @@
+import { ENV } from '../config/env.js';
+import { loadSigningKey, type SigningKey, type TrustedKey } from '../keys/keys.js';
+import { AttributionPropagator } from './attribution-propagator.js';
+import { TrustedKeySet } from './trusted-key-set.js';
+
+/** The key options of `startOnbehalf`, each defaulting from the environment. */
+export interface PropagationKeyOptions {
+  /** This process's signing key, or the path of its private JWK; `ONBEHALF_SIGNING_KEY` by default. */
+  signingKey?: SigningKey | string;
+  /** Keys trusted to sign inbound attribution, or a JWKS file path or URL; `ONBEHALF_TRUSTED_KEYS` by default. */
+  trustedKeys?: readonly TrustedKey[] | string;
+}
+
+/**
+ * The {@link AttributionPropagator} of a process, from options or the environment. Files are read now,
+ * synchronously, so a broken key fails start-up instead of leaving the process silently unsigned; a
+ * JWKS URL loads in the background (tokens stay unverified, and counted, until it has).
+ * @throws KeyError naming the file and what is wrong with it.
+ */
+export function attributionPropagatorFrom(
+  options: PropagationKeyOptions,
+  env: Record<string, string | undefined> = process.env,
+): AttributionPropagator {
+  const keyOption = options.signingKey ?? (env[ENV.signingKey]?.trim() || undefined);
+  const signingKey = typeof keyOption === 'string' ? loadSigningKey(keyOption) : keyOption;
+  const trustedOption = options.trustedKeys ?? (env[ENV.trustedKeys]?.trim() || undefined);
+  const trustedKeys = trustedOption === undefined ? undefined : new TrustedKeySet(trustedOption);
+  return new AttributionPropagator({ signingKey, trustedKeys });
+}

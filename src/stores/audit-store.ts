@@ -1,0 +1,79 @@
+import type { AuditEvent, StoredAuditEvent } from '../audit/event.js';
+import type { TrustedKey } from '../keys/keys.js';
+
+/** Filters of {@link AuditStore.query}; all given ones must hold. */
+export interface AuditQuery {
+  actorType?: 'agent' | 'human' | 'service';
+  /** `actor_id` (or `actor_name`). */
+  actor?: string;
+  onBehalfOf?: string;
+  /** `trigger_id`, or `type:id` (e.g. `email:msg-8821`). */
+  trigger?: string;
+  action?: string;
+  /** ISO 8601; inclusive. */
+  since?: string;
+  /** ISO 8601; exclusive. */
+  until?: string;
+  /** Record types to include; all by default. */
+  recordTypes?: AuditEvent['record_type'][];
+  /** By timestamp then seq; `asc` by default. */
+  order?: 'asc' | 'desc';
+  limit?: number;
+}
+
+/** A signed checkpoint as stored in the log. */
+export interface StoredCheckpoint {
+  origin: string;
+  size: number;
+  /** Base64 RFC 6962 Merkle root of the first `size` leaves. */
+  root: string;
+  /** The C2SP signed note. */
+  note: string;
+  created_at: string;
+}
+
+/** Thrown when a store cannot be opened or used; the message names the store and what is wrong. */
+export class StoreError extends Error {
+  override name = 'StoreError';
+  constructor(
+    message: string,
+    /** `unusable` (cannot read it at all), `tampered` (its chain is broken), or `unwritable`. */
+    readonly kind: 'unusable' | 'tampered' | 'unwritable' = 'unusable',
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * An append-only, tamper-evident store of audit events: one hash chain per writer (`origin`), with
+ * signed checkpoints. SQLite ({@link SqliteAuditStore}) embedded, PostgreSQL for a fleet.
+ */
+export interface AuditStore {
+  readonly kind: 'sqlite' | 'postgres';
+  /** Where the store is, for messages (a path, or a URL without its password). */
+  readonly location: string;
+  /** This writer's log. */
+  readonly origin: string;
+  /** Appends events in order, in one transaction, and returns them as stored. */
+  append(events: readonly AuditEvent[]): Promise<StoredAuditEvent[]>;
+  /** The same, committed before it returns; only stores that can (SQLite) have it. */
+  appendSync?(events: readonly AuditEvent[]): StoredAuditEvent[];
+  /** Writes a signed checkpoint of this writer's log now, if it grew since the last one. */
+  checkpoint(): Promise<StoredCheckpoint | undefined>;
+  /** Calls `listener` with every checkpoint this writer signs (e.g. to ship it off-host). */
+  onCheckpoint(listener: (checkpoint: StoredCheckpoint) => void): void;
+  /** Every origin (writer log) in the store. */
+  origins(): Promise<string[]>;
+  /** One origin's rows in seq order, in batches. */
+  readLog(origin: string, batchSize?: number): AsyncIterable<StoredAuditEvent[]>;
+  /** Checkpoints stored in the log, ascending by size; one origin's or all. */
+  checkpoints(origin?: string): Promise<StoredCheckpoint[]>;
+  /** Public keys recorded in the store for its checkpoints (consistency only: pin keys to prove authenticity). */
+  recordedKeys(): Promise<TrustedKey[]>;
+  /** Rows matching `q`. */
+  query(q: AuditQuery): Promise<StoredAuditEvent[]>;
+  /** Runs one read-only SQL statement. */
+  sql(text: string): Promise<Record<string, unknown>[]>;
+  /** Writes a last checkpoint (if writable) and closes. */
+  close(): Promise<void>;
+}
