@@ -1,0 +1,391 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import Database from 'better-sqlite3';
+import { ChainError, LogState, type LogStateSnapshot } from '../audit/chain.js';
+import { signCheckpoint, verifyCheckpoint } from '../audit/checkpoint.js';
+import type { AuditEvent, StoredAuditEvent } from '../audit/event.js';
+import { type SigningKey, type TrustedKey, trustedKeysFromJwks } from '../keys/keys.js';
+import type { AuditQuery, AuditStore, StoredCheckpoint } from './audit-store.js';
+import { StoreError } from './audit-store.js';
+import { resolveCheckpointKey, sqliteKeyDir } from './checkpoint-key.js';
+import { buildQuery, TABLE_COLUMNS } from './query-sql.js';
+import { SQLITE_SCHEMA, SQLITE_SCHEMA_VERSION } from './sqlite-schema.js';
+
+/** Options of {@link SqliteAuditStore}. */
+export interface SqliteAuditStoreOptions {
+  /** Open for reading only (verify, query, sql): nothing is created or written. */
+  readonly?: boolean;
+  /**
+   * `normal` (default): WAL with `synchronous=NORMAL`, a committed event survives a process crash.
+   * `strict`: `synchronous=FULL`, it also survives power loss.
+   */
+  durability?: 'normal' | 'strict';
+  /** Checkpoint signing key; default: `<store>.keys/signing-key.jwk`, created on first use. */
+  signingKey?: SigningKey;
+  /** Sign a checkpoint every this many events (default 1000)… */
+  checkpointEvery?: number;
+  /** …or this often when events arrived (default 60 s), and always on close. */
+  checkpointIntervalMs?: number;
+  /**
+   * What the writer checks before it appends: `tail` (default) the rows since the last signed
+   * checkpoint, `full` every row. A break refuses the store; `onbehalf verify` always checks all.
+   */
+  verifyOnOpen?: 'tail' | 'full';
+}
+
+type Row = Record<string, unknown>;
+
+/**
+ * The embedded audit store: one SQLite file (WAL), table `audit_events` with the seed's columns,
+ * append-only by trigger, each row chained by hash and covered by signed checkpoints. Appends are
+ * synchronous, so an event is committed before the span's `end()` returns.
+ *
+ * @example
+ * const store = new SqliteAuditStore('./onbehalf-audit.db');
+ * const rows = await store.query({ actorType: 'agent', order: 'desc' });
+ */
+export class SqliteAuditStore implements AuditStore {
+  readonly kind = 'sqlite' as const;
+  readonly location: string;
+  readonly origin: string;
+  private readonly db: Database.Database;
+  private readonly readonly: boolean;
+  private state: LogState | undefined;
+  private key: SigningKey | undefined;
+  private lastCheckpointSize = 0;
+  private readonly checkpointEvery: number;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly listeners: ((cp: StoredCheckpoint) => void)[] = [];
+  private insert!: Database.Statement;
+  private closed = false;
+
+  constructor(path: string, options: SqliteAuditStoreOptions = {}) {
+    this.location = path;
+    this.readonly = options.readonly ?? false;
+    this.checkpointEvery = options.checkpointEvery ?? 1000;
+    try {
+      this.db = new Database(path, { readonly: this.readonly, fileMustExist: this.readonly });
+    } catch (err) {
+      throw new StoreError(
+        `store ${path}: cannot open: ${describe(err)}`,
+        this.readonly ? 'unusable' : 'unwritable',
+      );
+    }
+    try {
+      if (this.readonly) {
+        this.origin = this.checkIsAuditStore();
+      } else {
+        this.db.pragma('journal_mode = WAL');
+        this.db.pragma(`synchronous = ${options.durability === 'strict' ? 'FULL' : 'NORMAL'}`);
+        this.db.pragma('busy_timeout = 5000');
+        this.db.exec(SQLITE_SCHEMA);
+        this.origin = this.initMeta();
+        this.key = resolveCheckpointKey(sqliteKeyDir(path), options.signingKey);
+        this.db
+          .prepare('INSERT OR IGNORE INTO audit_keys (kid, jwk, added_at) VALUES (?, ?, ?)')
+          .run(this.key.kid, JSON.stringify(this.key.publicJwk), new Date().toISOString());
+        this.insert = this.db.prepare(
+          `INSERT INTO audit_events (${TABLE_COLUMNS.join(', ')}) VALUES (${TABLE_COLUMNS.map((c) => `@${c}`).join(', ')})`,
+        );
+        this.state = this.openLog(options.verifyOnOpen ?? 'tail');
+        const interval = options.checkpointIntervalMs ?? 60_000;
+        if (interval > 0) {
+          this.timer = setInterval(() => this.checkpointIfGrown(), interval);
+          this.timer.unref();
+        }
+      }
+    } catch (err) {
+      this.db.close();
+      if (err instanceof StoreError) throw err;
+      throw new StoreError(`store ${path}: ${describe(err)}`, 'unusable');
+    }
+  }
+
+  /** Appends events in one transaction, committed before it returns. */
+  appendSync(events: readonly AuditEvent[]): StoredAuditEvent[] {
+    const state = this.writable();
+    const before = state.snapshot();
+    const stored: StoredAuditEvent[] = [];
+    try {
+      this.db
+        .transaction(() => {
+          this.catchUp(state);
+          for (const event of events) {
+            const { integrity } = state.append(event);
+            const row = { ...event, ...integrity };
+            this.insert.run(row);
+            stored.push(row);
+          }
+        })
+        .immediate();
+    } catch (err) {
+      // The rows were rolled back, so the chain must be too.
+      this.state = LogState.restore(before);
+      throw new StoreError(`store ${this.location}: append failed: ${describe(err)}`, 'unwritable');
+    }
+    if (this.state && this.state.size - this.lastCheckpointSize >= this.checkpointEvery)
+      this.checkpointIfGrown();
+    return stored;
+  }
+
+  append(events: readonly AuditEvent[]): Promise<StoredAuditEvent[]> {
+    try {
+      return Promise.resolve(this.appendSync(events));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  checkpoint(): Promise<StoredCheckpoint | undefined> {
+    try {
+      return Promise.resolve(this.checkpointIfGrown());
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  onCheckpoint(listener: (checkpoint: StoredCheckpoint) => void): void {
+    this.listeners.push(listener);
+  }
+
+  async origins(): Promise<string[]> {
+    return this.guard(() =>
+      (
+        this.db.prepare('SELECT DISTINCT origin FROM audit_events ORDER BY origin').all() as {
+          origin: string;
+        }[]
+      ).map((r) => r.origin),
+    );
+  }
+
+  async *readLog(origin: string, batchSize = 5000): AsyncIterable<StoredAuditEvent[]> {
+    yield* this.readLogSync(origin, batchSize);
+  }
+
+  /** {@link readLog}, synchronously: verification then needs no await per batch. */
+  *readLogSync(origin: string, batchSize = 5000, fromSeq = 0): Generator<StoredAuditEvent[]> {
+    const stmt = this.db.prepare(
+      `SELECT ${TABLE_COLUMNS.join(', ')} FROM audit_events WHERE origin = ? AND seq > ? ORDER BY seq LIMIT ?`,
+    );
+    let after = fromSeq;
+    for (;;) {
+      const rows = this.guard(() => stmt.all(origin, after, batchSize) as StoredAuditEvent[]);
+      if (rows.length === 0) return;
+      yield rows;
+      after = rows[rows.length - 1]!.seq;
+      if (rows.length < batchSize) return;
+    }
+  }
+
+  async checkpoints(origin?: string): Promise<StoredCheckpoint[]> {
+    return this.guard(() => this.checkpointRows(origin));
+  }
+
+  async recordedKeys(): Promise<TrustedKey[]> {
+    return this.guard(() => this.recordedKeysSync());
+  }
+
+  async query(q: AuditQuery): Promise<StoredAuditEvent[]> {
+    const { sql, params } = buildQuery(q, () => '?');
+    return this.guard(() => this.db.prepare(sql).all(...params) as StoredAuditEvent[]);
+  }
+
+  async sql(text: string): Promise<Row[]> {
+    return this.guard(() => {
+      const stmt = this.db.prepare(text);
+      if (!stmt.readonly) throw new StoreError('sql: only read-only statements are allowed (SELECT, WITH …)');
+      if (!stmt.reader) throw new StoreError('sql: the statement returns no rows');
+      return stmt.all() as Row[];
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    try {
+      if (!this.readonly) this.checkpointIfGrown();
+    } finally {
+      this.db.close();
+    }
+  }
+
+  /** Signs and stores a checkpoint if the log grew since the last one. */
+  private checkpointIfGrown(): StoredCheckpoint | undefined {
+    const state = this.state;
+    const key = this.key;
+    if (!state || !key || this.closedDb()) return undefined;
+    let stored: StoredCheckpoint | undefined;
+    this.db
+      .transaction(() => {
+        this.catchUp(state);
+        const last = this.db
+          .prepare('SELECT max(size) AS size FROM audit_checkpoints WHERE origin = ?')
+          .get(this.origin) as { size: number | null };
+        if (state.size === 0 || (last.size ?? 0) >= state.size) return;
+        const cp = state.checkpoint();
+        const note = signCheckpoint(cp, key);
+        stored = {
+          origin: this.origin,
+          size: cp.size,
+          root: Buffer.from(cp.root).toString('base64'),
+          note,
+          created_at: new Date().toISOString(),
+        };
+        this.db
+          .prepare(
+            'INSERT INTO audit_checkpoints (origin, size, root, note, state, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+          )
+          .run(
+            stored.origin,
+            stored.size,
+            stored.root,
+            stored.note,
+            JSON.stringify(state.snapshot()),
+            stored.created_at,
+          );
+      })
+      .immediate();
+    this.lastCheckpointSize = state.size;
+    if (stored) for (const listener of this.listeners) listener(stored);
+    return stored;
+  }
+
+  /** Another process may append to the same file: take its rows into the chain before ours. */
+  private catchUp(state: LogState): void {
+    const { max } = this.db
+      .prepare('SELECT max(seq) AS max FROM audit_events WHERE origin = ?')
+      .get(this.origin) as {
+      max: number | null;
+    };
+    if ((max ?? 0) <= state.size) return;
+    for (const batch of this.readLogSync(this.origin, 5000, state.size)) {
+      for (const row of batch) {
+        const fault = state.appendStored(row);
+        if (fault) throw new StoreError(this.tamperedMessage(fault.reason), 'tampered');
+      }
+    }
+  }
+
+  private openLog(mode: 'tail' | 'full'): LogState {
+    let state = new LogState(this.origin);
+    if (mode === 'tail') {
+      const cp = this.db
+        .prepare('SELECT note, state FROM audit_checkpoints WHERE origin = ? ORDER BY size DESC LIMIT 1')
+        .get(this.origin) as { note: string; state: string } | undefined;
+      if (cp) {
+        const check = verifyCheckpoint(cp.note, this.recordedKeysSync());
+        if (!check.ok)
+          throw new StoreError(this.tamperedMessage(`last checkpoint: ${check.reason}`), 'tampered');
+        try {
+          state = LogState.restore(JSON.parse(cp.state) as LogStateSnapshot);
+        } catch (err) {
+          throw new StoreError(this.tamperedMessage(`last checkpoint state: ${describe(err)}`), 'tampered');
+        }
+        const root = Buffer.from(check.checkpoint!.root);
+        if (!root.equals(state.root()) || check.checkpoint!.size !== state.size) {
+          throw new StoreError(
+            this.tamperedMessage('last checkpoint state does not match its signed root'),
+            'tampered',
+          );
+        }
+        const row = this.db
+          .prepare('SELECT hash FROM audit_events WHERE origin = ? AND seq = ?')
+          .get(this.origin, state.size) as { hash: string } | undefined;
+        if (row?.hash !== state.lastHash) {
+          throw new StoreError(
+            this.tamperedMessage(
+              `seq ${state.size}: does not match the last signed checkpoint (row edited or deleted)`,
+            ),
+            'tampered',
+          );
+        }
+      }
+    }
+    try {
+      this.catchUp(state);
+    } catch (err) {
+      if (err instanceof ChainError) throw new StoreError(this.tamperedMessage(err.message), 'tampered');
+      throw err;
+    }
+    this.lastCheckpointSize = state.size;
+    return state;
+  }
+
+  private tamperedMessage(reason: string): string {
+    return `store ${this.location} is tampered (${reason}); refusing to append. Run: onbehalf verify ${this.location}`;
+  }
+
+  private initMeta(): string {
+    const get = this.db.prepare('SELECT value FROM audit_meta WHERE key = ?');
+    const origin = (get.get('origin') as { value: string } | undefined)?.value;
+    if (origin) return origin;
+    const created = `onbehalf/${hostname()}/${randomBytes(4).toString('hex')}`;
+    const put = this.db.prepare('INSERT OR IGNORE INTO audit_meta (key, value) VALUES (?, ?)');
+    this.db.transaction(() => {
+      put.run('origin', created);
+      put.run('schema_version', SQLITE_SCHEMA_VERSION);
+      put.run('created_at', new Date().toISOString());
+    })();
+    // Another process may have created the store at the same moment: its origin wins.
+    return (get.get('origin') as { value: string }).value;
+  }
+
+  private checkIsAuditStore(): string {
+    const table = this.db
+      .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'audit_events'")
+      .get() as { name: string } | undefined;
+    if (!table)
+      throw new StoreError(`store ${this.location}: not an onbehalf audit store (no audit_events table)`);
+    const origin = (
+      this.db.prepare("SELECT value FROM audit_meta WHERE key = 'origin'").get() as
+        | { value: string }
+        | undefined
+    )?.value;
+    if (!origin)
+      throw new StoreError(`store ${this.location}: not an onbehalf audit store (no origin in audit_meta)`);
+    return origin;
+  }
+
+  private checkpointRows(origin?: string): StoredCheckpoint[] {
+    const sql = `SELECT origin, size, root, note, created_at FROM audit_checkpoints${origin ? ' WHERE origin = ?' : ''} ORDER BY origin, size`;
+    return (origin ? this.db.prepare(sql).all(origin) : this.db.prepare(sql).all()) as StoredCheckpoint[];
+  }
+
+  private recordedKeysSync(): TrustedKey[] {
+    const rows = this.db.prepare('SELECT jwk FROM audit_keys ORDER BY added_at').all() as { jwk: string }[];
+    if (rows.length === 0) return [];
+    return trustedKeysFromJwks(
+      { keys: rows.map((r) => JSON.parse(r.jwk) as unknown) },
+      `${this.location} audit_keys`,
+    );
+  }
+
+  private writable(): LogState {
+    if (this.readonly) throw new StoreError(`store ${this.location}: opened read-only`, 'unwritable');
+    if (this.closed) throw new StoreError(`store ${this.location}: closed`, 'unwritable');
+    return this.state!;
+  }
+
+  private closedDb(): boolean {
+    return this.closed || !this.db.open;
+  }
+
+  /** Turns SQLite's errors about a damaged or foreign file into a clear {@link StoreError}. */
+  private guard<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      if (err instanceof StoreError) throw err;
+      throw new StoreError(`store ${this.location}: ${describe(err)}`, 'unusable');
+    }
+  }
+}
+
+function describe(err: unknown): string {
+  const e = err as { code?: string; message?: string };
+  const msg = e?.message ?? String(err);
+  if (e?.code === 'SQLITE_NOTADB') return `not a SQLite database, or damaged (${e.code}: ${msg})`;
+  if (e?.code === 'SQLITE_CORRUPT') return `database file is damaged (${e.code}: ${msg})`;
+  return e?.code ? `${e.code}: ${msg}` : msg;
+}
