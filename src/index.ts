@@ -1,5 +1,15 @@
 // The public API of onbehalf.
 
+// The audit store: events, processor, sampler, stores, verification.
+export {
+  type AuditProcessorStats,
+  AuditSpanProcessor,
+  type AuditSpanProcessorOptions,
+} from './audit/audit-span-processor.js';
+export { type AuditEvent, AuditEventSchema, type StoredAuditEvent } from './audit/event.js';
+export { spanToAuditEvent } from './audit/span-to-event.js';
+export { type VerifyLogResult, verifyLog } from './audit/verify-log.js';
+export { type VerifyStoreOptions, type VerifyStoreResult, verifyAuditStore } from './audit/verify-store.js';
 export { actorFromEnv, DEFAULT_STORE, ENV } from './config/env.js';
 export {
   type Actor,
@@ -33,7 +43,9 @@ export {
   AttributionSpanProcessor,
   type AttributionSpanProcessorOptions,
 } from './processor/attribution-span-processor.js';
+export { AuditAwareSampler } from './processor/audit-aware-sampler.js';
 export { attributionToAttributes, type SpanAttributeOptions } from './processor/span-attributes.js';
+export { type AuditPredicate, recognizeToolCall, type ToolCall } from './processor/tool-call.js';
 export {
   AttributionPropagator,
   type AttributionPropagatorOptions,
@@ -72,3 +84,6 @@ export {
   redact,
 } from './redaction/redact.js';
 export { type OnbehalfHandle, type OnbehalfOptions, startOnbehalf } from './sdk/start.js';
+export { type AuditQuery, type AuditStore, type StoredCheckpoint, StoreError } from './stores/audit-store.js';
+export { createAuditStore, type OpenStoreOptions, openAuditStore } from './stores/open.js';
+export { SqliteAuditStore, type SqliteAuditStoreOptions } from './stores/sqlite-store.js';

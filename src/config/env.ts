@@ -8,6 +8,10 @@ export const ENV = {
   agentOwner: 'ONBEHALF_AGENT_OWNER',
   signingKey: 'ONBEHALF_SIGNING_KEY',
   trustedKeys: 'ONBEHALF_TRUSTED_KEYS',
+  /** `normal` (default) or `strict` (survives power loss). */
+  durability: 'ONBEHALF_DURABILITY',
+  /** `per-event` (default) or `group`. */
+  commit: 'ONBEHALF_COMMIT',
 } as const;
 
 /** The default store when `ONBEHALF_STORE` is not set. */

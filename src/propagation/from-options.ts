@@ -11,6 +11,15 @@ export interface PropagationKeyOptions {
   trustedKeys?: readonly TrustedKey[] | string;
 }
 
+/** This process's signing key from options or `ONBEHALF_SIGNING_KEY`, loaded now; undefined when none is set. */
+export function resolveSigningKey(
+  options: PropagationKeyOptions,
+  env: Record<string, string | undefined> = process.env,
+): SigningKey | undefined {
+  const keyOption = options.signingKey ?? (env[ENV.signingKey]?.trim() || undefined);
+  return typeof keyOption === 'string' ? loadSigningKey(keyOption) : keyOption;
+}
+
 /**
  * The {@link AttributionPropagator} of a process, from options or the environment. Files are read now,
  * synchronously, so a broken key fails start-up instead of leaving the process silently unsigned; a
@@ -20,9 +29,8 @@ export interface PropagationKeyOptions {
 export function attributionPropagatorFrom(
   options: PropagationKeyOptions,
   env: Record<string, string | undefined> = process.env,
+  signingKey: SigningKey | undefined = resolveSigningKey(options, env),
 ): AttributionPropagator {
-  const keyOption = options.signingKey ?? (env[ENV.signingKey]?.trim() || undefined);
-  const signingKey = typeof keyOption === 'string' ? loadSigningKey(keyOption) : keyOption;
   const trustedOption = options.trustedKeys ?? (env[ENV.trustedKeys]?.trim() || undefined);
   const trustedKeys = trustedOption === undefined ? undefined : new TrustedKeySet(trustedOption);
   return new AttributionPropagator({ signingKey, trustedKeys });

@@ -1,4 +1,4 @@
-import { diag, type TextMapPropagator } from '@opentelemetry/api';
+import { diag, type TextMapPropagator, trace } from '@opentelemetry/api';
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
@@ -13,10 +13,20 @@ import {
   type SpanExporter,
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
+import { AuditSpanProcessor, type AuditSpanProcessorOptions } from '../audit/audit-span-processor.js';
+import { DEFAULT_STORE, ENV } from '../config/env.js';
 import type { Actor } from '../context/attribution.js';
+import type { SigningKey } from '../keys/keys.js';
 import { AttributionSpanProcessor } from '../processor/attribution-span-processor.js';
+import { AuditAwareSampler } from '../processor/audit-aware-sampler.js';
 import type { AttributionPropagator } from '../propagation/attribution-propagator.js';
-import { attributionPropagatorFrom, type PropagationKeyOptions } from '../propagation/from-options.js';
+import {
+  attributionPropagatorFrom,
+  type PropagationKeyOptions,
+  resolveSigningKey,
+} from '../propagation/from-options.js';
+import type { AuditStore } from '../stores/audit-store.js';
+import { createAuditStore } from '../stores/open.js';
 
 /** Options of {@link startOnbehalf}; every one defaults from the environment. */
 export interface OnbehalfOptions extends PropagationKeyOptions {
@@ -40,6 +50,15 @@ export interface OnbehalfOptions extends PropagationKeyOptions {
   instrumentations?: Instrumentation[];
   /** More propagators, after W3C trace context and baggage. */
   propagators?: TextMapPropagator[];
+  /**
+   * The audit store: a store, a file path (SQLite), a `postgres://` URL, or `false` for none.
+   * `ONBEHALF_STORE`, else `./onbehalf-audit.db`, by default.
+   */
+  store?: AuditStore | string | false;
+  /** `normal` (default) or `strict` (SQLite `synchronous=FULL`); `ONBEHALF_DURABILITY` by default. */
+  durability?: 'normal' | 'strict';
+  /** Options of the {@link AuditSpanProcessor} (commit mode, queue size, audit predicate, redaction…). */
+  audit?: Omit<AuditSpanProcessorOptions, 'store'>;
   /** Environment to read defaults from; `process.env` by default. */
   env?: Record<string, string | undefined>;
 }
@@ -50,6 +69,10 @@ export interface OnbehalfHandle {
   readonly attributionProcessor: AttributionSpanProcessor;
   /** Carries attribution to and from other processes (signed with `signingKey`, checked against `trustedKeys`). */
   readonly attributionPropagator: AttributionPropagator;
+  /** Writes audit-relevant spans to the store; undefined when `store: false`. */
+  readonly auditProcessor: AuditSpanProcessor | undefined;
+  /** The audit store; undefined when `store: false`. */
+  readonly store: AuditStore | undefined;
   shutdown(): Promise<void>;
 }
 
@@ -70,16 +93,27 @@ export function startOnbehalf(options: OnbehalfOptions = {}): OnbehalfHandle {
     env,
   });
   // Before anything starts: a broken key file fails start-up rather than running unsigned.
-  const attributionPropagator = attributionPropagatorFrom(options, env);
+  const signingKey = resolveSigningKey(options, env);
+  const attributionPropagator = attributionPropagatorFrom(options, env, signingKey);
+  const store = resolveStore(options, env, signingKey);
+  const auditProcessor = store
+    ? new AuditSpanProcessor({ commit: commitFrom(env), ...options.audit, store })
+    : undefined;
+  // Attribution is stamped first, so the audit processor's `started` records already carry it.
   const spanProcessors: SpanProcessor[] = [attributionProcessor];
+  if (auditProcessor) spanProcessors.push(auditProcessor);
   const exporter = options.traceExporter ?? defaultTraceExporter(env);
   if (exporter) spanProcessors.push(new BatchSpanProcessor(exporter));
   spanProcessors.push(...(options.spanProcessors ?? []));
 
+  const sampler = options.sampler ?? new ParentBasedSampler({ root: new AlwaysOnSampler() });
   const sdk = new NodeSDK({
     serviceName: options.serviceName ?? env.OTEL_SERVICE_NAME ?? attributionProcessor.actor?.name,
     spanProcessors,
-    sampler: options.sampler ?? new ParentBasedSampler({ root: new AlwaysOnSampler() }),
+    sampler: auditProcessor ? new AuditAwareSampler(sampler) : sampler,
+    // NodeSDK would otherwise start OTLP metric and log exporters nobody asked for.
+    metricReaders: env.OTEL_METRICS_EXPORTER ? undefined : [],
+    logRecordProcessors: env.OTEL_LOGS_EXPORTER ? undefined : [],
     textMapPropagator: new CompositePropagator({
       propagators: [
         new W3CTraceContextPropagator(),
@@ -97,8 +131,14 @@ export function startOnbehalf(options: OnbehalfOptions = {}): OnbehalfHandle {
     sdk,
     attributionProcessor,
     attributionPropagator,
+    auditProcessor,
+    store,
     shutdown() {
-      stopping ??= sdk.shutdown().catch((err: unknown) => diag.error('onbehalf: shutdown failed', err));
+      // Flush first: a SimpleSpanProcessor still waiting for async resource attributes would
+      // otherwise find its exporter already shut down and drop the last spans.
+      stopping ??= flushTracerProvider()
+        .then(() => sdk.shutdown())
+        .catch((err: unknown) => diag.error('onbehalf: shutdown failed', err));
       return stopping;
     },
   };
@@ -108,4 +148,26 @@ function defaultTraceExporter(env: Record<string, string | undefined>): SpanExpo
   if (env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)
     return new OTLPTraceExporter();
   return undefined;
+}
+
+async function flushTracerProvider(): Promise<void> {
+  const proxy = trace.getTracerProvider() as { getDelegate?: () => unknown };
+  const provider = (proxy.getDelegate?.() ?? proxy) as { forceFlush?: () => Promise<void> };
+  await provider.forceFlush?.();
+}
+
+function resolveStore(
+  options: OnbehalfOptions,
+  env: Record<string, string | undefined>,
+  signingKey: SigningKey | undefined,
+): AuditStore | undefined {
+  if (options.store === false) return undefined;
+  if (options.store && typeof options.store !== 'string') return options.store;
+  const location = options.store ?? (env[ENV.store]?.trim() || DEFAULT_STORE);
+  const durability = options.durability ?? (env[ENV.durability] === 'strict' ? 'strict' : 'normal');
+  return createAuditStore(location, { durability, signingKey });
+}
+
+function commitFrom(env: Record<string, string | undefined>): AuditSpanProcessorOptions['commit'] {
+  return env[ENV.commit] === 'group' ? 'group' : undefined;
 }

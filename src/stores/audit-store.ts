@@ -54,6 +54,8 @@ export interface AuditStore {
   readonly location: string;
   /** This writer's log. */
   readonly origin: string;
+  /** Resolves once the store is usable (connected, schema in place); rejects with a {@link StoreError} otherwise. */
+  ready?(): Promise<void>;
   /** Appends events in order, in one transaction, and returns them as stored. */
   append(events: readonly AuditEvent[]): Promise<StoredAuditEvent[]>;
   /** The same, committed before it returns; only stores that can (SQLite) have it. */
@@ -66,6 +68,8 @@ export interface AuditStore {
   origins(): Promise<string[]>;
   /** One origin's rows in seq order, in batches. */
   readLog(origin: string, batchSize?: number): AsyncIterable<StoredAuditEvent[]>;
+  /** {@link readLog}, synchronously, for stores that can (SQLite): verification then skips an await per batch. */
+  readLogSync?(origin: string, batchSize?: number): Iterable<StoredAuditEvent[]>;
   /** Checkpoints stored in the log, ascending by size; one origin's or all. */
   checkpoints(origin?: string): Promise<StoredCheckpoint[]>;
   /** Public keys recorded in the store for its checkpoints (consistency only: pin keys to prove authenticity). */

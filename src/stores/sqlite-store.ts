@@ -214,7 +214,7 @@ export class SqliteAuditStore implements AuditStore {
   private checkpointIfGrown(): StoredCheckpoint | undefined {
     const state = this.state;
     const key = this.key;
-    if (!state || !key || this.closedDb()) return undefined;
+    if (!state || !key || !this.db.open) return undefined;
     let stored: StoredCheckpoint | undefined;
     this.db
       .transaction(() => {
@@ -365,10 +365,6 @@ export class SqliteAuditStore implements AuditStore {
     if (this.readonly) throw new StoreError(`store ${this.location}: opened read-only`, 'unwritable');
     if (this.closed) throw new StoreError(`store ${this.location}: closed`, 'unwritable');
     return this.state!;
-  }
-
-  private closedDb(): boolean {
-    return this.closed || !this.db.open;
   }
 
   /** Turns SQLite's errors about a damaged or foreign file into a clear {@link StoreError}. */

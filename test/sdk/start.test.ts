@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { context, propagation, ROOT_CONTEXT, trace } from '@opentelemetry/api';
 import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
 import { type ReadableSpan, SimpleSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
@@ -35,6 +38,7 @@ function start(env: Record<string, string>) {
   const exporter = new CapturingExporter();
   handle = startOnbehalf({
     env,
+    store: join(mkdtempSync(join(tmpdir(), 'onbehalf-start-')), 'audit.db'),
     traceExporter: false,
     spanProcessors: [new SimpleSpanProcessor(exporter)],
     instrumentations: [],

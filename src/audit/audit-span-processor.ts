@@ -1,0 +1,322 @@
+import { randomUUID } from 'node:crypto';
+import { type Context, diag } from '@opentelemetry/api';
+import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { recognizeToolCall, type ToolCall } from '../processor/tool-call.js';
+import type { RedactionOptions } from '../redaction/redact.js';
+import type { AuditStore } from '../stores/audit-store.js';
+import type { AuditEvent } from './event.js';
+import { spanToAuditEvent } from './span-to-event.js';
+
+/** Options of {@link AuditSpanProcessor}. */
+export interface AuditSpanProcessorOptions {
+  /** Where audit events go. The processor owns it: `shutdown()` closes it. */
+  store: AuditStore;
+  /**
+   * `per-event` (default where the store can append synchronously, i.e. SQLite): each event is
+   * committed before the span's `end()` returns. `group`: events are queued and committed together
+   * every `groupCommitMs` or `maxBatchSize` events (faster; a crash can lose the last few ms).
+   */
+  commit?: 'per-event' | 'group';
+  /** Group commit interval (default 10 ms). */
+  groupCommitMs?: number;
+  /** Most events per transaction (default 1000). */
+  maxBatchSize?: number;
+  /** Most events waiting for the store (default 10 000); beyond it events are counted and a gap is recorded. */
+  maxQueueSize?: number;
+  /** Also audit spans this returns true for, besides recognized tool calls and actions (DESIGN §7). */
+  isAuditRelevant?: (span: ReadableSpan) => boolean;
+  /** Redaction of tool arguments and attributes. */
+  redaction?: RedactionOptions;
+  /** Actions at this risk tier or above also get a `started` record when they begin (default 2). */
+  startedRecordMinRiskTier?: number;
+  /** Called when events could not be stored (default: a process warning on stderr, once per outage). */
+  onError?: (error: Error, stats: Readonly<AuditProcessorStats>) => void;
+}
+
+/** What happened to audit events; every event is either stored, waiting, or counted as lost. */
+export interface AuditProcessorStats {
+  /** Events committed to the store (action, started and gap records). */
+  stored: number;
+  /** Events waiting for the store. */
+  pending: number;
+  /** Events lost (queue full, store unwritable past the queue, or failure at shutdown). */
+  lost: number;
+  /** Gap records written for lost events. */
+  gapRecords: number;
+  /** Failed attempts to write to the store. */
+  storeErrors: number;
+  /** Events whose fields were cut to fit (recorded as `truncated` in their redactions). */
+  truncated: number;
+  /** Spans the processor could not map (the span itself is unaffected). */
+  mappingErrors: number;
+}
+
+interface Gap {
+  count: number;
+  reasons: Set<string>;
+  from: string;
+  to: string;
+}
+
+const RETRY_MS = 1000;
+
+/**
+ * Writes audit-relevant spans to an {@link AuditStore}: tool calls and other actions that touch the
+ * world, decided at `onEnd` when every attribute exists. It is its own processor (never a
+ * `BatchSpanProcessor`, which skips unsampled spans and drops silently past its queue): it sees
+ * unsampled spans recorded by {@link AuditAwareSampler}, and a full queue or an unwritable store is
+ * counted, reported, and leaves a gap record as soon as the store takes writes again.
+ *
+ * It never throws into the host application.
+ */
+export class AuditSpanProcessor implements SpanProcessor {
+  readonly stats: AuditProcessorStats = {
+    stored: 0,
+    pending: 0,
+    lost: 0,
+    gapRecords: 0,
+    storeErrors: 0,
+    truncated: 0,
+    mappingErrors: 0,
+  };
+  private readonly store: AuditStore;
+  private readonly commit: 'per-event' | 'group';
+  private readonly groupCommitMs: number;
+  private readonly maxBatchSize: number;
+  private readonly maxQueueSize: number;
+  private readonly minStartedTier: number;
+  private queue: AuditEvent[] = [];
+  private gap: Gap | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> | undefined;
+  private reportedOutage = false;
+  private isShutdown = false;
+
+  constructor(private readonly options: AuditSpanProcessorOptions) {
+    this.store = options.store;
+    this.commit = options.commit ?? (options.store.appendSync ? 'per-event' : 'group');
+    this.groupCommitMs = options.groupCommitMs ?? 10;
+    this.maxBatchSize = options.maxBatchSize ?? 1000;
+    this.maxQueueSize = options.maxQueueSize ?? 10_000;
+    this.minStartedTier = options.startedRecordMinRiskTier ?? 2;
+  }
+
+  onStart(span: Span, _parentContext: Context): void {
+    try {
+      const tier = span.attributes['attribution.risk_tier'];
+      if (typeof tier !== 'number' || tier < this.minStartedTier) return;
+      const call = recognizeToolCall(span);
+      if (call) this.submit(this.toEvent(span, call, 'started'));
+    } catch (err) {
+      this.stats.mappingErrors++;
+      diag.warn('onbehalf: could not record the start of an audited action', err);
+    }
+  }
+
+  onEnd(span: ReadableSpan): void {
+    try {
+      let call = recognizeToolCall(span);
+      if (!call && this.options.isAuditRelevant?.(span)) call = { convention: 'onbehalf', name: span.name };
+      if (call) this.submit(this.toEvent(span, call, 'action'));
+    } catch (err) {
+      this.stats.mappingErrors++;
+      diag.warn('onbehalf: could not map an audit-relevant span', err);
+    }
+  }
+
+  async forceFlush(): Promise<void> {
+    await this.drain();
+  }
+
+  async shutdown(): Promise<void> {
+    if (this.isShutdown) return;
+    this.isShutdown = true;
+    await this.drain();
+    if (this.timer) clearTimeout(this.timer);
+    if (this.queue.length) {
+      const lost = this.queue.length;
+      this.stats.lost += lost;
+      this.queue = [];
+      this.stats.pending = 0;
+      this.report(new Error(`onbehalf: ${lost} audit events could not be written before shutdown`));
+    }
+    try {
+      await this.store.close();
+    } catch (err) {
+      this.report(err as Error);
+    }
+  }
+
+  private toEvent(span: ReadableSpan, call: ToolCall, type: 'action' | 'started'): AuditEvent {
+    const event = spanToAuditEvent(span, call, type, { redaction: this.options.redaction });
+    if (event.redactions?.includes('"truncated"')) this.stats.truncated++;
+    return event;
+  }
+
+  private submit(event: AuditEvent): void {
+    if (this.isShutdown) {
+      this.loseEvents(1, 'span ended after shutdown', event.timestamp);
+      return;
+    }
+    if (this.queue.length >= this.maxQueueSize) {
+      this.loseEvents(1, 'queue full', event.timestamp);
+      return;
+    }
+    this.queue.push(event);
+    this.stats.pending = this.queue.length;
+    if (this.commit === 'per-event' && this.store.appendSync && !this.timer) {
+      this.flushSync();
+    } else if (this.queue.length >= this.maxBatchSize) {
+      void this.flush();
+    } else {
+      this.schedule(this.groupCommitMs);
+    }
+  }
+
+  private loseEvents(count: number, reason: string, at: string): void {
+    this.stats.lost += count;
+    this.gap ??= { count: 0, reasons: new Set(), from: at, to: at };
+    this.gap.count += count;
+    this.gap.reasons.add(reason);
+    if (at < this.gap.from) this.gap.from = at;
+    if (at > this.gap.to) this.gap.to = at;
+    this.report(new Error(`onbehalf: audit event lost (${reason}); a gap record will be written`));
+  }
+
+  /** The next batch: a gap record first when events were lost, then queued events. */
+  private nextBatch(): AuditEvent[] {
+    const batch = this.queue.slice(0, this.maxBatchSize);
+    if (this.gap) batch.unshift(gapRecord(this.gap));
+    return batch;
+  }
+
+  private committed(batch: AuditEvent[]): void {
+    const gapWritten = this.gap !== undefined;
+    const fromQueue = gapWritten ? batch.length - 1 : batch.length;
+    this.queue.splice(0, fromQueue);
+    if (gapWritten) {
+      this.stats.gapRecords++;
+      this.gap = undefined;
+    }
+    this.stats.stored += batch.length;
+    this.stats.pending = this.queue.length;
+    this.reportedOutage = false;
+  }
+
+  private failed(err: unknown): void {
+    this.stats.storeErrors++;
+    this.report(err instanceof Error ? err : new Error(String(err)));
+    this.schedule(RETRY_MS);
+  }
+
+  private flushSync(): void {
+    const appendSync = this.store.appendSync!.bind(this.store);
+    while (this.queue.length || this.gap) {
+      const batch = this.nextBatch();
+      try {
+        appendSync(batch);
+      } catch (err) {
+        this.failed(err);
+        return;
+      }
+      this.committed(batch);
+    }
+  }
+
+  private flush(): Promise<void> {
+    this.flushing ??= (async () => {
+      try {
+        while (this.queue.length || this.gap) {
+          const batch = this.nextBatch();
+          try {
+            if (this.store.appendSync) this.store.appendSync(batch);
+            else await this.store.append(batch);
+          } catch (err) {
+            this.failed(err);
+            return;
+          }
+          this.committed(batch);
+        }
+      } finally {
+        this.flushing = undefined;
+      }
+    })();
+    return this.flushing;
+  }
+
+  private schedule(ms: number): void {
+    if (this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.flush();
+    }, ms);
+    this.timer.unref();
+  }
+
+  /** Writes everything it can now, waiting for a flush already running. */
+  private async drain(): Promise<void> {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    if (this.flushing) await this.flushing;
+    await this.flush();
+  }
+
+  private report(error: Error): void {
+    try {
+      if (this.options.onError) {
+        this.options.onError(error, this.stats);
+      } else if (!this.reportedOutage) {
+        this.reportedOutage = true;
+        process.emitWarning(
+          `${error.message} (audit stats: ${JSON.stringify(this.stats)})`,
+          'OnbehalfAuditWarning',
+        );
+      }
+    } catch {
+      // A faulty error callback must not reach the host either.
+    }
+  }
+}
+
+function gapRecord(gap: Gap): AuditEvent {
+  return {
+    event_id: `evt-${randomUUID()}`,
+    record_type: 'gap',
+    timestamp: new Date().toISOString(),
+    actor_type: null,
+    actor_id: null,
+    actor_name: null,
+    owner_id: null,
+    on_behalf_of: null,
+    trigger_type: null,
+    trigger_id: null,
+    intent: null,
+    session_id: null,
+    delegation_chain: null,
+    scopes: null,
+    action: 'gap',
+    target: null,
+    risk_tier: null,
+    result: 'gap',
+    policy_decision: null,
+    policy_rule: null,
+    approval_state: null,
+    approved_by: null,
+    provenance: null,
+    tool_arguments: null,
+    redactions: null,
+    trace_id: null,
+    span_id: null,
+    parent_span_id: null,
+    service_name: null,
+    duration_ms: null,
+    attributes: JSON.stringify({
+      lost: gap.count,
+      reasons: [...gap.reasons].sort(),
+      from: gap.from,
+      to: gap.to,
+    }),
+  };
+}
