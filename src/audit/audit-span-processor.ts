@@ -105,6 +105,8 @@ export class AuditSpanProcessor implements SpanProcessor {
     try {
       const tier = span.attributes['attribution.risk_tier'];
       if (typeof tier !== 'number' || tier < this.minStartedTier) return;
+      // A result known at start (a denial) means the action never begins.
+      if (span.attributes['attribution.result'] !== undefined) return;
       const call = recognizeToolCall(span);
       if (call) this.submit(this.toEvent(span, call, 'started'));
     } catch (err) {

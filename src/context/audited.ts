@@ -31,6 +31,11 @@ export interface AuditDetails {
     state: 'not_required' | 'pending' | 'approved' | 'rejected' | 'expired';
     approverId?: string;
   };
+  /**
+   * When the action happened, if not now: for replaying actions recorded elsewhere (an import, a
+   * scripted scenario). The span keeps its real duration.
+   */
+  startTime?: Date | number;
 }
 
 /** Thrown by {@link audited} when policy or approval refuses an action; the action did not run. */
@@ -61,14 +66,18 @@ const TRACER_NAME = 'onbehalf';
  */
 export function audited<T>(action: string, details: AuditDetails, fn: () => T | Promise<T>): Promise<T> {
   const tracer = trace.getTracer(TRACER_NAME);
+  const denial = denialReason(details);
+  const attributes = startAttributes(action, details);
+  // Known before the span starts, so no `started` record is written for an action that never runs.
+  if (denial) attributes[ATTR_ATTRIBUTION_RESULT] = 'denied';
+  const startTime = details.startTime === undefined ? undefined : Number(details.startTime);
+  const began = Date.now();
   return tracer.startActiveSpan(
     `execute_tool ${action}`,
-    { kind: SpanKind.INTERNAL, attributes: startAttributes(action, details) },
+    { kind: SpanKind.INTERNAL, attributes, startTime },
     async (span) => {
       try {
-        const denial = denialReason(details);
         if (denial) {
-          span.setAttribute(ATTR_ATTRIBUTION_RESULT, 'denied');
           span.setStatus({ code: SpanStatusCode.ERROR, message: denial });
           throw new ActionDeniedError(action, denial);
         }
@@ -87,7 +96,7 @@ export function audited<T>(action: string, details: AuditDetails, fn: () => T | 
         span.setAttribute(ATTR_ATTRIBUTION_RESULT, 'ok');
         return result;
       } finally {
-        span.end();
+        span.end(startTime === undefined ? undefined : startTime + (Date.now() - began));
       }
     },
   );

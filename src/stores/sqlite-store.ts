@@ -31,6 +31,8 @@ export interface SqliteAuditStoreOptions {
    * checkpoint, `full` every row. A break refuses the store; `onbehalf verify` always checks all.
    */
   verifyOnOpen?: 'tail' | 'full';
+  /** Recorded in `audit_meta` when the store is created (e.g. `demo`, so the demo only ever replaces its own store). */
+  purpose?: string;
 }
 
 type Row = Record<string, unknown>;
@@ -79,7 +81,7 @@ export class SqliteAuditStore implements AuditStore {
         this.db.pragma(`synchronous = ${options.durability === 'strict' ? 'FULL' : 'NORMAL'}`);
         this.db.pragma('busy_timeout = 5000');
         this.db.exec(SQLITE_SCHEMA);
-        this.origin = this.initMeta();
+        this.origin = this.initMeta(options.purpose);
         this.key = resolveCheckpointKey(sqliteKeyDir(path), options.signingKey);
         this.db
           .prepare('INSERT OR IGNORE INTO audit_keys (kid, jwk, added_at) VALUES (?, ?, ?)')
@@ -316,7 +318,7 @@ export class SqliteAuditStore implements AuditStore {
     return `store ${this.location} is tampered (${reason}); refusing to append. Run: onbehalf verify ${this.location}`;
   }
 
-  private initMeta(): string {
+  private initMeta(purpose: string | undefined): string {
     const get = this.db.prepare('SELECT value FROM audit_meta WHERE key = ?');
     const origin = (get.get('origin') as { value: string } | undefined)?.value;
     if (origin) return origin;
@@ -326,6 +328,7 @@ export class SqliteAuditStore implements AuditStore {
       put.run('origin', created);
       put.run('schema_version', SQLITE_SCHEMA_VERSION);
       put.run('created_at', new Date().toISOString());
+      if (purpose) put.run('purpose', purpose);
     })();
     // Another process may have created the store at the same moment: its origin wins.
     return (get.get('origin') as { value: string }).value;

@@ -1,0 +1,171 @@
+import { existsSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { generateSigningKey, KeyError, writeKeyPair } from '../keys/keys.js';
+import { type AuditQuery, type AuditStore, StoreError } from '../stores/audit-store.js';
+import { isPostgresUrl, openAuditStore } from '../stores/open.js';
+import { DEMO_STORE, demo } from './commands/demo.js';
+import { query, sql, timeline, verify } from './commands/store-commands.js';
+import { CliError, EXIT } from './errors.js';
+import type { OutputFormat } from './format.js';
+
+const USAGE = `onbehalf: truthful audit trails for AI agents
+
+Usage:
+  onbehalf demo [--store PATH]                 the seed scenario end to end on embedded defaults
+  onbehalf verify STORE [--checkpoint FILE]... [--trusted-keys JWKS]
+                                               exit 0 intact; 1 tampered (names first bad seq and why); 2 unusable input
+  onbehalf query STORE [--actor-type T] [--actor ID] [--on-behalf-of ID] [--trigger ID] [--action A]
+                       [--since ISO] [--until ISO] [--limit N] [--format table|json|ndjson]
+  onbehalf sql STORE "SELECT …" [--format table|json|ndjson]   read-only SQL
+  onbehalf timeline STORE --trigger ID         every action one trigger set in motion, in order
+  onbehalf keygen [--out DIR] [--force]        Ed25519 key pair: DIR/signing-key.jwk and DIR/jwks.json
+
+STORE is a SQLite file path or a postgres:// URL.
+`;
+
+export const out = (s: string) => void process.stdout.write(s);
+export const err = (s: string) => void process.stderr.write(s);
+
+/** Runs the CLI with `argv` (without node and the script) and returns the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === '--help' || command === '-h' || command === 'help') {
+    out(USAGE);
+    return command ? EXIT.ok : EXIT.unusable;
+  }
+  try {
+    switch (command) {
+      case 'demo': {
+        const { values } = parse(rest, { store: { type: 'string' } }, 0);
+        await demo(values.store ?? DEMO_STORE, out);
+        return EXIT.ok;
+      }
+      case 'keygen': {
+        const { values } = parse(rest, { out: { type: 'string' }, force: { type: 'boolean' } }, 0);
+        const dir = values.out ?? '.';
+        if (existsSync(`${dir}/signing-key.jwk`) && !values.force) {
+          throw new CliError(`keygen: ${dir}/signing-key.jwk exists; use --force to replace it`);
+        }
+        const key = generateSigningKey();
+        const { privatePath, publicPath } = writeKeyPair(dir, key);
+        out(`wrote ${privatePath} (private, mode 0600) and ${publicPath} (public); kid ${key.kid}\n`);
+        return EXIT.ok;
+      }
+      case 'verify': {
+        const { values, positionals } = parse(
+          rest,
+          { checkpoint: { type: 'string', multiple: true }, 'trusted-keys': { type: 'string' } },
+          1,
+        );
+        return await withStore(positionals[0]!, (store) =>
+          verify(store, { checkpoints: values.checkpoint, trustedKeys: values['trusted-keys'] }, out, err),
+        );
+      }
+      case 'query': {
+        const { values, positionals } = parse(
+          rest,
+          {
+            'actor-type': { type: 'string' },
+            actor: { type: 'string' },
+            'on-behalf-of': { type: 'string' },
+            trigger: { type: 'string' },
+            action: { type: 'string' },
+            since: { type: 'string' },
+            until: { type: 'string' },
+            limit: { type: 'string' },
+            format: { type: 'string' },
+          },
+          1,
+        );
+        const q: AuditQuery = {
+          actorType: actorType(values['actor-type']),
+          actor: values.actor,
+          onBehalfOf: values['on-behalf-of'],
+          trigger: values.trigger,
+          action: values.action,
+          since: values.since,
+          until: values.until,
+          limit: values.limit === undefined ? undefined : positiveInt(values.limit, '--limit'),
+        };
+        return await withStore(positionals[0]!, (store) => query(store, q, format(values.format), out));
+      }
+      case 'sql': {
+        const { values, positionals } = parse(rest, { format: { type: 'string' } }, 2);
+        return await withStore(positionals[0]!, (store) =>
+          sql(store, positionals[1]!, format(values.format), out),
+        );
+      }
+      case 'timeline': {
+        const { values, positionals } = parse(
+          rest,
+          { trigger: { type: 'string' }, format: { type: 'string' } },
+          1,
+        );
+        if (!values.trigger) throw new CliError('timeline: --trigger ID is required');
+        const trigger = values.trigger;
+        return await withStore(positionals[0]!, (store) =>
+          timeline(store, trigger, format(values.format), out),
+        );
+      }
+      default:
+        throw new CliError(`unknown command: ${command}\n\n${USAGE}`);
+    }
+  } catch (e) {
+    if (
+      e instanceof CliError ||
+      e instanceof StoreError ||
+      e instanceof KeyError ||
+      e instanceof RangeError
+    ) {
+      err(`onbehalf: ${e.message}\n`);
+      return e instanceof CliError ? e.exitCode : EXIT.unusable;
+    }
+    throw e;
+  }
+}
+
+type Options = NonNullable<Parameters<typeof parseArgs>[0]>['options'];
+
+function parse<O extends Options>(args: string[], options: O, positionalCount: number) {
+  let parsed: ReturnType<typeof parseArgs<{ args: string[]; options: O; allowPositionals: true }>>;
+  try {
+    parsed = parseArgs({ args, options, allowPositionals: true });
+  } catch (e) {
+    throw new CliError((e as Error).message);
+  }
+  if (parsed.positionals.length !== positionalCount) {
+    const want =
+      positionalCount === 0 ? 'no arguments' : positionalCount === 1 ? 'STORE' : 'STORE and a SQL statement';
+    throw new CliError(`expected ${want}, got ${parsed.positionals.length} argument(s)\n\n${USAGE}`);
+  }
+  return parsed;
+}
+
+/** Opens a store read-only for one command; a missing file is unusable input, not a new store. */
+async function withStore(location: string, fn: (store: AuditStore) => Promise<number>): Promise<number> {
+  if (!isPostgresUrl(location) && !existsSync(location))
+    throw new CliError(`store ${location}: no such file`);
+  const store = await openAuditStore(location, { readonly: true });
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
+}
+
+function format(value: string | undefined): OutputFormat {
+  if (value === undefined) return 'table';
+  if (value === 'table' || value === 'json' || value === 'ndjson') return value;
+  throw new CliError(`--format: expected table, json or ndjson, got ${value}`);
+}
+
+function actorType(value: string | undefined): AuditQuery['actorType'] {
+  if (value === undefined || value === 'agent' || value === 'human' || value === 'service') return value;
+  throw new CliError(`--actor-type: expected agent, human or service, got ${value}`);
+}
+
+function positiveInt(value: string, name: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new CliError(`${name}: expected a whole number, got ${value}`);
+  return n;
+}
