@@ -226,24 +226,29 @@ export class AuditSpanProcessor implements SpanProcessor {
   }
 
   private flush(): Promise<void> {
-    this.flushing ??= (async () => {
+    if (this.flushing) return this.flushing;
+    // Cleared in a callback, not in the loop's own `finally`: with a synchronous store the loop
+    // finishes before `flush` returns, and clearing there would run before the assignment below,
+    // leaving a settled promise that turned every later flush into a no-op.
+    const run = this.flushLoop().finally(() => {
+      if (this.flushing === run) this.flushing = undefined;
+    });
+    this.flushing = run;
+    return run;
+  }
+
+  private async flushLoop(): Promise<void> {
+    while (this.queue.length || this.gap) {
+      const batch = this.nextBatch();
       try {
-        while (this.queue.length || this.gap) {
-          const batch = this.nextBatch();
-          try {
-            if (this.store.appendSync) this.store.appendSync(batch);
-            else await this.store.append(batch);
-          } catch (err) {
-            this.failed(err);
-            return;
-          }
-          this.committed(batch);
-        }
-      } finally {
-        this.flushing = undefined;
+        if (this.store.appendSync) this.store.appendSync(batch);
+        else await this.store.append(batch);
+      } catch (err) {
+        this.failed(err);
+        return;
       }
-    })();
-    return this.flushing;
+      this.committed(batch);
+    }
   }
 
   private schedule(ms: number): void {

@@ -1,4 +1,4 @@
-import type { Actor } from '../context/attribution.js';
+import type { Actor, Attribution } from '../context/attribution.js';
 
 /** Environment variables read by onbehalf (DESIGN §5). */
 export const ENV = {
@@ -12,6 +12,10 @@ export const ENV = {
   durability: 'ONBEHALF_DURABILITY',
   /** `per-event` (default) or `group`. */
   commit: 'ONBEHALF_COMMIT',
+  /** Default principal (on whose behalf) of spans outside any attribution; only with `ONBEHALF_AGENT_ID`. */
+  onBehalfOf: 'ONBEHALF_ON_BEHALF_OF',
+  /** Default trigger of spans outside any attribution, as `type:id` (e.g. `email:msg-8821`). */
+  trigger: 'ONBEHALF_TRIGGER',
 } as const;
 
 /** The default store when `ONBEHALF_STORE` is not set. */
@@ -34,4 +38,26 @@ export function actorFromEnv(env: Env = process.env): Actor | undefined {
   if (name) actor.name = name;
   if (ownerId) actor.ownerId = ownerId;
   return actor;
+}
+
+/**
+ * The process-wide default principal and trigger from `ONBEHALF_ON_BEHALF_OF` and `ONBEHALF_TRIGGER`
+ * (`type:id`), for an agent whose code cannot set an attribution and that runs one task per process
+ * (a CLI run, a job). Never meant for a server that acts for many people: there, use
+ * `withAttribution` or inbound propagation per request.
+ */
+export function taskDefaultsFromEnv(env: Env = process.env): Pick<Attribution, 'principal' | 'trigger'> {
+  const out: Pick<Attribution, 'principal' | 'trigger'> = {};
+  const principal = value(env, ENV.onBehalfOf);
+  if (principal) out.principal = { id: principal, type: 'human' };
+  const trigger = value(env, ENV.trigger);
+  if (trigger) {
+    const colon = trigger.indexOf(':');
+    // A trigger without its type would read as a different field in every query: refuse it at start-up.
+    if (colon <= 0 || colon === trigger.length - 1) {
+      throw new Error(`onbehalf: ${ENV.trigger} must be type:id (e.g. email:msg-8821), got ${JSON.stringify(trigger)}`);
+    }
+    out.trigger = { type: trigger.slice(0, colon), id: trigger.slice(colon + 1) };
+  }
+  return out;
 }

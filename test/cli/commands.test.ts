@@ -1,0 +1,200 @@
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { TABLE_COLUMNS } from '../../src/stores/query-sql.js';
+
+const CLI = join(import.meta.dirname, '../../dist/cli/main.js');
+const run = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+
+let dir: string;
+let store: string;
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'onbehalf-cli-'));
+  store = join(dir, 'demo.db');
+  expect(run('demo', '--store', store).status).toBe(0);
+});
+
+/** A copy of the demo store with the append-only triggers dropped and `sql` applied. */
+function tampered(name: string, sql: string): string {
+  const copy = join(dir, `${name}.db`);
+  copyFileSync(store, copy);
+  const db = new Database(copy);
+  db.exec('DROP TRIGGER audit_events_no_update; DROP TRIGGER audit_events_no_delete;');
+  db.exec('DROP TRIGGER audit_checkpoints_no_update;');
+  db.exec(sql);
+  db.close();
+  return copy;
+}
+
+describe('onbehalf verify', () => {
+  it('exits 0 on an intact store', () => {
+    const r = run('verify', store);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^intact {2}onbehalf\/.+: 13 events, 1 signed checkpoint\(s\) verified$/m);
+  });
+
+  it('exits 1 naming the first bad seq when a row was edited', () => {
+    const r = run(
+      'verify',
+      tampered('edited', "UPDATE audit_events SET on_behalf_of = 'dana' WHERE seq = 5"),
+    );
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain('TAMPERED');
+    expect(r.stdout).toContain('first bad seq: 5');
+    expect(r.stdout).toContain('seq 5: hash does not match its contents (row edited)');
+  });
+
+  it('exits 1 when a row was deleted', () => {
+    const r = run('verify', tampered('deleted', 'DELETE FROM audit_events WHERE seq = 4'));
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain('first bad seq: 4');
+    expect(r.stdout).toMatch(/seq 4: missing \(row deleted\)/);
+  });
+
+  it('exits 1 when the signed checkpoint was edited', () => {
+    const r = run(
+      'verify',
+      tampered('checkpoint', "UPDATE audit_checkpoints SET note = replace(note, '\n13\n', '\n12\n')"),
+    );
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain('TAMPERED');
+  });
+
+  it('exits 2 for a missing file, a file that is not a database, and bad arguments', () => {
+    expect(run('verify', join(dir, 'missing.db')).status).toBe(2);
+    const junk = join(dir, 'junk.db');
+    writeFileSync(junk, 'this is not sqlite');
+    const r = run('verify', junk);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('not a SQLite database');
+    expect(run('verify').status).toBe(2);
+    expect(run('frobnicate').status).toBe(2);
+  });
+
+  it('accepts an exported checkpoint and pinned keys', () => {
+    const db = new Database(store, { readonly: true });
+    const { note } = db.prepare('SELECT note FROM audit_checkpoints ORDER BY size DESC LIMIT 1').get() as {
+      note: string;
+    };
+    db.close();
+    const cp = join(dir, 'checkpoint.txt');
+    writeFileSync(cp, note);
+    const r = run('verify', store, '--checkpoint', cp, '--trusted-keys', `${store}.keys/jwks.json`);
+    expect(r.stdout).not.toContain('checkpoint keys were read from the store itself');
+    expect(r.status).toBe(0);
+    // The same checkpoint against a store rolled back below it: the rollback is caught.
+    const rolledBack = tampered(
+      'rolled-back',
+      'DELETE FROM audit_events WHERE seq > 10; DROP TRIGGER audit_checkpoints_no_delete; DELETE FROM audit_checkpoints',
+    );
+    const r2 = run('verify', rolledBack, '--checkpoint', cp);
+    expect(r2.status).toBe(1);
+  });
+});
+
+describe('onbehalf query, sql, timeline', () => {
+  it('prints a table for people and JSON arrays keyed by column name for machines', () => {
+    const table = run('query', store, '--actor-type', 'agent', '--trigger', 'email:msg-8821');
+    expect(table.status).toBe(0);
+    expect(table.stdout.split('\n')[0]).toMatch(
+      /^timestamp\s+actor_type\s+actor\s+on_behalf_of\s+trigger\s+action/,
+    );
+    const json = JSON.parse(
+      run('query', store, '--trigger', 'msg-8821', '--format', 'json').stdout,
+    ) as Record<string, unknown>[];
+    expect(json).toHaveLength(5);
+    expect(Object.keys(json[0]!)).toEqual([...TABLE_COLUMNS]);
+    const ndjson = run(
+      'query',
+      store,
+      '--on-behalf-of',
+      'tom',
+      '--action',
+      'send_mail',
+      '--format',
+      'ndjson',
+    ).stdout;
+    expect(
+      ndjson
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as { target: string }).target),
+    ).toEqual([
+      'stranger@evil.example',
+      'stranger@evil.example',
+      'tom@acme.example',
+      'dana@acme.example',
+      'dana@acme.example',
+    ]);
+    const since = JSON.parse(
+      run(
+        'query',
+        store,
+        '--since',
+        '2026-01-01T09:00:00Z',
+        '--until',
+        '2026-01-01T12:00:00Z',
+        '--format',
+        'json',
+      ).stdout,
+    ) as { action: string }[];
+    expect(since.map((r) => r.action)).toEqual(['read_mail', 'send_mail', 'send_mail', 'create_event']);
+    expect(run('query', store, '--actor-type', 'robot').status).toBe(2);
+    expect(run('query', store, '--since', 'yesterday').status).toBe(2);
+  });
+
+  it('runs read-only SQL and refuses writes', () => {
+    const r = run(
+      'sql',
+      store,
+      'select actor_type, count(*) as n from audit_events group by actor_type order by 1',
+      '--format',
+      'json',
+    );
+    expect(JSON.parse(r.stdout)).toEqual([
+      { actor_type: 'agent', n: 8 },
+      { actor_type: 'human', n: 5 },
+    ]);
+    const w = run('sql', store, "update audit_events set result = 'ok'");
+    expect(w.status).toBe(2);
+    expect(w.stderr).toContain('only read-only statements');
+    expect(run('sql', store, 'select * from audit_events; delete from audit_events').status).toBe(2);
+  });
+
+  it('shows the timeline of one trigger in order', () => {
+    const r = run('timeline', store, '--trigger', 'msg-8821');
+    expect(r.status).toBe(0);
+    const lines = r.stdout.trim().split('\n').slice(2);
+    expect(lines.map((l) => l.split('  ')[2])).toEqual([
+      'read_mail → inbox/msg-8821',
+      'search_files → drive:/finance',
+      'send_mail started → stranger@evil.example',
+      'send_mail → stranger@evil.example',
+      'delete_mail → sent/fwd-invoice-2025-12',
+    ]);
+    expect(run('timeline', store).status).toBe(2);
+  });
+});
+
+describe('onbehalf keygen', () => {
+  it('writes a private JWK (0600) and a public JWKS, and will not overwrite without --force', () => {
+    const out = join(dir, 'keys');
+    expect(run('keygen', '--out', out).status).toBe(0);
+    const priv = JSON.parse(readFileSync(join(out, 'signing-key.jwk'), 'utf8')) as Record<string, string>;
+    const pub = JSON.parse(readFileSync(join(out, 'jwks.json'), 'utf8')) as {
+      keys: Record<string, string>[];
+    };
+    expect(priv).toMatchObject({ kty: 'OKP', crv: 'Ed25519' });
+    expect(priv.d).toBeTruthy();
+    expect(pub.keys[0]!.d).toBeUndefined();
+    expect(pub.keys[0]!.kid).toBe(priv.kid);
+    expect(statSync(join(out, 'signing-key.jwk')).mode & 0o777).toBe(0o600);
+    expect(run('keygen', '--out', out).status).toBe(2);
+    expect(run('keygen', '--out', out, '--force').status).toBe(0);
+    expect(existsSync(join(out, 'jwks.json'))).toBe(true);
+  });
+});
