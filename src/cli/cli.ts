@@ -4,6 +4,7 @@ import { generateSigningKey, KeyError, writeKeyPair } from '../keys/keys.js';
 import { type AuditQuery, type AuditStore, StoreError } from '../stores/audit-store.js';
 import { isPostgresUrl, openAuditStore } from '../stores/open.js';
 import { DEMO_STORE, demo } from './commands/demo.js';
+import { report } from './commands/report.js';
 import { query, sql, timeline, verify } from './commands/store-commands.js';
 import { CliError, EXIT } from './errors.js';
 import type { OutputFormat } from './format.js';
@@ -18,6 +19,10 @@ Usage:
                        [--since ISO] [--until ISO] [--limit N] [--format table|json|ndjson]
   onbehalf sql STORE "SELECT …" [--format table|json|ndjson]   read-only SQL
   onbehalf timeline STORE --trigger ID         every action one trigger set in motion, in order
+  onbehalf report STORE [--trigger ID] [--actor ID] [--on-behalf-of ID] [--since ISO] [--until ISO]
+                        [--jaeger-url URL] [--out FILE]
+                                               one self-contained HTML page: verification status, delegation
+                                               graph and timeline (default file onbehalf-report.html)
   onbehalf keygen [--out DIR] [--force]        Ed25519 key pair: DIR/signing-key.jwk and DIR/jwks.json
 
 STORE is a SQLite file path or a postgres:// URL.
@@ -105,6 +110,31 @@ export async function main(argv: string[]): Promise<number> {
         const trigger = values.trigger;
         return await withStore(positionals[0]!, (store) =>
           timeline(store, trigger, format(values.format), out),
+        );
+      }
+      case 'report': {
+        const { values, positionals } = parse(
+          rest,
+          {
+            trigger: { type: 'string' },
+            actor: { type: 'string' },
+            'on-behalf-of': { type: 'string' },
+            since: { type: 'string' },
+            until: { type: 'string' },
+            'jaeger-url': { type: 'string' },
+            out: { type: 'string' },
+          },
+          1,
+        );
+        const scope = {
+          trigger: values.trigger,
+          actor: values.actor,
+          onBehalfOf: values['on-behalf-of'],
+          since: values.since,
+          until: values.until,
+        };
+        return await withStore(positionals[0]!, (store) =>
+          report(store, scope, { out: values.out, jaegerUrl: values['jaeger-url'] }, out, err),
         );
       }
       default:

@@ -1,0 +1,61 @@
+import { writeFileSync } from 'node:fs';
+import { collectReport } from '../../report/collect.js';
+import { isHttpUrl } from '../../report/escape.js';
+import { renderReport } from '../../report/html-report.js';
+import type { ReportScope } from '../../report/model.js';
+import type { AuditStore } from '../../stores/audit-store.js';
+import { CliError, EXIT } from '../errors.js';
+
+/** Where `onbehalf report` writes when `--out` is not given. */
+export const DEFAULT_REPORT_FILE = 'onbehalf-report.html';
+
+/** Options of {@link report}. */
+export interface ReportCommandOptions {
+  /** Output file; {@link DEFAULT_REPORT_FILE} by default. */
+  out?: string;
+  /** Base URL of a Jaeger UI (http or https); rows then link to `<url>/trace/<trace_id>`. */
+  jaegerUrl?: string;
+  /** When the report is made; now by default. */
+  now?: Date;
+}
+
+/**
+ * `onbehalf report STORE [--trigger ID] [--actor ID] [--on-behalf-of ID] [--since ISO] [--until ISO]
+ * [--jaeger-url URL] [--out FILE]`: one self-contained HTML page a reviewer can read, print or attach
+ * to a ticket. Exits 0 once the file is written, even for a tampered store: the page then says so at
+ * the top, and the command says so on stderr.
+ */
+export async function report(
+  store: AuditStore,
+  scope: ReportScope,
+  options: ReportCommandOptions,
+  out: (s: string) => void,
+  err: (s: string) => void,
+): Promise<number> {
+  if (options.jaegerUrl !== undefined && !isHttpUrl(options.jaegerUrl)) {
+    throw new CliError(`--jaeger-url: expected an http(s) URL, got ${options.jaegerUrl}`);
+  }
+  for (const [flag, value] of [
+    ['--since', scope.since],
+    ['--until', scope.until],
+  ] as const) {
+    if (value !== undefined && Number.isNaN(Date.parse(value))) {
+      throw new CliError(`${flag}: expected an ISO 8601 date or time, got ${value}`);
+    }
+  }
+  const file = options.out ?? DEFAULT_REPORT_FILE;
+  const input = await collectReport(store, scope, { jaegerUrl: options.jaegerUrl, now: options.now });
+  try {
+    writeFileSync(file, renderReport(input));
+  } catch (e) {
+    throw new CliError(`--out ${file}: cannot write: ${(e as NodeJS.ErrnoException).code ?? e}`);
+  }
+  const v = input.verification;
+  out(
+    `wrote ${file}: ${input.rows.length} record(s); store ${v.ok ? 'intact' : 'TAMPERED'}, ${v.count} event(s) verified\n`,
+  );
+  if (!v.ok) {
+    err(`onbehalf: warning: store ${v.origin} breaks at seq ${v.firstBadSeq ?? '?'}: ${v.reason ?? ''}\n`);
+  }
+  return EXIT.ok;
+}
