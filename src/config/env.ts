@@ -55,7 +55,9 @@ export function taskDefaultsFromEnv(env: Env = process.env): Pick<Attribution, '
     const colon = trigger.indexOf(':');
     // A trigger without its type would read as a different field in every query: refuse it at start-up.
     if (colon <= 0 || colon === trigger.length - 1) {
-      throw new Error(`onbehalf: ${ENV.trigger} must be type:id (e.g. email:msg-8821), got ${JSON.stringify(trigger)}`);
+      throw new Error(
+        `onbehalf: ${ENV.trigger} must be type:id (e.g. email:msg-8821), got ${JSON.stringify(trigger)}`,
+      );
     }
     out.trigger = { type: trigger.slice(0, colon), id: trigger.slice(colon + 1) };
   }

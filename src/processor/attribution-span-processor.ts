@@ -1,6 +1,6 @@
 import { type Attributes, type Context, diag } from '@opentelemetry/api';
 import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { actorFromEnv } from '../config/env.js';
+import { actorFromEnv, taskDefaultsFromEnv } from '../config/env.js';
 import { type Actor, type Attribution, getAttribution, parseAttribution } from '../context/attribution.js';
 import { attributionToAttributes, type SpanAttributeOptions } from './span-attributes.js';
 
@@ -11,6 +11,12 @@ export interface AttributionSpanProcessorOptions extends SpanAttributeOptions {
    * `ONBEHALF_AGENT_ID` / `ONBEHALF_AGENT_NAME` / `ONBEHALF_AGENT_OWNER` (an agent), if set.
    */
   defaultActor?: Actor;
+  /**
+   * Principal and trigger of spans started outside any attribution, with the default actor, for an
+   * agent that runs one task per process and cannot set them in code. Default to
+   * `ONBEHALF_ON_BEHALF_OF` and `ONBEHALF_TRIGGER` (`type:id`), if set.
+   */
+  defaultTask?: Pick<Attribution, 'principal' | 'trigger'>;
   /** Where to read `ONBEHALF_AGENT_*` from; `process.env` by default. */
   env?: Record<string, string | undefined>;
 }
@@ -36,17 +42,35 @@ export class AttributionSpanProcessor implements SpanProcessor {
   readonly stats: AttributionProcessorStats = { stamped: 0, defaulted: 0, failed: 0 };
   private readonly cache = new WeakMap<object, Attributes>();
   private readonly defaultAttributes: Attributes | undefined;
+  /** The default actor alone: what an unverified claim is merged with, never the default principal. */
+  private readonly defaultActorAttributes: Attributes | undefined;
   private readonly defaultActor: Actor | undefined;
 
   constructor(private readonly options: AttributionSpanProcessorOptions = {}) {
-    const actor = options.defaultActor ?? actorFromEnv(options.env ?? process.env);
+    const env = options.env ?? process.env;
+    const actor = options.defaultActor ?? actorFromEnv(env);
     if (actor) {
       // Validated once here, so a broken default is reported at start-up, not per span.
-      this.defaultActor = parseAttribution({ actor }).actor;
-      this.defaultAttributes = attributionToAttributes(
+      const task = parseAttribution({ actor, ...(options.defaultTask ?? taskDefaultsFromEnv(env)) });
+      this.defaultActor = task.actor;
+      this.defaultActorAttributes = attributionToAttributes(
         { actor: this.defaultActor, provenance: 'local' },
         options,
       );
+      this.defaultAttributes =
+        task.principal || task.trigger
+          ? attributionToAttributes(
+              {
+                ...task,
+                delegationChain:
+                  task.principal && task.principal.id !== actor.id
+                    ? [task.principal.id, actor.id]
+                    : [actor.id],
+                provenance: 'local',
+              },
+              options,
+            )
+          : this.defaultActorAttributes;
     }
   }
 
@@ -74,10 +98,10 @@ export class AttributionSpanProcessor implements SpanProcessor {
       // instead of reaching a span.
       attributes = attributionToAttributes(parseAttribution(attribution), this.options);
       // A claimed (unverified) attribution names nobody: this process's own actor is who acted.
-      if (attribution.provenance === 'unverified' && this.defaultAttributes) {
+      if (attribution.provenance === 'unverified' && this.defaultActorAttributes) {
         attributes = Object.freeze({
           ...attributes,
-          ...this.defaultAttributes,
+          ...this.defaultActorAttributes,
           'attribution.provenance': 'unverified',
         });
       }

@@ -165,7 +165,15 @@ const aiSdkBare: Recognizer = ({ name }) =>
   name === 'ai.toolCall' ? { convention: 'ai-sdk', name: 'ai.toolCall' } : undefined;
 
 /** Most specific first: a span that follows two conventions is named after the one that made it. */
-const RECOGNIZERS: readonly Recognizer[] = [onbehalf, mcp, aiSdk, genAi, openInference, openLlmetry, aiSdkBare];
+const RECOGNIZERS: readonly Recognizer[] = [
+  onbehalf,
+  mcp,
+  aiSdk,
+  genAi,
+  openInference,
+  openLlmetry,
+  aiSdkBare,
+];
 
 /**
  * Recognizes a tool call (or other world-touching action) in a finished span, in the conventions of

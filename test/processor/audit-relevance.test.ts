@@ -39,7 +39,11 @@ describe('audit relevance', () => {
     emit(
       pl,
       'POST',
-      { 'http.request.method': 'POST', 'url.full': 'https://mail.example/send', 'http.response.status_code': 200 },
+      {
+        'http.request.method': 'POST',
+        'url.full': 'https://mail.example/send',
+        'http.response.status_code': 200,
+      },
       SpanKind.CLIENT,
     );
     emit(pl, 'chat gpt-4o', { 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'gpt-4o' });
@@ -74,7 +78,10 @@ describe('audit relevance', () => {
       },
     });
     expect(() => emit(pl, 'plain', {})).not.toThrow();
-    emit(pl, 'execute_tool send_mail', { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': 'send_mail' });
+    emit(pl, 'execute_tool send_mail', {
+      'gen_ai.operation.name': 'execute_tool',
+      'gen_ai.tool.name': 'send_mail',
+    });
     expect(pl.rows().map((r) => r.action)).toEqual(['send_mail']);
   });
 
@@ -130,24 +137,27 @@ describe('audit relevance', () => {
     ],
   ];
 
-  it.each(conventions)('stores a tool call in the %s convention with its action', (_, name, attrs, action, args) => {
-    const pl = pipeline();
-    emit(pl, name, attrs);
-    const rows = pl.rows();
-    expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({
-      record_type: 'action',
-      action,
-      actor_type: 'agent',
-      actor_id: 'nhi:agent-7f3',
-      on_behalf_of: 'tom',
-      trigger_type: 'email',
-      trigger_id: 'msg-8821',
-      result: 'ok',
-      span_id: pl.exporter.getFinishedSpans()[0]!.spanContext().spanId,
-    });
-    if (args) expect(rows[0]!.tool_arguments).toBe(args);
-  });
+  it.each(conventions)(
+    'stores a tool call in the %s convention with its action',
+    (_, name, attrs, action, args) => {
+      const pl = pipeline();
+      emit(pl, name, attrs);
+      const rows = pl.rows();
+      expect(rows).toHaveLength(1);
+      expect(rows[0]).toMatchObject({
+        record_type: 'action',
+        action,
+        actor_type: 'agent',
+        actor_id: 'nhi:agent-7f3',
+        on_behalf_of: 'tom',
+        trigger_type: 'email',
+        trigger_id: 'msg-8821',
+        result: 'ok',
+        span_id: pl.exporter.getFinishedSpans()[0]!.spanContext().spanId,
+      });
+      if (args) expect(rows[0]!.tool_arguments).toBe(args);
+    },
+  );
 
   it('stores a framework tool call marked as a failure with result error', () => {
     const pl = pipeline();
