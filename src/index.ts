@@ -10,7 +10,7 @@ export { type AuditEvent, AuditEventSchema, type StoredAuditEvent } from './audi
 export { spanToAuditEvent } from './audit/span-to-event.js';
 export { type VerifyLogResult, verifyLog } from './audit/verify-log.js';
 export { type VerifyStoreOptions, type VerifyStoreResult, verifyAuditStore } from './audit/verify-store.js';
-export { actorFromEnv, DEFAULT_STORE, ENV } from './config/env.js';
+export { actorFromEnv, DEFAULT_STORE, ENV, taskDefaultsFromEnv } from './config/env.js';
 export {
   type Actor,
   ActorSchema,
@@ -27,6 +27,16 @@ export {
 export { ActionDeniedError, type AuditDetails, audited } from './context/audited.js';
 export * from './conventions/index.js';
 export {
+  auditedMcpTool,
+  extractMcpContext,
+  injectMcpMeta,
+  type McpHandlerExtra,
+  type McpMeta,
+  type McpMetaSource,
+  mcpMetaOf,
+  withMcpContext,
+} from './integrations/mcp.js';
+export {
   generateSigningKey,
   KeyError,
   loadSigningKey,
@@ -38,6 +48,23 @@ export {
   trustedKeysFromJwks,
   writeKeyPair,
 } from './keys/keys.js';
+export {
+  AUDIT_LOGGER_NAME,
+  AuditLogExporter,
+  type AuditLogExporterOptions,
+  type AuditLoggerProviderOptions,
+  createAuditLoggerProvider,
+} from './otlp/audit-log-exporter.js';
+export {
+  AUDIT_CHECKPOINT_NAME,
+  AUDIT_EVENT_NAME,
+  type AuditLogFormat,
+  auditEventAttributes,
+  auditEventToLogRecord,
+  auditLine,
+  checkpointToLogRecord,
+} from './otlp/log-record.js';
+export { OCSF_API_ACTIVITY_CLASS, OCSF_VERSION, toOcsfApiActivity } from './otlp/ocsf.js';
 export {
   type AttributionProcessorStats,
   AttributionSpanProcessor,
@@ -86,4 +113,15 @@ export {
 export { type OnbehalfHandle, type OnbehalfOptions, startOnbehalf } from './sdk/start.js';
 export { type AuditQuery, type AuditStore, type StoredCheckpoint, StoreError } from './stores/audit-store.js';
 export { createAuditStore, type OpenStoreOptions, openAuditStore } from './stores/open.js';
+export {
+  POSTGRES_AUDITOR_ROLE,
+  POSTGRES_MIGRATION,
+  POSTGRES_SCHEMA_VERSION,
+  POSTGRES_WRITER_ROLE,
+} from './stores/postgres-schema.js';
+export {
+  POSTGRES_KEY_DIR,
+  PostgresAuditStore,
+  type PostgresAuditStoreOptions,
+} from './stores/postgres-store.js';
 export { SqliteAuditStore, type SqliteAuditStoreOptions } from './stores/sqlite-store.js';

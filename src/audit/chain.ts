@@ -185,6 +185,28 @@ export function canonicalEventBytes(row: EventRow): Buffer {
   return Buffer.from(canonicalJson(row, row.origin), 'utf8');
 }
 
+// In `u` mode a surrogate class matches only unpaired surrogates (a pair is one code point).
+const LONE_SURROGATE = /[\ud800-\udfff]/u;
+const LONE_SURROGATES = /[\ud800-\udfff]/gu;
+
+/**
+ * The event with every unpaired UTF-16 surrogate replaced by U+FFFD, or the event itself when it has
+ * none. A store must append this form: UTF-8 cannot carry a lone surrogate, so a driver stores some
+ * substitute (better-sqlite3 three U+FFFD, node-postgres one), the row read back differs from what
+ * was hashed, and an untouched row would verify as edited.
+ */
+export function wellFormedEvent<E extends AuditEvent>(event: E): E {
+  let copy: Record<string, unknown> | undefined;
+  for (const key of EVENT_COLUMNS) {
+    const value = event[key];
+    if (typeof value === 'string' && LONE_SURROGATE.test(value)) {
+      copy ??= { ...event };
+      copy[key] = value.replace(LONE_SURROGATES, '\ufffd');
+    }
+  }
+  return (copy as E | undefined) ?? event;
+}
+
 /** Merkle leaf and chain input of canonical bytes E: SHA-256(0x00 ‖ E). */
 export function leafHash(bytes: Uint8Array): Buffer {
   return sha256(Buffer.concat([LEAF_PREFIX, bytes]));

@@ -5,7 +5,7 @@ import {
   generateKeyPairSync,
   type KeyObject,
 } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { JWK } from 'jose';
 
@@ -119,9 +119,12 @@ export function writeKeyPair(dir: string, key: SigningKey): { privatePath: strin
   mkdirSync(dir, { recursive: true });
   const privatePath = join(dir, 'signing-key.jwk');
   const publicPath = join(dir, 'jwks.json');
-  writeFileSync(privatePath, `${JSON.stringify(privateJwk(key), null, 2)}\n`, { mode: 0o600 });
-  chmodSync(privatePath, 0o600);
   writeFileSync(publicPath, `${JSON.stringify({ keys: [key.publicJwk] }, null, 2)}\n`);
+  // Written aside and renamed, so a crash never leaves a truncated key that every later writer refuses.
+  const partial = `${privatePath}.${process.pid}.partial`;
+  writeFileSync(partial, `${JSON.stringify(privateJwk(key), null, 2)}\n`, { mode: 0o600 });
+  chmodSync(partial, 0o600);
+  renameSync(partial, privatePath);
   return { privatePath, publicPath };
 }
 

@@ -42,16 +42,19 @@ const luhn = (digits: string): boolean => {
 export const DEFAULT_REDACTION_RULES: readonly RedactionRule[] = Object.freeze([
   {
     kind: 'private_key',
-    pattern: /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----/g,
+    // Never scans past the next BEGIN: many BEGINs without an END would otherwise cost O(n²).
+    pattern: /-----BEGIN [A-Z ]*PRIVATE KEY-----(?:(?!-----BEGIN )[\s\S])*?-----END [A-Z ]*PRIVATE KEY-----/g,
   },
   { kind: 'secret', pattern: /\bBearer\s+[A-Za-z0-9\-._~+/]{8,}=*/gi },
-  { kind: 'secret', pattern: /\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g },
+  // Matches start only where a run of token characters starts (not at every `\b` inside one, such as
+  // each `eyJ` of `eyJ-eyJ-…`): one attempt per run keeps a hostile megabyte string linear.
+  { kind: 'secret', pattern: /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g },
   {
     kind: 'secret',
     pattern:
       /\b(?:sk|pk|rk)-(?:live-|test-|proj-|ant-)?[A-Za-z0-9_-]{16,}|\b(?:ghp|gho|ghu|ghs|ghr|github_pat)_[A-Za-z0-9_]{20,}|\bxox[abprs]-[A-Za-z0-9-]{10,}|\bAKIA[0-9A-Z]{16}\b|\bAIza[0-9A-Za-z_-]{35}\b/g,
   },
-  { kind: 'email', pattern: /[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g },
+  { kind: 'email', pattern: /(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g },
   { kind: 'credit_card', pattern: /\b(?:\d[ -]?){12,18}\d\b/g, accept: luhn },
 ]);
 
@@ -127,7 +130,8 @@ const truncated = (json: string, keep: number) =>
 function withScrubbedKeys(o: Record<string, unknown>, scrub: (s: string) => string): Record<string, unknown> {
   const keys = Object.keys(o);
   if (keys.every((k) => scrub(k) === k)) return o;
-  const copy: Record<string, unknown> = {};
+  // No prototype: a `__proto__` key is then copied as data instead of silently replacing the prototype.
+  const copy = Object.create(null) as Record<string, unknown>;
   for (const k of keys) copy[scrub(k)] = o[k];
   return copy;
 }

@@ -4,6 +4,7 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
+import type { LogRecordExporter, LoggerProvider as SdkLoggerProvider } from '@opentelemetry/sdk-logs';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import {
   AlwaysOnSampler,
@@ -17,6 +18,8 @@ import { AuditSpanProcessor, type AuditSpanProcessorOptions } from '../audit/aud
 import { DEFAULT_STORE, ENV } from '../config/env.js';
 import type { Actor } from '../context/attribution.js';
 import type { SigningKey } from '../keys/keys.js';
+import { AuditLogExporter, createAuditLoggerProvider } from '../otlp/audit-log-exporter.js';
+import type { AuditLogFormat } from '../otlp/log-record.js';
 import { AttributionSpanProcessor } from '../processor/attribution-span-processor.js';
 import { AuditAwareSampler } from '../processor/audit-aware-sampler.js';
 import type { AttributionPropagator } from '../propagation/attribution-propagator.js';
@@ -59,6 +62,14 @@ export interface OnbehalfOptions extends PropagationKeyOptions {
   durability?: 'normal' | 'strict';
   /** Options of the {@link AuditSpanProcessor} (commit mode, queue size, audit predicate, redaction…). */
   audit?: Omit<AuditSpanProcessorOptions, 'store'>;
+  /**
+   * Audit events and signed checkpoints also as OTLP log records, for a Collector to forward to a SIEM:
+   * `true` (OTLP/HTTP protobuf to the `OTEL_EXPORTER_OTLP_*` endpoint), an exporter, or
+   * `{ exporter?, format? }` (`format: 'ocsf'` writes OCSF API Activity bodies). Default: on when
+   * `OTEL_EXPORTER_OTLP_ENDPOINT` or `OTEL_EXPORTER_OTLP_LOGS_ENDPOINT` is set (and `OTEL_LOGS_EXPORTER`
+   * is not `none`); `false` turns it off.
+   */
+  auditLogs?: boolean | LogRecordExporter | { exporter?: LogRecordExporter; format?: AuditLogFormat };
   /** Environment to read defaults from; `process.env` by default. */
   env?: Record<string, string | undefined>;
 }
@@ -73,6 +84,8 @@ export interface OnbehalfHandle {
   readonly auditProcessor: AuditSpanProcessor | undefined;
   /** The audit store; undefined when `store: false`. */
   readonly store: AuditStore | undefined;
+  /** Carries audit events and checkpoints as OTLP logs; undefined when `auditLogs` is off. */
+  readonly auditLoggerProvider: SdkLoggerProvider | undefined;
   shutdown(): Promise<void>;
 }
 
@@ -99,6 +112,8 @@ export function startOnbehalf(options: OnbehalfOptions = {}): OnbehalfHandle {
   const auditProcessor = store
     ? new AuditSpanProcessor({ commit: commitFrom(env), ...options.audit, store })
     : undefined;
+  const serviceName = options.serviceName ?? env.OTEL_SERVICE_NAME ?? attributionProcessor.actor?.name;
+  const auditLoggerProvider = store ? startAuditLogs(options, env, store, serviceName) : undefined;
   // Attribution is stamped first, so the audit processor's `started` records already carry it.
   const spanProcessors: SpanProcessor[] = [attributionProcessor];
   if (auditProcessor) spanProcessors.push(auditProcessor);
@@ -108,7 +123,7 @@ export function startOnbehalf(options: OnbehalfOptions = {}): OnbehalfHandle {
 
   const sampler = options.sampler ?? new ParentBasedSampler({ root: new AlwaysOnSampler() });
   const sdk = new NodeSDK({
-    serviceName: options.serviceName ?? env.OTEL_SERVICE_NAME ?? attributionProcessor.actor?.name,
+    serviceName,
     spanProcessors,
     sampler: auditProcessor ? new AuditAwareSampler(sampler) : sampler,
     // NodeSDK would otherwise start OTLP metric and log exporters nobody asked for.
@@ -133,11 +148,14 @@ export function startOnbehalf(options: OnbehalfOptions = {}): OnbehalfHandle {
     attributionPropagator,
     auditProcessor,
     store,
+    auditLoggerProvider,
     shutdown() {
       // Flush first: a SimpleSpanProcessor still waiting for async resource attributes would
       // otherwise find its exporter already shut down and drop the last spans.
       stopping ??= flushTracerProvider()
         .then(() => sdk.shutdown())
+        // After the store closed: its last checkpoint goes out too.
+        .then(() => auditLoggerProvider?.shutdown())
         .catch((err: unknown) => diag.error('onbehalf: shutdown failed', err));
       return stopping;
     },
@@ -154,6 +172,27 @@ async function flushTracerProvider(): Promise<void> {
   const proxy = trace.getTracerProvider() as { getDelegate?: () => unknown };
   const provider = (proxy.getDelegate?.() ?? proxy) as { forceFlush?: () => Promise<void> };
   await provider.forceFlush?.();
+}
+
+function startAuditLogs(
+  options: OnbehalfOptions,
+  env: Record<string, string | undefined>,
+  store: AuditStore,
+  serviceName: string | undefined,
+): SdkLoggerProvider | undefined {
+  const given = options.auditLogs;
+  const endpoint = env.OTEL_EXPORTER_OTLP_LOGS_ENDPOINT
+    ? env.OTEL_EXPORTER_OTLP_LOGS_ENDPOINT
+    : env.OTEL_EXPORTER_OTLP_ENDPOINT
+      ? `${env.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/logs`
+      : undefined;
+  if (given === false) return undefined;
+  if (given === undefined && (endpoint === undefined || env.OTEL_LOGS_EXPORTER === 'none')) return undefined;
+  const settings =
+    given === true || given === undefined ? {} : 'export' in given ? { exporter: given } : given;
+  const provider = createAuditLoggerProvider({ exporter: settings.exporter, url: endpoint, serviceName });
+  new AuditLogExporter({ loggerProvider: provider, format: settings.format }).attach(store);
+  return provider;
 }
 
 function resolveStore(

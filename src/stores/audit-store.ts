@@ -64,6 +64,8 @@ export interface AuditStore {
   checkpoint(): Promise<StoredCheckpoint | undefined>;
   /** Calls `listener` with every checkpoint this writer signs (e.g. to ship it off-host). */
   onCheckpoint(listener: (checkpoint: StoredCheckpoint) => void): void;
+  /** Calls `listener` with the rows of every append once they are committed (e.g. to ship them as OTLP logs). */
+  onAppend?(listener: (rows: StoredAuditEvent[]) => void): void;
   /** Every origin (writer log) in the store. */
   origins(): Promise<string[]>;
   /** One origin's rows in seq order, in batches. */

@@ -1,9 +1,10 @@
 import { DEFAULT_STORE } from '../config/env.js';
-import { type AuditStore, StoreError } from './audit-store.js';
+import type { AuditStore } from './audit-store.js';
+import { PostgresAuditStore, type PostgresAuditStoreOptions } from './postgres-store.js';
 import { SqliteAuditStore, type SqliteAuditStoreOptions } from './sqlite-store.js';
 
-/** Options of {@link openAuditStore}: those of the store kind the location names. */
-export type OpenStoreOptions = SqliteAuditStoreOptions;
+/** Options of {@link openAuditStore}: those of either store kind; each takes the ones it knows. */
+export type OpenStoreOptions = SqliteAuditStoreOptions & PostgresAuditStoreOptions;
 
 /** True when `location` names a PostgreSQL store rather than a SQLite file. */
 export function isPostgresUrl(location: string): boolean {
@@ -28,10 +29,6 @@ export async function openAuditStore(
  * PostgreSQL store connects on first use (await `ready()` to know it can).
  */
 export function createAuditStore(location: string, options: OpenStoreOptions = {}): AuditStore {
-  if (isPostgresUrl(location)) {
-    throw new StoreError(
-      `store ${location.replace(/:[^:@/]*@/, ':***@')}: PostgreSQL stores are not supported yet`,
-    );
-  }
+  if (isPostgresUrl(location)) return new PostgresAuditStore(location, options);
   return new SqliteAuditStore(location, options);
 }

@@ -11,6 +11,17 @@ BEGIN SELECT RAISE(ABORT, '${table} is append-only: UPDATE refused'); END;
 CREATE TRIGGER IF NOT EXISTS ${table}_no_delete BEFORE DELETE ON ${table}
 BEGIN SELECT RAISE(ABORT, '${table} is append-only: DELETE refused'); END;`;
 
+/**
+ * INSERT OR REPLACE deletes the row it conflicts with without firing DELETE triggers (unless the
+ * attacker's own connection turns recursive_triggers on), so an insert on an existing key is stopped
+ * before the conflict is resolved: refused (ABORT), or skipped (IGNORE) where the writer itself
+ * re-inserts with INSERT OR IGNORE on every open.
+ */
+const noReplace = (table: string, existing: string, onExisting: 'ABORT' | 'IGNORE') => `
+CREATE TRIGGER IF NOT EXISTS ${table}_no_replace BEFORE INSERT ON ${table}
+WHEN EXISTS (SELECT 1 FROM ${table} WHERE ${existing})
+BEGIN SELECT RAISE(${onExisting === 'ABORT' ? `ABORT, '${table} is append-only: replacing a row refused'` : 'IGNORE'}); END;`;
+
 export const SQLITE_SCHEMA = `
 CREATE TABLE IF NOT EXISTS audit_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS audit_events (
@@ -69,4 +80,8 @@ ${appendOnly('audit_events')}
 ${appendOnly('audit_checkpoints')}
 ${appendOnly('audit_keys')}
 ${appendOnly('audit_meta')}
+${noReplace('audit_events', '(origin = NEW.origin AND seq = NEW.seq) OR event_id = NEW.event_id', 'ABORT')}
+${noReplace('audit_checkpoints', 'origin = NEW.origin AND size = NEW.size', 'ABORT')}
+${noReplace('audit_keys', 'kid = NEW.kid', 'IGNORE')}
+${noReplace('audit_meta', 'key = NEW.key', 'IGNORE')}
 `;

@@ -1,11 +1,7 @@
 // Sampling never hides an audit-relevant span: with AuditAwareSampler every audited action reaches the
 // store, while an exporter behind a SimpleSpanProcessor still gets only what the delegate sampled.
 import { context, SpanKind, TraceFlags } from '@opentelemetry/api';
-import {
-  AlwaysOffSampler,
-  SamplingDecision,
-  TraceIdRatioBasedSampler,
-} from '@opentelemetry/sdk-trace-base';
+import { AlwaysOffSampler, SamplingDecision, TraceIdRatioBasedSampler } from '@opentelemetry/sdk-trace-base';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Attribution, withAttribution } from '../../src/context/attribution.js';
 import { audited } from '../../src/context/audited.js';
@@ -62,15 +58,15 @@ describe('AuditAwareSampler', () => {
     const sampledByDelegate = rows
       .filter(
         (r) =>
-          ratio.shouldSample(context.active(), r.trace_id!, 'x', SpanKind.INTERNAL, {}, []).decision ===
-          SamplingDecision.RECORD_AND_SAMPLED,
+          ratio.shouldSample(context.active(), r.trace_id!).decision === SamplingDecision.RECORD_AND_SAMPLED,
       )
       .map((r) => r.span_id)
       .sort();
     const exported = p.exporter.getFinishedSpans();
     expect(exported.map((s) => s.spanContext().spanId).sort()).toEqual(sampledByDelegate);
     expect(exported.length).toBeLessThan(200 / 4);
-    for (const s of exported) expect(s.spanContext().traceFlags & TraceFlags.SAMPLED).toBe(TraceFlags.SAMPLED);
+    for (const s of exported)
+      expect(s.spanContext().traceFlags & TraceFlags.SAMPLED).toBe(TraceFlags.SAMPLED);
   });
 
   it('passes the delegate decision through when it samples', () => {

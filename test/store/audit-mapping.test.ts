@@ -79,9 +79,7 @@ describe('span → audit_events row', () => {
     });
     expect(done.event_id).toMatch(/^evt-[0-9a-f-]{36}$/);
     expect(done.timestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
-    expect(Date.parse(done.timestamp)).toBe(
-      span.endTime[0] * 1000 + Math.floor(span.endTime[1] / 1e6),
-    );
+    expect(Date.parse(done.timestamp)).toBe(span.endTime[0] * 1000 + Math.floor(span.endTime[1] / 1e6));
     expect(done.duration_ms).toBeCloseTo(span.duration[0] * 1e3 + span.duration[1] / 1e6, 3);
     // Redacted before it reached the store: neither the address nor the card number is in the arguments.
     expect(JSON.parse(done.tool_arguments!)).toEqual({
@@ -135,9 +133,11 @@ describe('span → audit_events row', () => {
     await withAttribution(inboxAgent, async () => {
       await audited('read_inbox', { riskTier: 0 }, () => 1);
       await audited('label_mail', { target: 'msg-8821', riskTier: 1 }, () => 1);
-      await audited('pay_invoice', { riskTier: 3, policy: { decision: 'deny', rule: 'no-pay' } }, () => 1).catch(
-        () => undefined,
-      );
+      await audited(
+        'pay_invoice',
+        { riskTier: 3, policy: { decision: 'deny', rule: 'no-pay' } },
+        () => 1,
+      ).catch(() => undefined);
     });
     expect(p.rows().map((r) => [r.record_type, r.action, r.risk_tier, r.result])).toEqual([
       ['action', 'read_inbox', 0, 'ok'],

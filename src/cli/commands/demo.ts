@@ -65,14 +65,15 @@ export async function demo(
         `Store ${verified.ok ? 'intact' : 'BROKEN'}: ${verified.count} events in a hash chain, ` +
         `${verified.logs.reduce((n, l) => n + l.checkpointsVerified, 0)} signed checkpoint(s) verified.\n\n`,
     );
+    const cli = cliCommand();
     out('Try next:\n');
-    out(`  npx onbehalf verify ${storePath}\n`);
-    out(`  npx onbehalf timeline ${storePath} --trigger ${HOSTILE_TRIGGER.id}\n`);
-    out(`  npx onbehalf query ${storePath} --actor ${INBOX_AGENT.id} --format json\n`);
+    out(`  ${cli} verify ${storePath}\n`);
+    out(`  ${cli} timeline ${storePath} --trigger ${HOSTILE_TRIGGER.id}\n`);
+    out(`  ${cli} query ${storePath} --actor ${INBOX_AGENT.id} --format json\n`);
     out(
-      `  npx onbehalf sql ${storePath} "select actor_type, count(*) from audit_events group by actor_type"\n`,
+      `  ${cli} sql ${storePath} "select actor_type, count(*) from audit_events group by actor_type"\n`,
     );
-    out(`  npx onbehalf report ${storePath} --trigger ${HOSTILE_TRIGGER.id} --out incident.html\n`);
+    out(`  ${cli} report ${storePath} --trigger ${HOSTILE_TRIGGER.id} --out incident.html\n`);
   } finally {
     await store.close();
   }

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { parseCheckpoint } from '../../audit/checkpoint.js';
 import type { StoredAuditEvent } from '../../audit/event.js';
 import { verifyAuditStore } from '../../audit/verify-store.js';
 import { loadTrustedKeys } from '../../keys/keys.js';
@@ -18,11 +19,19 @@ export async function verify(
 ): Promise<number> {
   const trustedKeys = options.trustedKeys ? await loadTrustedKeys(options.trustedKeys) : undefined;
   const externalCheckpoints = (options.checkpoints ?? []).map((file) => {
+    let note: string;
     try {
-      return readFileSync(file, 'utf8');
+      note = readFileSync(file, 'utf8');
     } catch (e) {
       throw new CliError(`--checkpoint ${file}: cannot read: ${(e as NodeJS.ErrnoException).code ?? e}`);
     }
+    // A file that is no checkpoint at all is the operator's mistake (exit 2), not evidence of tampering.
+    try {
+      parseCheckpoint(note);
+    } catch (e) {
+      throw new CliError(`--checkpoint ${file}: not a signed checkpoint note (${(e as Error).message})`);
+    }
+    return note;
   });
   const total = await countRows(store);
   const bar = progressBar(total, err);
@@ -34,7 +43,8 @@ export async function verify(
       `${status}  ${log.origin}: ${log.count} events, ${log.checkpointsVerified} signed checkpoint(s) verified\n`,
     );
     if (!log.ok) {
-      out(`  first bad seq: ${log.firstBadSeq ?? '?'}\n  reason: ${log.reason}\n`);
+      const seq = log.firstBadSeq ?? 'none (every row links; a checkpoint is wrong)';
+      out(`  first bad seq: ${seq}\n  reason: ${log.reason}\n`);
       for (const p of log.problems.filter((p) => p !== log.reason)) out(`  also: ${p}\n`);
     }
   }

@@ -1,0 +1,101 @@
+import { diag } from '@opentelemetry/api';
+import type { Logger, LoggerProvider } from '@opentelemetry/api-logs';
+import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-proto';
+import { defaultResource, type Resource, resourceFromAttributes } from '@opentelemetry/resources';
+import {
+  BatchLogRecordProcessor,
+  type LogRecordExporter,
+  LoggerProvider as SdkLoggerProvider,
+} from '@opentelemetry/sdk-logs';
+import type { StoredAuditEvent } from '../audit/event.js';
+import type { AuditStore, StoredCheckpoint } from '../stores/audit-store.js';
+import { type AuditLogFormat, auditEventToLogRecord, checkpointToLogRecord } from './log-record.js';
+
+/** Instrumentation scope of the audit log records. */
+export const AUDIT_LOGGER_NAME = 'onbehalf.audit';
+
+/** Options of {@link AuditLogExporter}. */
+export interface AuditLogExporterOptions {
+  /** Where the records go; e.g. {@link createAuditLoggerProvider}'s OTLP/HTTP provider. */
+  loggerProvider: LoggerProvider;
+  /** `text` (default): body is the one-line summary; `ocsf`: body is the OCSF API Activity object. */
+  format?: AuditLogFormat;
+}
+
+/**
+ * Sends what an audit store commits, and every checkpoint it signs, as OpenTelemetry log records, so
+ * a Collector can forward them to a SIEM and a copy of each checkpoint lives off-host. The store stays
+ * the record: the log stream is a best-effort copy (a full export queue drops records, never blocks).
+ *
+ * @example
+ * const provider = createAuditLoggerProvider({ serviceName: 'inbox-agent' });
+ * new AuditLogExporter({ loggerProvider: provider }).attach(store);
+ */
+export class AuditLogExporter {
+  private readonly logger: Logger;
+  private readonly format: AuditLogFormat;
+
+  constructor(options: AuditLogExporterOptions) {
+    this.logger = options.loggerProvider.getLogger(AUDIT_LOGGER_NAME);
+    this.format = options.format ?? 'text';
+  }
+
+  /** Emits the store's appended rows and checkpoints from now on. */
+  attach(store: AuditStore): this {
+    if (store.onAppend) store.onAppend((rows) => this.emitEvents(rows));
+    else
+      diag.warn(`onbehalf: store ${store.location} cannot report appends; only checkpoints go to OTLP logs`);
+    store.onCheckpoint((cp) => this.emitCheckpoint(cp));
+    return this;
+  }
+
+  /** Emits one log record per stored row. Never throws. */
+  emitEvents(rows: readonly StoredAuditEvent[]): void {
+    for (const row of rows) {
+      try {
+        this.logger.emit(auditEventToLogRecord(row, this.format));
+      } catch (err) {
+        diag.warn('onbehalf: could not emit an audit log record', err);
+      }
+    }
+  }
+
+  /** Emits a signed checkpoint. Never throws. */
+  emitCheckpoint(cp: StoredCheckpoint): void {
+    try {
+      this.logger.emit(checkpointToLogRecord(cp));
+    } catch (err) {
+      diag.warn('onbehalf: could not emit a checkpoint log record', err);
+    }
+  }
+}
+
+/** Options of {@link createAuditLoggerProvider}. */
+export interface AuditLoggerProviderOptions {
+  /** Default: OTLP/HTTP protobuf to `OTEL_EXPORTER_OTLP_LOGS_ENDPOINT` / `OTEL_EXPORTER_OTLP_ENDPOINT`. */
+  exporter?: LogRecordExporter;
+  /** Explicit endpoint of the default exporter (a full URL ending in `/v1/logs`). */
+  url?: string;
+  /** `service.name` of the records' resource. */
+  serviceName?: string;
+  /** The resource; the SDK's default plus `serviceName` otherwise. */
+  resource?: Resource;
+}
+
+/**
+ * A LoggerProvider of its own for audit records (the host's logging setup is left alone), with a
+ * BatchLogRecordProcessor whose queue holds a burst of 10 000 records. Shut it down after the store is
+ * closed, so the last checkpoint is sent too.
+ */
+export function createAuditLoggerProvider(options: AuditLoggerProviderOptions = {}): SdkLoggerProvider {
+  const exporter = options.exporter ?? new OTLPLogExporter(options.url ? { url: options.url } : {});
+  const resource =
+    options.resource ??
+    (options.serviceName
+      ? defaultResource().merge(resourceFromAttributes({ 'service.name': options.serviceName }))
+      : defaultResource());
+  return new SdkLoggerProvider({
+    resource,
+    processors: [new BatchLogRecordProcessor({ exporter, maxQueueSize: 10_000, maxExportBatchSize: 512 })],
+  });
+}

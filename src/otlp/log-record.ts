@@ -1,0 +1,158 @@
+import { ROOT_CONTEXT, TraceFlags, trace } from '@opentelemetry/api';
+import { type AnyValue, type AnyValueMap, type LogRecord, SeverityNumber } from '@opentelemetry/api-logs';
+import type { StoredAuditEvent } from '../audit/event.js';
+import type { StoredCheckpoint } from '../stores/audit-store.js';
+import { toOcsfApiActivity } from './ocsf.js';
+
+/** `event.name` of an audit event's log record. */
+export const AUDIT_EVENT_NAME = 'onbehalf.audit.event';
+/** `event.name` of a signed checkpoint's log record. */
+export const AUDIT_CHECKPOINT_NAME = 'onbehalf.audit.checkpoint';
+
+/** How an audit event's log record body is written. */
+export type AuditLogFormat = 'text' | 'ocsf';
+
+/** Columns whose value is a JSON list, sent as an OTLP array. */
+const LIST_COLUMNS = new Set(['delegation_chain', 'scopes', 'redactions']);
+
+/** Column → attribute: the attribution conventions where they exist, `onbehalf.audit.*` for the rest. */
+const COLUMN_ATTRIBUTES: readonly (readonly [keyof StoredAuditEvent, string])[] = [
+  ['actor_type', 'attribution.actor.type'],
+  ['actor_id', 'attribution.actor.id'],
+  ['actor_name', 'attribution.actor.name'],
+  ['owner_id', 'attribution.actor.owner.id'],
+  ['on_behalf_of', 'attribution.principal.id'],
+  ['on_behalf_of', 'enduser.id'],
+  ['delegation_chain', 'attribution.delegation.chain'],
+  ['intent', 'attribution.intent.name'],
+  ['trigger_type', 'attribution.trigger.type'],
+  ['trigger_id', 'attribution.trigger.id'],
+  ['scopes', 'attribution.scopes'],
+  ['action', 'attribution.action'],
+  ['target', 'attribution.target'],
+  ['risk_tier', 'attribution.risk_tier'],
+  ['result', 'attribution.result'],
+  ['policy_decision', 'attribution.policy.decision'],
+  ['policy_rule', 'attribution.policy.rule'],
+  ['approval_state', 'attribution.approval.state'],
+  ['approved_by', 'attribution.approval.approver.id'],
+  ['provenance', 'attribution.provenance'],
+  ['redactions', 'attribution.content.redactions'],
+  ['session_id', 'session.id'],
+  ['tool_arguments', 'gen_ai.tool.call.arguments'],
+  ['event_id', 'onbehalf.audit.event_id'],
+  ['record_type', 'onbehalf.audit.record_type'],
+  ['origin', 'onbehalf.audit.origin'],
+  ['seq', 'onbehalf.audit.seq'],
+  ['prev_hash', 'onbehalf.audit.prev_hash'],
+  ['hash', 'onbehalf.audit.hash'],
+  ['service_name', 'onbehalf.audit.service_name'],
+  ['parent_span_id', 'onbehalf.audit.parent_span_id'],
+  ['duration_ms', 'onbehalf.audit.duration_ms'],
+];
+
+/**
+ * The one-line human form of an audit event, e.g.
+ * `actor=inbox-agent (nhi:agent-7f3) on_behalf_of=tom action=send_mail target=… trigger=email:msg-8821 result=ok`.
+ */
+export function auditLine(row: StoredAuditEvent): string {
+  const parts: string[] = [];
+  const actor = row.actor_name
+    ? `${row.actor_name} (${row.actor_id ?? 'unknown'})`
+    : (row.actor_id ?? 'unknown');
+  parts.push(`actor=${actor}`);
+  if (row.on_behalf_of && row.on_behalf_of !== row.actor_id) parts.push(`on_behalf_of=${row.on_behalf_of}`);
+  parts.push(`action=${row.action}`);
+  if (row.target) parts.push(`target=${row.target}`);
+  if (row.trigger_id)
+    parts.push(`trigger=${row.trigger_type ? `${row.trigger_type}:` : ''}${row.trigger_id}`);
+  if (row.policy_decision && row.policy_decision !== 'allow') parts.push(`policy=${row.policy_decision}`);
+  if (row.result) parts.push(`result=${row.result}`);
+  return parts.join(' ');
+}
+
+/** The attributes of an audit event's log record: every non-null column under its attribute name. */
+export function auditEventAttributes(row: StoredAuditEvent): AnyValueMap {
+  const attributes: AnyValueMap = { 'event.name': AUDIT_EVENT_NAME };
+  for (const [column, key] of COLUMN_ATTRIBUTES) {
+    const value = row[column];
+    if (value === null || value === undefined) continue;
+    attributes[key] = LIST_COLUMNS.has(column) ? jsonList(value as string) : (value as AnyValue);
+  }
+  if (row.actor_type === 'agent') {
+    if (row.actor_id) attributes['gen_ai.agent.id'] = row.actor_id;
+    if (row.actor_name) attributes['gen_ai.agent.name'] = row.actor_name;
+  }
+  return attributes;
+}
+
+/**
+ * An audit event as an OpenTelemetry log record: body the {@link auditLine} (or the OCSF API Activity
+ * object), attributes the attribution columns, timestamp the event's, and the event's trace and span
+ * ids, so a SIEM can jump from the record to the trace in Jaeger.
+ */
+export function auditEventToLogRecord(row: StoredAuditEvent, format: AuditLogFormat = 'text'): LogRecord {
+  return {
+    eventName: AUDIT_EVENT_NAME,
+    timestamp: new Date(row.timestamp),
+    severityNumber: SEVERITY[row.result ?? 'ok'] ?? SeverityNumber.INFO,
+    severityText: SEVERITY_TEXT[row.result ?? 'ok'] ?? 'INFO',
+    body: format === 'ocsf' ? toOcsfApiActivity(row) : auditLine(row),
+    attributes: auditEventAttributes(row),
+    context: spanContextOf(row.trace_id, row.span_id),
+  };
+}
+
+/** A signed checkpoint as a log record: body the C2SP note, so a copy of it lives off-host. */
+export function checkpointToLogRecord(cp: StoredCheckpoint): LogRecord {
+  return {
+    eventName: AUDIT_CHECKPOINT_NAME,
+    timestamp: new Date(cp.created_at),
+    severityNumber: SeverityNumber.INFO,
+    severityText: 'INFO',
+    body: cp.note,
+    attributes: {
+      'event.name': AUDIT_CHECKPOINT_NAME,
+      'onbehalf.audit.origin': cp.origin,
+      'onbehalf.checkpoint.size': cp.size,
+      'onbehalf.checkpoint.root': cp.root,
+      'onbehalf.checkpoint.note': cp.note,
+    },
+  };
+}
+
+const SEVERITY: Record<string, SeverityNumber> = {
+  ok: SeverityNumber.INFO,
+  started: SeverityNumber.INFO,
+  denied: SeverityNumber.WARN,
+  gap: SeverityNumber.WARN,
+  error: SeverityNumber.ERROR,
+};
+const SEVERITY_TEXT: Record<string, string> = {
+  ok: 'INFO',
+  started: 'INFO',
+  denied: 'WARN',
+  gap: 'WARN',
+  error: 'ERROR',
+};
+
+const HEX_TRACE = /^(?!0+$)[0-9a-f]{32}$/;
+const HEX_SPAN = /^(?!0+$)[0-9a-f]{16}$/;
+
+/** A context carrying the event's span, so the SDK writes its ids into the record. */
+function spanContextOf(traceId: string | null, spanId: string | null) {
+  if (!traceId || !spanId || !HEX_TRACE.test(traceId) || !HEX_SPAN.test(spanId)) return undefined;
+  // The event was recorded whatever the sampler decided, so the sampled flag would claim too much.
+  return trace.setSpanContext(ROOT_CONTEXT, { traceId, spanId, traceFlags: TraceFlags.NONE, isRemote: true });
+}
+
+/** A JSON list column as a list of strings (the column's own text when it is not one). */
+export function jsonList(text: string): string[] | string {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (Array.isArray(parsed)) return parsed.map((v) => (typeof v === 'string' ? v : JSON.stringify(v)));
+  } catch {
+    // Not JSON: keep the text as it is.
+  }
+  return text;
+}

@@ -1,0 +1,499 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { diag } from '@opentelemetry/api';
+import pg from 'pg';
+import { LogState, type LogStateSnapshot } from '../audit/chain.js';
+import { signCheckpoint, verifyCheckpoint } from '../audit/checkpoint.js';
+import { type AuditEvent, EVENT_COLUMNS, type StoredAuditEvent } from '../audit/event.js';
+import { type SigningKey, type TrustedKey, trustedKeysFromJwks } from '../keys/keys.js';
+import type { AuditQuery, AuditStore, StoredCheckpoint } from './audit-store.js';
+import { StoreError } from './audit-store.js';
+import { resolveCheckpointKey } from './checkpoint-key.js';
+import { POSTGRES_MIGRATION, POSTGRES_MIGRATION_LOCK, POSTGRES_SCHEMA_VERSION } from './postgres-schema.js';
+import { buildQuery, TABLE_COLUMNS } from './query-sql.js';
+
+/** Options of {@link PostgresAuditStore}. */
+export interface PostgresAuditStoreOptions {
+  /** Open for reading only (verify, query, sql): nothing is created or written. */
+  readonly?: boolean;
+  /** Checkpoint signing key; default: `<keyDir>/signing-key.jwk`, created on first use. */
+  signingKey?: SigningKey;
+  /** Where the checkpoint key is kept when none is given; `./onbehalf-keys` by default. */
+  keyDir?: string;
+  /** Sign a checkpoint every this many events (default 1000)… */
+  checkpointEvery?: number;
+  /** …or this often when events arrived (default 60 s), and always on close. */
+  checkpointIntervalMs?: number;
+  /**
+   * This writer's log. By default a new one per store instance, `onbehalf/<host>/<random>`, so writers
+   * never share a chain. Naming one registered earlier by the same login role resumes it (its rows since
+   * the last signed checkpoint are verified first); one registered by another role is refused.
+   */
+  origin?: string;
+  /** Create or upgrade the schema, roles and grants when missing (default true; needs the owner's rights). */
+  migrate?: boolean;
+  /** Most connections (default 4). */
+  maxConnections?: number;
+  /** Accepted for symmetry with SQLite; PostgreSQL's own `synchronous_commit` decides durability. */
+  durability?: 'normal' | 'strict';
+}
+
+/** The default directory of a PostgreSQL writer's checkpoint key. */
+export const POSTGRES_KEY_DIR = './onbehalf-keys';
+
+type Row = Record<string, unknown>;
+
+const INT8_OID = 20;
+// Row counts and seqs fit in a double; as numbers they match the SQLite store's rows.
+const types: pg.CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
+    if (oid === INT8_OID && format !== 'binary') {
+      return (text: string) => {
+        const n = Number(text);
+        return Number.isSafeInteger(n) ? n : text;
+      };
+    }
+    return format === 'binary' ? pg.types.getTypeParser(oid, 'binary') : pg.types.getTypeParser(oid);
+  }) as pg.CustomTypesConfig['getTypeParser'],
+};
+
+const COLUMN_TYPES: Record<string, string> = { seq: 'int8', risk_tier: 'int4', duration_ms: 'float8' };
+const INSERT_EVENTS = `INSERT INTO audit_events (${TABLE_COLUMNS.join(', ')}) SELECT * FROM unnest(${TABLE_COLUMNS.map(
+  (c, i) => `$${i + 1}::${COLUMN_TYPES[c] ?? 'text'}[]`,
+).join(', ')})`;
+// PostgreSQL text holds neither NUL nor unpaired surrogates: what is hashed must be what reads back.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is what must be found
+const UNSTORABLE = /[\u0000\uD800-\uDFFF]/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is what must be replaced
+const UNSTORABLE_ALL = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/**
+ * The fleet audit store: PostgreSQL, table `audit_events` with the same columns as SQLite, one hash
+ * chain per writer (`origin`), so many hosts append at once without a global lock. Append-only by
+ * trigger and by grants (see {@link POSTGRES_MIGRATION}). Constructing it connects nothing; `ready()`
+ * (awaited by {@link openAuditStore} and by the first append) connects and migrates.
+ *
+ * @example
+ * const store = new PostgresAuditStore('postgres://agent-host@db.internal/audit');
+ * await store.ready();
+ */
+export class PostgresAuditStore implements AuditStore {
+  readonly kind = 'postgres' as const;
+  readonly location: string;
+  readonly origin: string;
+  private readonly pool: pg.Pool;
+  private readonly options: PostgresAuditStoreOptions;
+  private readonly readonly: boolean;
+  private readonly checkpointEvery: number;
+  private state: LogState;
+  private key: SigningKey | undefined;
+  private lastCheckpointSize = 0;
+  private opening: Promise<void> | undefined;
+  private opened = false;
+  private timer: NodeJS.Timeout | undefined;
+  private tail: Promise<unknown> = Promise.resolve();
+  private closed = false;
+  private readonly checkpointListeners: ((cp: StoredCheckpoint) => void)[] = [];
+  private readonly appendListeners: ((rows: StoredAuditEvent[]) => void)[] = [];
+
+  constructor(url: string, options: PostgresAuditStoreOptions = {}) {
+    this.location = redactUrl(url);
+    this.options = options;
+    this.readonly = options.readonly ?? false;
+    this.checkpointEvery = options.checkpointEvery ?? 1000;
+    this.origin = options.origin ?? `onbehalf/${hostname()}/${randomBytes(4).toString('hex')}`;
+    this.state = new LogState(this.origin);
+    this.pool = new pg.Pool({
+      connectionString: url,
+      max: options.maxConnections ?? 4,
+      application_name: 'onbehalf',
+      allowExitOnIdle: true,
+      types,
+    });
+    // An idle connection dropped by the server must not become an uncaught error in the host.
+    this.pool.on('error', (err) => diag.warn(`onbehalf: store ${this.location}: ${describe(err)}`));
+  }
+
+  /** Connects, creates the schema if needed, and registers (or resumes) this writer's origin. */
+  ready(): Promise<void> {
+    if (this.closed) return Promise.reject(new StoreError(`store ${this.location}: closed`, 'unwritable'));
+    this.opening ??= this.open().catch((err: unknown) => {
+      // Not cached: a database that comes up later is used from the next append on.
+      this.opening = undefined;
+      throw err instanceof StoreError ? err : this.error(err, this.readonly ? 'unusable' : 'unwritable');
+    });
+    return this.opening;
+  }
+
+  async append(events: readonly AuditEvent[]): Promise<StoredAuditEvent[]> {
+    if (this.readonly) throw new StoreError(`store ${this.location}: opened read-only`, 'unwritable');
+    await this.ready();
+    const stored = await this.exclusive(() => this.insert(events));
+    for (const listener of this.appendListeners) {
+      try {
+        listener(stored);
+      } catch (err) {
+        diag.warn('onbehalf: an append listener failed', err);
+      }
+    }
+    if (this.state.size - this.lastCheckpointSize >= this.checkpointEvery) {
+      this.checkpoint().catch((err: unknown) => diag.warn(`onbehalf: checkpoint failed: ${describe(err)}`));
+    }
+    return stored;
+  }
+
+  async checkpoint(): Promise<StoredCheckpoint | undefined> {
+    if (this.readonly) return undefined;
+    await this.ready();
+    return this.exclusive(() => this.checkpointNow());
+  }
+
+  onCheckpoint(listener: (checkpoint: StoredCheckpoint) => void): void {
+    this.checkpointListeners.push(listener);
+  }
+
+  /** Calls `listener` with the rows of every append once they are committed. */
+  onAppend(listener: (rows: StoredAuditEvent[]) => void): void {
+    this.appendListeners.push(listener);
+  }
+
+  async origins(): Promise<string[]> {
+    const rows = await this.read('SELECT DISTINCT origin FROM audit_events ORDER BY origin');
+    return rows.map((r) => r.origin as string);
+  }
+
+  async *readLog(origin: string, batchSize = 5000): AsyncIterable<StoredAuditEvent[]> {
+    const sql = `SELECT ${TABLE_COLUMNS.join(', ')} FROM audit_events WHERE origin = $1 AND seq > $2 ORDER BY seq LIMIT $3`;
+    let after = 0;
+    for (;;) {
+      const rows = await this.read<StoredAuditEvent>(sql, [origin, after, batchSize]);
+      if (rows.length === 0) return;
+      yield rows;
+      after = rows[rows.length - 1]!.seq;
+      if (rows.length < batchSize) return;
+    }
+  }
+
+  async checkpoints(origin?: string): Promise<StoredCheckpoint[]> {
+    const sql = `SELECT origin, size, root, note, created_at FROM audit_checkpoints${origin ? ' WHERE origin = $1' : ''} ORDER BY origin, size`;
+    return this.read<StoredCheckpoint>(sql, origin ? [origin] : []);
+  }
+
+  async recordedKeys(): Promise<TrustedKey[]> {
+    return this.keysFrom(await this.read('SELECT jwk FROM audit_keys ORDER BY added_at'));
+  }
+
+  async query(q: AuditQuery): Promise<StoredAuditEvent[]> {
+    const { sql, params } = buildQuery(q, (n) => `$${n}`);
+    return this.read<StoredAuditEvent>(sql, params);
+  }
+
+  /** Runs one statement in a READ ONLY transaction; the extended protocol refuses a second statement. */
+  async sql(text: string): Promise<Row[]> {
+    await this.ready();
+    const client = await this.connect();
+    try {
+      await client.query('BEGIN TRANSACTION READ ONLY');
+      const query: pg.QueryConfig & { queryMode: 'extended' } = { text, queryMode: 'extended' };
+      const result = await client.query(query);
+      if (!result.fields?.length) throw new StoreError('sql: the statement returns no rows');
+      return result.rows as Row[];
+    } catch (err) {
+      if ((err as { code?: string }).code === '25006')
+        throw new StoreError('sql: only read-only statements are allowed (SELECT, WITH …)');
+      throw err instanceof StoreError ? err : this.error(err, 'unusable');
+    } finally {
+      await client.query('ROLLBACK').catch(() => undefined);
+      client.release();
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    try {
+      if (this.opened && !this.readonly) {
+        if (this.timer) clearInterval(this.timer);
+        await this.exclusive(() => this.checkpointNow());
+      }
+    } finally {
+      this.closed = true;
+      if (this.timer) clearInterval(this.timer);
+      await this.pool.end();
+    }
+  }
+
+  private async open(): Promise<void> {
+    const probe = await this.pool.query<{ events: string | null; meta: string | null }>(
+      "SELECT to_regclass('audit_events')::text AS events, to_regclass('audit_meta')::text AS meta",
+    );
+    const found = probe.rows[0]!;
+    const version = found.meta
+      ? (
+          await this.pool.query<{ value: string }>(
+            "SELECT value FROM audit_meta WHERE key = 'schema_version'",
+          )
+        ).rows[0]?.value
+      : undefined;
+    if (this.readonly) {
+      if (!found.events)
+        throw new StoreError(`store ${this.location}: not an onbehalf audit store (no audit_events table)`);
+      this.opened = true;
+      return;
+    }
+    if (!found.events || version !== POSTGRES_SCHEMA_VERSION) {
+      if (this.options.migrate === false)
+        throw new StoreError(
+          `store ${this.location}: schema missing or outdated (migration turned off)`,
+          'unwritable',
+        );
+      await this.migrate();
+    }
+    this.key = resolveCheckpointKey(this.options.keyDir ?? POSTGRES_KEY_DIR, this.options.signingKey);
+    await this.pool.query(
+      'INSERT INTO audit_keys (kid, jwk, added_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING',
+      [this.key.kid, JSON.stringify(this.key.publicJwk), new Date().toISOString()],
+    );
+    await this.claimOrigin();
+    this.opened = true;
+    const interval = this.options.checkpointIntervalMs ?? 60_000;
+    if (interval > 0) {
+      this.timer = setInterval(() => {
+        if (this.state.size > this.lastCheckpointSize)
+          this.checkpoint().catch((err: unknown) =>
+            diag.warn(`onbehalf: checkpoint failed: ${describe(err)}`),
+          );
+      }, interval);
+      this.timer.unref();
+    }
+  }
+
+  /** One transaction under an advisory lock: writers starting together migrate once. */
+  private async migrate(): Promise<void> {
+    const client = await this.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query('SELECT pg_advisory_xact_lock($1)', [POSTGRES_MIGRATION_LOCK]);
+      await client.query(POSTGRES_MIGRATION);
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw new StoreError(
+        `store ${this.location}: cannot create the schema: ${describe(err)}`,
+        'unwritable',
+      );
+    } finally {
+      client.release();
+    }
+  }
+
+  private async claimOrigin(): Promise<void> {
+    const owner = (
+      await this.pool.query<{ owner: string | null }>('SELECT onbehalf_own_origin_owner($1) AS owner', [
+        this.origin,
+      ])
+    ).rows[0]?.owner;
+    if (!owner) {
+      await this.pool.query('INSERT INTO audit_origins (origin, created_at) VALUES ($1, $2)', [
+        this.origin,
+        new Date().toISOString(),
+      ]);
+      return;
+    }
+    const me = (await this.pool.query<{ me: string }>('SELECT session_user AS me')).rows[0]!.me;
+    if (owner !== me)
+      throw new StoreError(
+        `store ${this.location}: origin ${this.origin} belongs to another writer`,
+        'unwritable',
+      );
+    await this.resume();
+  }
+
+  /** Rebuilds the chain of a resumed origin: last signed checkpoint, then every row after it. */
+  private async resume(): Promise<void> {
+    const cp = (
+      await this.pool.query<{ note: string; state: string }>(
+        'SELECT note, state FROM onbehalf_own_checkpoint($1)',
+        [this.origin],
+      )
+    ).rows[0];
+    let state = new LogState(this.origin);
+    if (cp) {
+      const keys = this.keysFrom(await this.run('SELECT jwk FROM onbehalf_public_keys()'));
+      const check = verifyCheckpoint(cp.note, keys);
+      if (!check.ok) throw new StoreError(this.tampered(`last checkpoint: ${check.reason}`), 'tampered');
+      try {
+        state = LogState.restore(JSON.parse(cp.state) as LogStateSnapshot);
+      } catch (err) {
+        throw new StoreError(this.tampered(`last checkpoint state: ${describe(err)}`), 'tampered');
+      }
+      if (!Buffer.from(check.checkpoint!.root).equals(state.root()) || check.checkpoint!.size !== state.size)
+        throw new StoreError(
+          this.tampered('last checkpoint state does not match its signed root'),
+          'tampered',
+        );
+      const [last] = await this.run<{ hash: string }>('SELECT hash FROM onbehalf_own_rows($1, $2, 1)', [
+        this.origin,
+        state.size - 1,
+      ]);
+      if (last?.hash !== state.lastHash)
+        throw new StoreError(
+          this.tampered(
+            `seq ${state.size}: does not match the last signed checkpoint (row edited or deleted)`,
+          ),
+          'tampered',
+        );
+    }
+    const from = state.size;
+    for (let after = from; ; ) {
+      const rows = await this.run<StoredAuditEvent>('SELECT * FROM onbehalf_own_rows($1, $2, 5000)', [
+        this.origin,
+        after,
+      ]);
+      for (const row of rows) {
+        const fault = state.appendStored(row);
+        if (fault) throw new StoreError(this.tampered(fault.reason), 'tampered');
+      }
+      if (rows.length < 5000) break;
+      after = state.size;
+    }
+    this.state = state;
+    this.lastCheckpointSize = from;
+  }
+
+  private async insert(events: readonly AuditEvent[]): Promise<StoredAuditEvent[]> {
+    if (this.closed) throw new StoreError(`store ${this.location}: closed`, 'unwritable');
+    const before = this.state.snapshot();
+    const stored: StoredAuditEvent[] = [];
+    const columns: unknown[][] = TABLE_COLUMNS.map(() => []);
+    for (const event of events) {
+      const storable = storableEvent(event);
+      const row: StoredAuditEvent = { ...storable, ...this.state.append(storable).integrity };
+      stored.push(row);
+      for (let i = 0; i < TABLE_COLUMNS.length; i++) columns[i]!.push(row[TABLE_COLUMNS[i]!]);
+    }
+    try {
+      // One statement is one transaction: all the rows are committed, or none.
+      if (stored.length) await this.pool.query(INSERT_EVENTS, columns);
+    } catch (err) {
+      this.state = LogState.restore(before);
+      throw this.error(err, 'unwritable', 'append failed');
+    }
+    return stored;
+  }
+
+  private async checkpointNow(): Promise<StoredCheckpoint | undefined> {
+    const state = this.state;
+    if (!this.key || state.size === 0 || state.size <= this.lastCheckpointSize) return undefined;
+    const cp = state.checkpoint();
+    const stored: StoredCheckpoint = {
+      origin: this.origin,
+      size: cp.size,
+      root: Buffer.from(cp.root).toString('base64'),
+      note: signCheckpoint(cp, this.key),
+      created_at: new Date().toISOString(),
+    };
+    try {
+      await this.pool.query(
+        'INSERT INTO audit_checkpoints (origin, size, root, note, state, created_at) VALUES ($1, $2, $3, $4, $5, $6)',
+        [
+          stored.origin,
+          stored.size,
+          stored.root,
+          stored.note,
+          JSON.stringify(state.snapshot()),
+          stored.created_at,
+        ],
+      );
+    } catch (err) {
+      throw this.error(err, 'unwritable', 'checkpoint failed');
+    }
+    this.lastCheckpointSize = stored.size;
+    for (const listener of this.checkpointListeners) {
+      try {
+        listener(stored);
+      } catch (err) {
+        diag.warn('onbehalf: a checkpoint listener failed', err);
+      }
+    }
+    return stored;
+  }
+
+  /** Runs `fn` after every earlier append or checkpoint of this writer: the chain has one order. */
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.tail.then(fn, fn);
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  private async read<T = Row>(sql: string, params: unknown[] = []): Promise<T[]> {
+    await this.ready();
+    return this.run<T>(sql, params);
+  }
+
+  /** A query without waiting for `ready()` (which itself runs some). */
+  private async run<T = Row>(sql: string, params: unknown[] = []): Promise<T[]> {
+    try {
+      return (await this.pool.query(sql, params)).rows as T[];
+    } catch (err) {
+      throw this.error(err, 'unusable');
+    }
+  }
+
+  private async connect(): Promise<pg.PoolClient> {
+    try {
+      return await this.pool.connect();
+    } catch (err) {
+      throw this.error(err, this.readonly ? 'unusable' : 'unwritable');
+    }
+  }
+
+  private keysFrom(rows: Row[]): TrustedKey[] {
+    if (rows.length === 0) return [];
+    return trustedKeysFromJwks(
+      { keys: rows.map((r) => JSON.parse(r.jwk as string) as unknown) },
+      `${this.location} audit_keys`,
+    );
+  }
+
+  private tampered(reason: string): string {
+    return `store ${this.location}: log ${this.origin} is tampered (${reason}); refusing to append. Run: onbehalf verify ${this.location}`;
+  }
+
+  private error(err: unknown, kind: StoreError['kind'], what?: string): StoreError {
+    if (err instanceof StoreError) return err;
+    return new StoreError(`store ${this.location}: ${what ? `${what}: ` : ''}${describe(err)}`, kind);
+  }
+}
+
+/** The event with what PostgreSQL text cannot hold replaced by U+FFFD, so its hash survives a read-back. */
+function storableEvent(event: AuditEvent): AuditEvent {
+  let copy: Record<string, unknown> | undefined;
+  for (const column of EVENT_COLUMNS) {
+    const value = event[column];
+    if (typeof value === 'string' && UNSTORABLE.test(value)) {
+      copy ??= { ...event };
+      copy[column] = value.replace(UNSTORABLE_ALL, '\uFFFD');
+    }
+  }
+  return (copy as AuditEvent | undefined) ?? event;
+}
+
+/** A connection URL without its password, for messages. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return url.replace(/:[^:@/]*@/, ':***@');
+  }
+}
+
+function describe(err: unknown): string {
+  const e = err as { code?: string; message?: string; errors?: unknown[] };
+  // A refused connection to "localhost" is an AggregateError with an empty message.
+  let msg = e?.message || (e?.errors?.length ? describe(e.errors[0]) : String(err));
+  if (e?.code === 'ECONNREFUSED' || e?.code === 'ENOTFOUND' || e?.code === 'ETIMEDOUT')
+    msg = `cannot connect: ${msg}`;
+  return e?.code && !msg.includes(e.code) ? `${e.code}: ${msg}` : msg;
+}
