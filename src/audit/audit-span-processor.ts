@@ -90,6 +90,8 @@ export class AuditSpanProcessor implements SpanProcessor {
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
   private reportedOutage = false;
+  /** The last write failed: new events wait for the retry instead of hitting the store one by one. */
+  private failing = false;
   private isShutdown = false;
 
   constructor(private readonly options: AuditSpanProcessorOptions) {
@@ -166,10 +168,13 @@ export class AuditSpanProcessor implements SpanProcessor {
     }
     this.queue.push(event);
     this.stats.pending = this.queue.length;
-    if (this.commit === 'per-event' && this.store.appendSync && !this.timer) {
+    if (this.commit === 'per-event' && this.store.appendSync && !this.failing) {
       this.flushSync();
     } else if (this.queue.length >= this.maxBatchSize) {
-      void this.flush();
+      // A synchronous store commits a full batch right here: a caller ending spans in a tight loop
+      // never yields to the event loop, and would otherwise fill the queue past its bound.
+      if (this.store.appendSync && !this.failing) this.flushSync();
+      else void this.flush();
     } else {
       this.schedule(this.groupCommitMs);
     }
@@ -203,9 +208,11 @@ export class AuditSpanProcessor implements SpanProcessor {
     this.stats.stored += batch.length;
     this.stats.pending = this.queue.length;
     this.reportedOutage = false;
+    this.failing = false;
   }
 
   private failed(err: unknown): void {
+    this.failing = true;
     this.stats.storeErrors++;
     this.report(err instanceof Error ? err : new Error(String(err)));
     this.schedule(RETRY_MS);
