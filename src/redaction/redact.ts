@@ -5,6 +5,11 @@ export interface RedactionRule {
   pattern: RegExp;
   /** Extra check on a match (e.g. the Luhn checksum of a card number); keep the match when it returns false. */
   accept?: (match: string) => boolean;
+  /**
+   * A cheap test that must hold for the pattern to match anywhere (e.g. an `@` for an email): every
+   * string of every audited span passes through the rules, and most contain nothing to redact.
+   */
+  mayMatch?: (s: string) => boolean;
 }
 
 /** Options of {@link redact}. */
@@ -22,6 +27,16 @@ export interface Redacted {
   json: string | undefined;
   redactions: string[];
 }
+
+/** At least 13 digits: the shortest card number. */
+const hasCardDigits = (s: string): boolean => {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 48 && c <= 57 && ++n >= 13) return true;
+  }
+  return false;
+};
 
 const luhn = (digits: string): boolean => {
   const d = digits.replace(/\D/g, '');
@@ -44,18 +59,28 @@ export const DEFAULT_REDACTION_RULES: readonly RedactionRule[] = Object.freeze([
     kind: 'private_key',
     // Never scans past the next BEGIN: many BEGINs without an END would otherwise cost O(n²).
     pattern: /-----BEGIN [A-Z ]*PRIVATE KEY-----(?:(?!-----BEGIN )[\s\S])*?-----END [A-Z ]*PRIVATE KEY-----/g,
+    mayMatch: (s) => s.includes('-----BEGIN '),
   },
-  { kind: 'secret', pattern: /\bBearer\s+[A-Za-z0-9\-._~+/]{8,}=*/gi },
+  { kind: 'secret', pattern: /\bBearer\s+[A-Za-z0-9\-._~+/]{8,}=*/gi, mayMatch: (s) => /bearer/i.test(s) },
   // Matches start only where a run of token characters starts (not at every `\b` inside one, such as
   // each `eyJ` of `eyJ-eyJ-…`): one attempt per run keeps a hostile megabyte string linear.
-  { kind: 'secret', pattern: /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g },
+  {
+    kind: 'secret',
+    pattern: /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g,
+    mayMatch: (s) => s.includes('eyJ'),
+  },
   {
     kind: 'secret',
     pattern:
       /\b(?:sk|pk|rk)-(?:live-|test-|proj-|ant-)?[A-Za-z0-9_-]{16,}|\b(?:ghp|gho|ghu|ghs|ghr|github_pat)_[A-Za-z0-9_]{20,}|\bxox[abprs]-[A-Za-z0-9-]{10,}|\bAKIA[0-9A-Z]{16}\b|\bAIza[0-9A-Za-z_-]{35}\b/g,
+    mayMatch: (s) => /k-|gh[oprsu]_|github_pat_|xox|AKIA|AIza/.test(s),
   },
-  { kind: 'email', pattern: /(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g },
-  { kind: 'credit_card', pattern: /\b(?:\d[ -]?){12,18}\d\b/g, accept: luhn },
+  {
+    kind: 'email',
+    pattern: /(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g,
+    mayMatch: (s) => s.includes('@'),
+  },
+  { kind: 'credit_card', pattern: /\b(?:\d[ -]?){12,18}\d\b/g, accept: luhn, mayMatch: hasCardDigits },
 ]);
 
 const DEFAULT_SECRET_KEYS =
@@ -138,8 +163,11 @@ function withScrubbedKeys(o: Record<string, unknown>, scrub: (s: string) => stri
 
 /** Redacts one string; adds the kinds found to `found`. */
 export function redactString(s: string, rules: readonly RedactionRule[], found: Set<string>): string {
+  // Shorter than the shortest thing any default rule finds (`a@b.cc`): nothing to do.
+  if (s.length < 6 && rules === DEFAULT_REDACTION_RULES) return s;
   let out = s;
   for (const rule of rules) {
+    if (rule.mayMatch && !rule.mayMatch(out)) continue;
     rule.pattern.lastIndex = 0;
     out = out.replace(rule.pattern, (m) => {
       if (rule.accept && !rule.accept(m)) return m;

@@ -70,9 +70,7 @@ export async function demo(
     out(`  ${cli} verify ${storePath}\n`);
     out(`  ${cli} timeline ${storePath} --trigger ${HOSTILE_TRIGGER.id}\n`);
     out(`  ${cli} query ${storePath} --actor ${INBOX_AGENT.id} --format json\n`);
-    out(
-      `  ${cli} sql ${storePath} "select actor_type, count(*) from audit_events group by actor_type"\n`,
-    );
+    out(`  ${cli} sql ${storePath} "select actor_type, count(*) from audit_events group by actor_type"\n`);
     out(`  ${cli} report ${storePath} --trigger ${HOSTILE_TRIGGER.id} --out incident.html\n`);
   } finally {
     await store.close();
