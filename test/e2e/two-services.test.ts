@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAttribution } from '../../src/context/attribution.js';
 import { generateSigningKey, privateJwk, type SigningKey } from '../../src/keys/keys.js';
@@ -45,6 +46,7 @@ beforeAll(async () => {
   const { startToolService } = await import('../../examples/two-services/tool-service.mjs');
   service = await startToolService({
     trustedKeys: join(tmp, 'jwks.json'),
+    store: join(tmp, 'tool-service.db'),
     traceExporter: false,
     spanProcessors: [new SimpleSpanProcessor(spans)],
     env: { ONBEHALF_AGENT_ID: 'svc:tool-service' },
@@ -76,6 +78,7 @@ async function runAgent(keyFile: string): Promise<{ direct: Seen; delegated: See
       OTEL_METRICS_EXPORTER: 'none',
       OTEL_LOGS_EXPORTER: 'none',
       ONBEHALF_SIGNING_KEY: join(tmp, keyFile),
+      ONBEHALF_STORE: join(tmp, 'agent.db'),
       TOOL_URL: service.url,
     },
   });
@@ -154,6 +157,34 @@ describe('two services over loopback HTTP', () => {
     expect(delegated['attribution.actor.id']).toBe('nhi:agent-c21');
     expect(delegated['attribution.delegation.chain']).toEqual(['tom', 'nhi:agent-7f3', 'nhi:agent-c21']);
     expect(delegated['attribution.provenance']).toBe('verified');
+    // The tool service's audit store says the same: the agent acted, for Tom, because of msg-8821, verified.
+    const db = new Database(join(tmp, 'tool-service.db'), { readonly: true });
+    const rows = db
+      .prepare(
+        "SELECT * FROM audit_events WHERE action = 'lookup_order' AND target IN ('A-1001', 'A-1002') ORDER BY seq",
+      )
+      .all() as Record<string, unknown>[];
+    db.close();
+    expect(rows.slice(-2)).toMatchObject([
+      {
+        actor_type: 'agent',
+        actor_id: 'nhi:agent-7f3',
+        actor_name: 'inbox-agent',
+        owner_id: 'tom',
+        on_behalf_of: 'tom',
+        trigger_type: 'email',
+        trigger_id: 'msg-8821',
+        provenance: 'verified',
+        delegation_chain: '["tom","nhi:agent-7f3"]',
+      },
+      {
+        actor_id: 'nhi:agent-c21',
+        on_behalf_of: 'tom',
+        trigger_id: 'msg-8821',
+        provenance: 'verified',
+        delegation_chain: '["tom","nhi:agent-7f3","nhi:agent-c21"]',
+      },
+    ]);
   });
 
   it('a rotated key keeps the actor id continuous', async () => {
