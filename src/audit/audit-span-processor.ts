@@ -4,7 +4,7 @@ import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace
 import { recognizeToolCall, type ToolCall } from '../processor/tool-call.js';
 import type { RedactionOptions } from '../redaction/redact.js';
 import type { AuditStore } from '../stores/audit-store.js';
-import type { AuditEvent } from './event.js';
+import { type AuditEvent, auditEvent } from './event.js';
 import { spanToAuditEvent } from './span-to-event.js';
 
 /** Options of {@link AuditSpanProcessor}. */
@@ -295,42 +295,17 @@ export class AuditSpanProcessor implements SpanProcessor {
 }
 
 function gapRecord(gap: Gap): AuditEvent {
-  return {
+  return auditEvent({
     event_id: `evt-${randomUUID()}`,
     record_type: 'gap',
     timestamp: new Date().toISOString(),
-    actor_type: null,
-    actor_id: null,
-    actor_name: null,
-    owner_id: null,
-    on_behalf_of: null,
-    trigger_type: null,
-    trigger_id: null,
-    intent: null,
-    session_id: null,
-    delegation_chain: null,
-    scopes: null,
     action: 'gap',
-    target: null,
-    risk_tier: null,
     result: 'gap',
-    policy_decision: null,
-    policy_rule: null,
-    approval_state: null,
-    approved_by: null,
-    provenance: null,
-    tool_arguments: null,
-    redactions: null,
-    trace_id: null,
-    span_id: null,
-    parent_span_id: null,
-    service_name: null,
-    duration_ms: null,
     attributes: JSON.stringify({
       lost: gap.count,
       reasons: [...gap.reasons].sort(),
       from: gap.from,
       to: gap.to,
     }),
-  };
+  });
 }

@@ -65,3 +65,13 @@ export type StoredAuditEvent = AuditEvent & IntegrityColumns;
 /** Column names of `audit_events`, in table order; the canonical form hashes the event columns only. */
 export const EVENT_COLUMNS = Object.keys(AuditEventSchema.shape) as (keyof AuditEvent)[];
 export const INTEGRITY_COLUMNS = ['origin', 'seq', 'prev_hash', 'hash'] as const;
+
+/** The fields every event must have; {@link auditEvent} sets every other column to null. */
+export type RequiredEventFields = Pick<AuditEvent, 'event_id' | 'record_type' | 'timestamp' | 'action'>;
+
+/** An event with the given columns and null in all others (e.g. a gap record, or a test's row). */
+export function auditEvent(fields: RequiredEventFields & Partial<AuditEvent>): AuditEvent {
+  const event = {} as Record<keyof AuditEvent, unknown>;
+  for (const column of EVENT_COLUMNS) event[column] = fields[column] ?? null;
+  return event as AuditEvent;
+}
