@@ -10,6 +10,7 @@ import type { AuditQuery, AuditStore, StoredCheckpoint } from './audit-store.js'
 import { StoreError } from './audit-store.js';
 import { resolveCheckpointKey, sqliteKeyDir } from './checkpoint-key.js';
 import { buildQuery, TABLE_COLUMNS } from './query-sql.js';
+import { RAW_ROWS_MATCH_SCHEMA, rowsFromColumns } from './row-from-columns.js';
 import { SQLITE_SCHEMA, SQLITE_SCHEMA_VERSION } from './sqlite-schema.js';
 
 /** Options of {@link SqliteAuditStore}. */
@@ -191,9 +192,14 @@ export class SqliteAuditStore implements AuditStore {
     const stmt = this.db.prepare(
       `SELECT ${TABLE_COLUMNS.join(', ')} FROM audit_events WHERE origin = ? AND seq > ? ORDER BY seq LIMIT ?`,
     );
+    if (RAW_ROWS_MATCH_SCHEMA) stmt.raw(true);
     let after = fromSeq;
     for (;;) {
-      const rows = this.guard(() => stmt.all(origin, after, batchSize) as StoredAuditEvent[]);
+      const rows = this.guard(() =>
+        RAW_ROWS_MATCH_SCHEMA
+          ? rowsFromColumns(stmt.all(origin, after, batchSize) as unknown[][])
+          : (stmt.all(origin, after, batchSize) as StoredAuditEvent[]),
+      );
       if (rows.length === 0) return;
       yield rows;
       after = rows[rows.length - 1]!.seq;
