@@ -68,6 +68,11 @@ export class SqliteAuditStore implements AuditStore {
   private readonly appendListeners: ((rows: StoredAuditEvent[]) => void)[] = [];
   private insert!: Database.Statement;
   private closed = false;
+  private readonly statements = new Map<string, Database.Statement>();
+  /** Made once: better-sqlite3 wraps a new function per `transaction()` call, and appends are the hot path. */
+  private appendTransaction!: Database.Transaction<
+    (state: LogState, events: readonly AuditEvent[], stored: StoredAuditEvent[]) => void
+  >;
 
   constructor(path: string, options: SqliteAuditStoreOptions = {}) {
     this.location = path;
@@ -97,6 +102,16 @@ export class SqliteAuditStore implements AuditStore {
         this.insert = this.db.prepare(
           `INSERT INTO audit_events (${TABLE_COLUMNS.join(', ')}) VALUES (${TABLE_COLUMNS.map((c) => `@${c}`).join(', ')})`,
         );
+        this.appendTransaction = this.db.transaction((state, events, stored) => {
+          this.catchUp(state);
+          for (const given of events) {
+            const event = wellFormedEvent(given);
+            const { integrity } = state.append(event);
+            const row = withIntegrity(event, integrity);
+            this.insert.run(row);
+            stored.push(row);
+          }
+        });
         this.state = this.openLog(options.verifyOnOpen ?? 'tail');
         const interval = options.checkpointIntervalMs ?? 60_000;
         if (interval > 0) {
@@ -111,24 +126,23 @@ export class SqliteAuditStore implements AuditStore {
     }
   }
 
+  /** A prepared statement, prepared once per connection. */
+  private statement(sql: string): Database.Statement {
+    let stmt = this.statements.get(sql);
+    if (!stmt) {
+      stmt = this.db.prepare(sql);
+      this.statements.set(sql, stmt);
+    }
+    return stmt;
+  }
+
   /** Appends events in one transaction, committed before it returns. */
   appendSync(events: readonly AuditEvent[]): StoredAuditEvent[] {
     const state = this.writable();
     const before = state.snapshot();
     const stored: StoredAuditEvent[] = [];
     try {
-      this.db
-        .transaction(() => {
-          this.catchUp(state);
-          for (const given of events) {
-            const event = wellFormedEvent(given);
-            const { integrity } = state.append(event);
-            const row = withIntegrity(event, integrity);
-            this.insert.run(row);
-            stored.push(row);
-          }
-        })
-        .immediate();
+      this.appendTransaction.immediate(state, events, stored);
     } catch (err) {
       // The rows were rolled back, so the chain must be too.
       this.state = LogState.restore(before);
@@ -262,9 +276,9 @@ export class SqliteAuditStore implements AuditStore {
     this.db
       .transaction(() => {
         this.catchUp(state);
-        const last = this.db
-          .prepare('SELECT max(size) AS size FROM audit_checkpoints WHERE origin = ?')
-          .get(this.origin) as { size: number | null };
+        const last = this.statement('SELECT max(size) AS size FROM audit_checkpoints WHERE origin = ?').get(
+          this.origin,
+        ) as { size: number | null };
         if (state.size === 0 || (last.size ?? 0) >= state.size) return;
         const cp = state.checkpoint();
         const note = signCheckpoint(cp, key);
@@ -275,18 +289,16 @@ export class SqliteAuditStore implements AuditStore {
           note,
           created_at: new Date().toISOString(),
         };
-        this.db
-          .prepare(
-            'INSERT INTO audit_checkpoints (origin, size, root, note, state, created_at) VALUES (?, ?, ?, ?, ?, ?)',
-          )
-          .run(
-            stored.origin,
-            stored.size,
-            stored.root,
-            stored.note,
-            JSON.stringify(state.snapshot()),
-            stored.created_at,
-          );
+        this.statement(
+          'INSERT INTO audit_checkpoints (origin, size, root, note, state, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+        ).run(
+          stored.origin,
+          stored.size,
+          stored.root,
+          stored.note,
+          JSON.stringify(state.snapshot()),
+          stored.created_at,
+        );
       })
       .immediate();
     this.lastCheckpointSize = state.size;
@@ -296,9 +308,9 @@ export class SqliteAuditStore implements AuditStore {
 
   /** Another process may append to the same file: take its rows into the chain before ours. */
   private catchUp(state: LogState): void {
-    const { max } = this.db
-      .prepare('SELECT max(seq) AS max FROM audit_events WHERE origin = ?')
-      .get(this.origin) as {
+    const { max } = this.statement('SELECT max(seq) AS max FROM audit_events WHERE origin = ?').get(
+      this.origin,
+    ) as {
       max: number | null;
     };
     if ((max ?? 0) <= state.size) return;
