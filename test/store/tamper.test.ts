@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LogState } from '../../src/audit/chain.js';
-import { type AuditEvent, EVENT_COLUMNS, type StoredAuditEvent } from '../../src/audit/event.js';
+import { type AuditEvent, auditEvent, EVENT_COLUMNS, type StoredAuditEvent } from '../../src/audit/event.js';
 import { verifyAuditStore } from '../../src/audit/verify-store.js';
 import { StoreError } from '../../src/stores/audit-store.js';
 import { SqliteAuditStore } from '../../src/stores/sqlite-store.js';
@@ -25,7 +25,7 @@ afterEach(() => {
 });
 
 function event(i: number): AuditEvent {
-  return {
+  return auditEvent({
     event_id: `evt-${String(i).padStart(4, '0')}`,
     record_type: 'action',
     timestamp: new Date(Date.UTC(2026, 0, 1, 3, 14, i)).toISOString(),
@@ -36,28 +36,16 @@ function event(i: number): AuditEvent {
     on_behalf_of: 'tom',
     trigger_type: 'email',
     trigger_id: 'msg-8821',
-    intent: null,
-    session_id: null,
-    delegation_chain: null,
-    scopes: null,
     action: i === 5 ? 'send_mail' : `step_${i}`,
     target: i === 5 ? 'stranger@evil.example' : `item-${i}`,
     risk_tier: i === 5 ? 2 : 0,
     result: 'ok',
     policy_decision: 'not_evaluated',
-    policy_rule: null,
     approval_state: 'not_required',
-    approved_by: null,
     provenance: 'local',
-    tool_arguments: null,
-    redactions: null,
-    trace_id: null,
-    span_id: null,
-    parent_span_id: null,
     service_name: 'inbox-agent',
     duration_ms: i,
-    attributes: null,
-  };
+  });
 }
 
 /** A store of N events, checkpointed every CHECKPOINT_EVERY and at close: sizes 4, 8, 10. */

@@ -4,7 +4,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { AuditEvent } from '../../src/audit/event.js';
+import { type AuditEvent, auditEvent } from '../../src/audit/event.js';
 import { verifyAuditStore } from '../../src/audit/verify-store.js';
 import { StoreError } from '../../src/stores/audit-store.js';
 import { SqliteAuditStore } from '../../src/stores/sqlite-store.js';
@@ -21,7 +21,7 @@ afterEach(() => {
 });
 
 function event(writer: string, i: number): AuditEvent {
-  return {
+  return auditEvent({
     event_id: `evt-${writer}-${i}`,
     record_type: 'action',
     timestamp: new Date(Date.UTC(2026, 0, 1, 9, 0, 0, i)).toISOString(),
@@ -32,28 +32,16 @@ function event(writer: string, i: number): AuditEvent {
     on_behalf_of: 'tom',
     trigger_type: 'email',
     trigger_id: 'msg-8821',
-    intent: null,
-    session_id: null,
-    delegation_chain: null,
-    scopes: null,
     action: 'label_mail',
     target: `msg-${i}`,
     risk_tier: 1,
     result: 'ok',
     policy_decision: 'not_evaluated',
-    policy_rule: null,
     approval_state: 'not_required',
-    approved_by: null,
     provenance: 'local',
-    tool_arguments: null,
-    redactions: null,
-    trace_id: null,
-    span_id: null,
-    parent_span_id: null,
     service_name: writer,
     duration_ms: 1,
-    attributes: null,
-  };
+  });
 }
 
 async function verify() {
