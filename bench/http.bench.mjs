@@ -35,7 +35,9 @@ function child(args) {
   // No exporter on either side, and nothing from the caller's OTEL_* settings.
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(OTEL|ONBEHALF)_/.test(k)));
   const p = fork(CHILD, args, {
-    execArgv: process.env.BENCH_CHILD_PROF ? ['--cpu-prof', '--cpu-prof-dir=' + process.env.BENCH_CHILD_PROF] : [],
+    execArgv: process.env.BENCH_CHILD_PROF
+      ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CHILD_PROF}`]
+      : [],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     env: { ...env, OTEL_TRACES_EXPORTER: 'none', OTEL_METRICS_EXPORTER: 'none', OTEL_LOGS_EXPORTER: 'none' },
   });
@@ -74,7 +76,8 @@ async function pair(flavour, dir, requests, concurrency, perTrace) {
     return rps;
   } finally {
     // Given a moment to exit by itself, so a profile (BENCH_CHILD_PROF) is written.
-    if (server.exitCode === null) await Promise.race([once(server, 'exit'), new Promise((r) => setTimeout(r, 2000))]);
+    if (server.exitCode === null)
+      await Promise.race([once(server, 'exit'), new Promise((r) => setTimeout(r, 2000))]);
     if (server.exitCode === null) server.kill();
   }
 }
