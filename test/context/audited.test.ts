@@ -1,14 +1,9 @@
 import { SpanStatusCode } from '@opentelemetry/api';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type Attribution, withAttribution } from '../../src/context/attribution.js';
+import { withAttribution } from '../../src/context/attribution.js';
 import { ActionDeniedError, audited } from '../../src/context/audited.js';
+import { inboxAgent } from '../fixtures/seed.js';
 import { setupTracing, type Tracing } from '../fixtures/tracing.js';
-
-const inboxAgent: Attribution = {
-  actor: { type: 'agent', id: 'nhi:agent-7f3', name: 'inbox-agent', ownerId: 'tom' },
-  principal: { id: 'tom', type: 'human' },
-  trigger: { type: 'email', id: 'msg-8821' },
-};
 
 let tracing: Tracing;
 beforeEach(() => {

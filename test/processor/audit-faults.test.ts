@@ -6,21 +6,16 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { StoredAuditEvent } from '../../src/audit/event.js';
 import { verifyAuditStore } from '../../src/audit/verify-store.js';
-import { type Attribution, withAttribution } from '../../src/context/attribution.js';
+import { withAttribution } from '../../src/context/attribution.js';
 import { audited } from '../../src/context/audited.js';
 import { SqliteAuditStore } from '../../src/stores/sqlite-store.js';
+import { inboxAgent } from '../fixtures/seed.js';
 import {
   type AuditPipeline,
   type AuditPipelineOptions,
   readRows,
   setupAuditPipeline,
 } from '../helpers/audit.js';
-
-const inboxAgent: Attribution = {
-  actor: { type: 'agent', id: 'nhi:agent-7f3', name: 'inbox-agent', ownerId: 'tom' },
-  principal: { id: 'tom', type: 'human' },
-  trigger: { type: 'email', id: 'msg-8821' },
-};
 
 let p: AuditPipeline | undefined;
 let lock: Database.Database | undefined;

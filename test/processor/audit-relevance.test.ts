@@ -2,14 +2,9 @@
 // user predicate picks; plain and HTTP spans do not.
 import { type Attributes, SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Attribution, withAttribution } from '../../src/context/attribution.js';
+import { withAttribution } from '../../src/context/attribution.js';
+import { inboxAgent } from '../fixtures/seed.js';
 import { type AuditPipeline, type AuditPipelineOptions, setupAuditPipeline } from '../helpers/audit.js';
-
-const inboxAgent: Attribution = {
-  actor: { type: 'agent', id: 'nhi:agent-7f3', name: 'inbox-agent', ownerId: 'tom' },
-  principal: { id: 'tom', type: 'human' },
-  trigger: { type: 'email', id: 'msg-8821' },
-};
 
 let p: AuditPipeline | undefined;
 afterEach(async () => {

@@ -3,16 +3,11 @@
 import { context, SpanKind, TraceFlags } from '@opentelemetry/api';
 import { AlwaysOffSampler, SamplingDecision, TraceIdRatioBasedSampler } from '@opentelemetry/sdk-trace-base';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Attribution, withAttribution } from '../../src/context/attribution.js';
+import { withAttribution } from '../../src/context/attribution.js';
 import { audited } from '../../src/context/audited.js';
 import { AuditAwareSampler } from '../../src/processor/audit-aware-sampler.js';
+import { inboxAgent } from '../fixtures/seed.js';
 import { type AuditPipeline, setupAuditPipeline } from '../helpers/audit.js';
-
-const inboxAgent: Attribution = {
-  actor: { type: 'agent', id: 'nhi:agent-7f3', name: 'inbox-agent', ownerId: 'tom' },
-  principal: { id: 'tom', type: 'human' },
-  trigger: { type: 'email', id: 'msg-8821' },
-};
 
 let p: AuditPipeline | undefined;
 afterEach(async () => {

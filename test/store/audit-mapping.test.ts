@@ -6,13 +6,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EVENT_COLUMNS } from '../../src/audit/event.js';
 import { type Attribution, withAttribution } from '../../src/context/attribution.js';
 import { audited } from '../../src/context/audited.js';
+import { inboxAgent } from '../fixtures/seed.js';
 import { type AuditPipeline, setupAuditPipeline } from '../helpers/audit.js';
 
-const inboxAgent: Attribution = {
-  actor: { type: 'agent', id: 'nhi:agent-7f3', name: 'inbox-agent', ownerId: 'tom' },
-  principal: { id: 'tom', type: 'human' },
-  trigger: { type: 'email', id: 'msg-8821' },
-};
 const tomDirectly: Attribution = {
   actor: { type: 'human', id: 'tom', name: 'Tom' },
   principal: { id: 'tom', type: 'human' },

@@ -1,15 +1,10 @@
 // When an event is durable: per-event commit (default) before end() returns, strict = synchronous FULL,
 // and group commit once flushed. Reads go through a second, independent connection.
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Attribution, withAttribution } from '../../src/context/attribution.js';
+import { withAttribution } from '../../src/context/attribution.js';
 import { audited } from '../../src/context/audited.js';
+import { inboxAgent } from '../fixtures/seed.js';
 import { type AuditPipeline, readRows, setupAuditPipeline, storeConnection } from '../helpers/audit.js';
-
-const inboxAgent: Attribution = {
-  actor: { type: 'agent', id: 'nhi:agent-7f3', name: 'inbox-agent', ownerId: 'tom' },
-  principal: { id: 'tom', type: 'human' },
-  trigger: { type: 'email', id: 'msg-8821' },
-};
 
 // SQLite's synchronous levels as `PRAGMA synchronous` reports them.
 const NORMAL = 1;
