@@ -108,6 +108,14 @@ export class MerkleFrontier {
     return Buffer.from(r, 'latin1');
   }
 
+  /** An independent copy (nodes are immutable strings, so copying the list is enough). */
+  clone(): MerkleFrontier {
+    const copy = new MerkleFrontier();
+    copy.#size = this.#size;
+    copy.#nodes = this.#nodes.slice();
+    return copy;
+  }
+
   /** A JSON-serializable copy, for {@link MerkleFrontier.restore}. */
   snapshot(): MerkleFrontierSnapshot {
     return { size: this.#size, frontier: this.#nodes.map((n) => Buffer.from(n, 'latin1').toString('hex')) };

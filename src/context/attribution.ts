@@ -127,7 +127,11 @@ export function withAttribution<T>(attribution: Attribution, fn: () => T): T {
   return context.with(contextWithAttribution(effective), fn);
 }
 
-function localRoot(a: Readonly<Attribution>): Readonly<Attribution> {
+/**
+ * An attribution set in this process with nothing around it: provenance `local`, and the delegation
+ * chain (principal → actor) filled in when not given.
+ */
+export function localRoot(a: Readonly<Attribution>): Readonly<Attribution> {
   const chain = a.delegationChain ?? defaultChain(a);
   return deepFreeze({ ...a, delegationChain: chain, provenance: 'local' as const });
 }

@@ -1,7 +1,13 @@
 import { type Attributes, type Context, diag } from '@opentelemetry/api';
 import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { actorFromEnv, taskDefaultsFromEnv } from '../config/env.js';
-import { type Actor, type Attribution, getAttribution, parseAttribution } from '../context/attribution.js';
+import {
+  type Actor,
+  type Attribution,
+  getAttribution,
+  localRoot,
+  parseAttribution,
+} from '../context/attribution.js';
 import { attributionToAttributes, type SpanAttributeOptions } from './span-attributes.js';
 
 /** Options of {@link AttributionSpanProcessor}. */
@@ -59,17 +65,7 @@ export class AttributionSpanProcessor implements SpanProcessor {
       );
       this.defaultAttributes =
         task.principal || task.trigger
-          ? attributionToAttributes(
-              {
-                ...task,
-                delegationChain:
-                  task.principal && task.principal.id !== actor.id
-                    ? [task.principal.id, actor.id]
-                    : [actor.id],
-                provenance: 'local',
-              },
-              options,
-            )
+          ? attributionToAttributes(localRoot(task), options)
           : this.defaultActorAttributes;
     }
   }

@@ -362,7 +362,7 @@ export class PostgresAuditStore implements AuditStore {
 
   private async insert(events: readonly AuditEvent[]): Promise<StoredAuditEvent[]> {
     if (this.closed) throw new StoreError(`store ${this.location}: closed`, 'unwritable');
-    const before = this.state.snapshot();
+    const before = this.state.clone();
     const stored: StoredAuditEvent[] = [];
     const columns: unknown[][] = TABLE_COLUMNS.map(() => []);
     for (const event of events) {
@@ -375,7 +375,7 @@ export class PostgresAuditStore implements AuditStore {
       // One statement is one transaction: all the rows are committed, or none.
       if (stored.length) await this.pool.query(INSERT_EVENTS, columns);
     } catch (err) {
-      this.state = LogState.restore(before);
+      this.state = before;
       throw this.error(err, 'unwritable', 'append failed');
     }
     return stored;

@@ -139,13 +139,13 @@ export class SqliteAuditStore implements AuditStore {
   /** Appends events in one transaction, committed before it returns. */
   appendSync(events: readonly AuditEvent[]): StoredAuditEvent[] {
     const state = this.writable();
-    const before = state.snapshot();
+    const before = state.clone();
     const stored: StoredAuditEvent[] = [];
     try {
       this.appendTransaction.immediate(state, events, stored);
     } catch (err) {
       // The rows were rolled back, so the chain must be too.
-      this.state = LogState.restore(before);
+      this.state = before;
       // A broken chain found while catching up stays `tampered`: retrying cannot make it writable.
       if (err instanceof StoreError && err.kind === 'tampered') throw err;
       throw new StoreError(`store ${this.location}: append failed: ${describe(err)}`, 'unwritable');

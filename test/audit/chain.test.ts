@@ -13,7 +13,7 @@ import {
   rowLeafHash,
   type StoredRow,
 } from '../../src/audit/chain.js';
-import { type AuditEvent, EVENT_COLUMNS, type StoredAuditEvent } from '../../src/audit/event.js';
+import { type AuditEvent, auditEvent, EVENT_COLUMNS, type StoredAuditEvent } from '../../src/audit/event.js';
 import { merkleTreeHash } from '../../src/audit/merkle.js';
 
 // The package's typings and its CommonJS export disagree; take whichever is the function.
@@ -251,5 +251,35 @@ describe('LogState', () => {
     const before = state.snapshot();
     expect(state.appendStored(rows[6]!)?.seq).toBe(7);
     expect(state.snapshot()).toEqual(before);
+  });
+});
+
+describe('LogState.clone', () => {
+  it('is independent of the original: appending to one leaves the other where it was', () => {
+    const a = new LogState('onbehalf/test/clone');
+    for (let i = 0; i < 5; i++)
+      a.append(
+        auditEvent({
+          event_id: `e${i}`,
+          record_type: 'action',
+          timestamp: '2026-01-01T03:14:00.000Z',
+          action: 'a',
+        }),
+      );
+    const b = a.clone();
+    const rootBefore = a.root();
+    b.append(
+      auditEvent({
+        event_id: 'e5',
+        record_type: 'action',
+        timestamp: '2026-01-01T03:14:00.000Z',
+        action: 'a',
+      }),
+    );
+    expect(a.size).toBe(5);
+    expect(a.root().equals(rootBefore)).toBe(true);
+    expect(b.size).toBe(6);
+    expect(b.snapshot().frontier).not.toEqual(a.snapshot().frontier);
+    expect(LogState.restore(a.snapshot()).lastHash).toBe(a.lastHash);
   });
 });
