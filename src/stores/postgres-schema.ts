@@ -1,3 +1,5 @@
+import { AUDIT_EVENT_INDEXES, auditEventColumns } from './columns.js';
+
 /**
  * The PostgreSQL schema of an audit store (PostgreSQL 14 or later). `audit_events` has the same columns
  * as the SQLite store's, so the seed's queries and `onbehalf verify` work alike. Every table refuses
@@ -36,47 +38,10 @@ CREATE TABLE IF NOT EXISTS audit_origins (
   created_at text NOT NULL
 );
 CREATE TABLE IF NOT EXISTS audit_events (
-  seq bigint NOT NULL,
-  origin text COLLATE "C" NOT NULL,
-  event_id text NOT NULL UNIQUE,
-  record_type text NOT NULL,
-  timestamp text COLLATE "C" NOT NULL,
-  actor_type text,
-  actor_id text,
-  actor_name text,
-  owner_id text,
-  on_behalf_of text,
-  trigger_type text,
-  trigger_id text,
-  intent text,
-  session_id text,
-  delegation_chain text,
-  scopes text,
-  action text NOT NULL,
-  target text,
-  risk_tier integer,
-  result text,
-  policy_decision text,
-  policy_rule text,
-  approval_state text,
-  approved_by text,
-  provenance text,
-  tool_arguments text,
-  redactions text,
-  trace_id text,
-  span_id text,
-  parent_span_id text,
-  service_name text,
-  duration_ms double precision,
-  attributes text,
-  prev_hash text NOT NULL,
-  hash text NOT NULL,
+${auditEventColumns('postgres')},
   PRIMARY KEY (origin, seq)
 );
-CREATE INDEX IF NOT EXISTS audit_events_timestamp ON audit_events (timestamp);
-CREATE INDEX IF NOT EXISTS audit_events_actor ON audit_events (actor_type, actor_id, timestamp);
-CREATE INDEX IF NOT EXISTS audit_events_trigger ON audit_events (trigger_id, timestamp);
-CREATE INDEX IF NOT EXISTS audit_events_on_behalf_of ON audit_events (on_behalf_of, timestamp);
+${AUDIT_EVENT_INDEXES.trim()}
 CREATE TABLE IF NOT EXISTS audit_checkpoints (
   origin text COLLATE "C" NOT NULL,
   size bigint NOT NULL,

@@ -1,3 +1,5 @@
+import { AUDIT_EVENT_INDEXES, auditEventColumns } from './columns.js';
+
 /**
  * The SQLite schema of an audit store. `audit_events` keeps the seed's column names so its queries run
  * as written; every table refuses UPDATE and DELETE by trigger (access control: the evidence is the
@@ -25,47 +27,10 @@ BEGIN SELECT RAISE(${onExisting === 'ABORT' ? `ABORT, '${table} is append-only: 
 export const SQLITE_SCHEMA = `
 CREATE TABLE IF NOT EXISTS audit_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS audit_events (
-  seq INTEGER NOT NULL,
-  origin TEXT NOT NULL,
-  event_id TEXT NOT NULL UNIQUE,
-  record_type TEXT NOT NULL,
-  timestamp TEXT NOT NULL,
-  actor_type TEXT,
-  actor_id TEXT,
-  actor_name TEXT,
-  owner_id TEXT,
-  on_behalf_of TEXT,
-  trigger_type TEXT,
-  trigger_id TEXT,
-  intent TEXT,
-  session_id TEXT,
-  delegation_chain TEXT,
-  scopes TEXT,
-  action TEXT NOT NULL,
-  target TEXT,
-  risk_tier INTEGER,
-  result TEXT,
-  policy_decision TEXT,
-  policy_rule TEXT,
-  approval_state TEXT,
-  approved_by TEXT,
-  provenance TEXT,
-  tool_arguments TEXT,
-  redactions TEXT,
-  trace_id TEXT,
-  span_id TEXT,
-  parent_span_id TEXT,
-  service_name TEXT,
-  duration_ms REAL,
-  attributes TEXT,
-  prev_hash TEXT NOT NULL,
-  hash TEXT NOT NULL,
+${auditEventColumns('sqlite')},
   PRIMARY KEY (origin, seq)
 );
-CREATE INDEX IF NOT EXISTS audit_events_timestamp ON audit_events (timestamp);
-CREATE INDEX IF NOT EXISTS audit_events_actor ON audit_events (actor_type, actor_id, timestamp);
-CREATE INDEX IF NOT EXISTS audit_events_trigger ON audit_events (trigger_id, timestamp);
-CREATE INDEX IF NOT EXISTS audit_events_on_behalf_of ON audit_events (on_behalf_of, timestamp);
+${AUDIT_EVENT_INDEXES.trim()}
 CREATE TABLE IF NOT EXISTS audit_checkpoints (
   origin TEXT NOT NULL,
   size INTEGER NOT NULL,
