@@ -11,6 +11,7 @@ import { StoreError } from './audit-store.js';
 import { resolveCheckpointKey } from './checkpoint-key.js';
 import { POSTGRES_MIGRATION, POSTGRES_MIGRATION_LOCK, POSTGRES_SCHEMA_VERSION } from './postgres-schema.js';
 import { buildQuery, TABLE_COLUMNS } from './query-sql.js';
+import { StoreListeners } from './store-listeners.js';
 
 /** Options of {@link PostgresAuditStore}. */
 export interface PostgresAuditStoreOptions {
@@ -93,8 +94,7 @@ export class PostgresAuditStore implements AuditStore {
   private timer: NodeJS.Timeout | undefined;
   private tail: Promise<unknown> = Promise.resolve();
   private closed = false;
-  private readonly checkpointListeners: ((cp: StoredCheckpoint) => void)[] = [];
-  private readonly appendListeners: ((rows: StoredAuditEvent[]) => void)[] = [];
+  private readonly listeners = new StoreListeners();
 
   constructor(url: string, options: PostgresAuditStoreOptions = {}) {
     this.location = redactUrl(url);
@@ -129,13 +129,7 @@ export class PostgresAuditStore implements AuditStore {
     if (this.readonly) throw new StoreError(`store ${this.location}: opened read-only`, 'unwritable');
     await this.ready();
     const stored = await this.exclusive(() => this.insert(events));
-    for (const listener of this.appendListeners) {
-      try {
-        listener(stored);
-      } catch (err) {
-        diag.warn('onbehalf: an append listener failed', err);
-      }
-    }
+    this.listeners.appended(stored);
     if (this.state.size - this.lastCheckpointSize >= this.checkpointEvery) {
       this.checkpoint().catch((err: unknown) => diag.warn(`onbehalf: checkpoint failed: ${describe(err)}`));
     }
@@ -149,12 +143,12 @@ export class PostgresAuditStore implements AuditStore {
   }
 
   onCheckpoint(listener: (checkpoint: StoredCheckpoint) => void): void {
-    this.checkpointListeners.push(listener);
+    this.listeners.onCheckpoint(listener);
   }
 
   /** Calls `listener` with the rows of every append once they are committed. */
   onAppend(listener: (rows: StoredAuditEvent[]) => void): void {
-    this.appendListeners.push(listener);
+    this.listeners.onAppend(listener);
   }
 
   async origins(): Promise<string[]> {
@@ -408,13 +402,7 @@ export class PostgresAuditStore implements AuditStore {
       throw this.error(err, 'unwritable', 'checkpoint failed');
     }
     this.lastCheckpointSize = stored.size;
-    for (const listener of this.checkpointListeners) {
-      try {
-        listener(stored);
-      } catch (err) {
-        diag.warn('onbehalf: a checkpoint listener failed', err);
-      }
-    }
+    this.listeners.checkpointed(stored);
     return stored;
   }
 

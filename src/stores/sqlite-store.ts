@@ -12,6 +12,7 @@ import { resolveCheckpointKey, sqliteKeyDir } from './checkpoint-key.js';
 import { buildQuery, TABLE_COLUMNS } from './query-sql.js';
 import { RAW_ROWS_MATCH_SCHEMA, rowsFromColumns } from './row-from-columns.js';
 import { SQLITE_SCHEMA, SQLITE_SCHEMA_VERSION } from './sqlite-schema.js';
+import { StoreListeners } from './store-listeners.js';
 
 /** Options of {@link SqliteAuditStore}. */
 export interface SqliteAuditStoreOptions {
@@ -64,8 +65,7 @@ export class SqliteAuditStore implements AuditStore {
   private lastCheckpointSize = 0;
   private readonly checkpointEvery: number;
   private timer: NodeJS.Timeout | undefined;
-  private readonly listeners: ((cp: StoredCheckpoint) => void)[] = [];
-  private readonly appendListeners: ((rows: StoredAuditEvent[]) => void)[] = [];
+  private readonly listeners = new StoreListeners();
   private insert!: Database.Statement;
   private closed = false;
   private readonly statements = new Map<string, Database.Statement>();
@@ -150,13 +150,7 @@ export class SqliteAuditStore implements AuditStore {
       if (err instanceof StoreError && err.kind === 'tampered') throw err;
       throw new StoreError(`store ${this.location}: append failed: ${describe(err)}`, 'unwritable');
     }
-    for (const listener of this.appendListeners) {
-      try {
-        listener(stored);
-      } catch {
-        // A listener (e.g. the OTLP log bridge) must not fail an append that is already committed.
-      }
-    }
+    this.listeners.appended(stored);
     if (this.state && this.state.size - this.lastCheckpointSize >= this.checkpointEvery)
       this.checkpointQuietly();
     return stored;
@@ -179,12 +173,12 @@ export class SqliteAuditStore implements AuditStore {
   }
 
   onCheckpoint(listener: (checkpoint: StoredCheckpoint) => void): void {
-    this.listeners.push(listener);
+    this.listeners.onCheckpoint(listener);
   }
 
   /** Calls `listener` with the rows of every append once they are committed. */
   onAppend(listener: (rows: StoredAuditEvent[]) => void): void {
-    this.appendListeners.push(listener);
+    this.listeners.onAppend(listener);
   }
 
   async origins(): Promise<string[]> {
@@ -302,7 +296,7 @@ export class SqliteAuditStore implements AuditStore {
       })
       .immediate();
     this.lastCheckpointSize = state.size;
-    if (stored) for (const listener of this.listeners) listener(stored);
+    if (stored) this.listeners.checkpointed(stored);
     return stored;
   }
 

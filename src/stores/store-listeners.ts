@@ -1,0 +1,38 @@
+import { diag } from '@opentelemetry/api';
+import type { StoredAuditEvent } from '../audit/event.js';
+import type { StoredCheckpoint } from './audit-store.js';
+
+/**
+ * The listeners of a store (the OTLP log bridge, for one). They are told after the fact: a listener
+ * that throws is reported and skipped, never failing an append or checkpoint already committed.
+ */
+export class StoreListeners {
+  private readonly appends: ((rows: StoredAuditEvent[]) => void)[] = [];
+  private readonly checkpoints: ((checkpoint: StoredCheckpoint) => void)[] = [];
+
+  onAppend(listener: (rows: StoredAuditEvent[]) => void): void {
+    this.appends.push(listener);
+  }
+
+  onCheckpoint(listener: (checkpoint: StoredCheckpoint) => void): void {
+    this.checkpoints.push(listener);
+  }
+
+  appended(rows: StoredAuditEvent[]): void {
+    notify(this.appends, rows, 'an append listener failed');
+  }
+
+  checkpointed(checkpoint: StoredCheckpoint): void {
+    notify(this.checkpoints, checkpoint, 'a checkpoint listener failed');
+  }
+}
+
+function notify<T>(listeners: readonly ((value: T) => void)[], value: T, what: string): void {
+  for (const listener of listeners) {
+    try {
+      listener(value);
+    } catch (err) {
+      diag.warn(`onbehalf: ${what}`, err);
+    }
+  }
+}
