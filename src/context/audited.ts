@@ -33,9 +33,15 @@ export interface AuditDetails {
   };
   /**
    * When the action happened, if not now: for replaying actions recorded elsewhere (an import, a
-   * scripted scenario). The span keeps its real duration.
+   * scripted scenario). The span keeps its real duration unless `durationMs` is given.
    */
   startTime?: Date | number;
+  /**
+   * With `startTime`, how long the recorded action took, in milliseconds. A replayed action that
+   * runs in under a millisecond would otherwise end in the same millisecond it began, and its
+   * `started` and completed rows would tie when sorted by timestamp.
+   */
+  durationMs?: number;
 }
 
 /** Thrown by {@link audited} when policy or approval refuses an action; the action did not run. */
@@ -96,7 +102,9 @@ export function audited<T>(action: string, details: AuditDetails, fn: () => T | 
         span.setAttribute(ATTR_ATTRIBUTION_RESULT, 'ok');
         return result;
       } finally {
-        span.end(startTime === undefined ? undefined : startTime + (Date.now() - began));
+        span.end(
+          startTime === undefined ? undefined : startTime + (details.durationMs ?? Date.now() - began),
+        );
       }
     },
   );

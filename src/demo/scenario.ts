@@ -15,6 +15,9 @@ export const HOSTILE_TRIGGER = { type: 'email', id: 'msg-8821' } as const;
 export const DEMO_DAY = '2026-01-01';
 
 const tom = { id: 'tom', type: 'human' as const, roles: ['employee'] };
+/** How long each replayed action takes, so its `started` row sorts strictly before its result. */
+const STEP_DURATION_MS = 240;
+
 const at = (time: string) => Date.parse(`${DEMO_DAY}T${time}Z`);
 
 const agent = (trigger: Attribution['trigger'], intent: string): Attribution => ({
@@ -138,7 +141,11 @@ export async function runDemoScenario(): Promise<{ actions: number; denied: numb
   for (const step of DEMO_STEPS) {
     await withAttribution(step.who, async () => {
       try {
-        await audited(step.action, { ...step.details, startTime: at(step.time) }, () => undefined);
+        await audited(
+          step.action,
+          { ...step.details, startTime: at(step.time), durationMs: STEP_DURATION_MS },
+          () => undefined,
+        );
       } catch (err) {
         if (!(err instanceof ActionDeniedError)) throw err;
         denied++;

@@ -72,6 +72,20 @@ describe('audited: allow', () => {
     expect(smtp.attributes['attribution.actor.id']).toBe('nhi:agent-7f3');
   });
 
+  it('a replayed action starts at startTime and ends durationMs later; without durationMs it keeps its real duration', async () => {
+    const startTime = Date.parse('2026-01-01T03:14:09Z');
+    await audited('send_mail', { startTime, durationMs: 240 }, () => undefined);
+    await audited('read_mail', { startTime }, () => new Promise((r) => setTimeout(r, 20)));
+    const ms = (t: [number, number]) => t[0] * 1000 + t[1] / 1e6;
+    const replayed = tracing.span('execute_tool send_mail');
+    expect(ms(replayed.startTime)).toBe(startTime);
+    expect(ms(replayed.endTime)).toBe(startTime + 240);
+    const real = tracing.span('execute_tool read_mail');
+    expect(ms(real.startTime)).toBe(startTime);
+    expect(ms(real.endTime) - startTime).toBeGreaterThanOrEqual(15);
+    expect(ms(real.endTime) - startTime).toBeLessThan(5000);
+  });
+
   it('require_approval with an approved approval runs fn', async () => {
     let ran = false;
     await audited(
