@@ -2,16 +2,23 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { diag } from '@opentelemetry/api';
 import pg from 'pg';
-import { LogState, type LogStateSnapshot } from '../audit/chain.js';
-import { signCheckpoint, verifyCheckpoint } from '../audit/checkpoint.js';
-import { type AuditEvent, EVENT_COLUMNS, type StoredAuditEvent } from '../audit/event.js';
+import { LogState } from '../audit/chain.js';
+import type { AuditEvent, StoredAuditEvent } from '../audit/event.js';
 import { type SigningKey, type TrustedKey, trustedKeysFromJwks } from '../keys/keys.js';
 import type { AuditQuery, AuditStore, StoredCheckpoint } from './audit-store.js';
 import { StoreError } from './audit-store.js';
 import { resolveCheckpointKey } from './checkpoint-key.js';
 import { POSTGRES_MIGRATION, POSTGRES_MIGRATION_LOCK, POSTGRES_SCHEMA_VERSION } from './postgres-schema.js';
+import { INSERT_EVENTS, pgTypes, storableEvent } from './postgres-values.js';
 import { buildQuery, TABLE_COLUMNS } from './query-sql.js';
 import { StoreListeners } from './store-listeners.js';
+import {
+  checkCheckpointedRow,
+  restoreWriterState,
+  type SavedCheckpoint,
+  signWriterCheckpoint,
+  tamperedStoreMessage,
+} from './writer-checkpoint.js';
 
 /** Options of {@link PostgresAuditStore}. */
 export interface PostgresAuditStoreOptions {
@@ -43,30 +50,6 @@ export interface PostgresAuditStoreOptions {
 export const POSTGRES_KEY_DIR = './onbehalf-keys';
 
 type Row = Record<string, unknown>;
-
-const INT8_OID = 20;
-// Row counts and seqs fit in a double; as numbers they match the SQLite store's rows.
-const types: pg.CustomTypesConfig = {
-  getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
-    if (oid === INT8_OID && format !== 'binary') {
-      return (text: string) => {
-        const n = Number(text);
-        return Number.isSafeInteger(n) ? n : text;
-      };
-    }
-    return format === 'binary' ? pg.types.getTypeParser(oid, 'binary') : pg.types.getTypeParser(oid);
-  }) as pg.CustomTypesConfig['getTypeParser'],
-};
-
-const COLUMN_TYPES: Record<string, string> = { seq: 'int8', risk_tier: 'int4', duration_ms: 'float8' };
-const INSERT_EVENTS = `INSERT INTO audit_events (${TABLE_COLUMNS.join(', ')}) SELECT * FROM unnest(${TABLE_COLUMNS.map(
-  (c, i) => `$${i + 1}::${COLUMN_TYPES[c] ?? 'text'}[]`,
-).join(', ')})`;
-// PostgreSQL text holds neither NUL nor unpaired surrogates: what is hashed must be what reads back.
-// biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is what must be found
-const UNSTORABLE = /[\u0000\uD800-\uDFFF]/;
-// biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is what must be replaced
-const UNSTORABLE_ALL = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
 /**
  * The fleet audit store: PostgreSQL, table `audit_events` with the same columns as SQLite, one hash
@@ -108,7 +91,7 @@ export class PostgresAuditStore implements AuditStore {
       max: options.maxConnections ?? 4,
       application_name: 'onbehalf',
       allowExitOnIdle: true,
-      types,
+      types: pgTypes,
     });
     // An idle connection dropped by the server must not become an uncaught error in the host.
     this.pool.on('error', (err) => diag.warn(`onbehalf: store ${this.location}: ${describe(err)}`));
@@ -305,37 +288,20 @@ export class PostgresAuditStore implements AuditStore {
   /** Rebuilds the chain of a resumed origin: last signed checkpoint, then every row after it. */
   private async resume(): Promise<void> {
     const cp = (
-      await this.pool.query<{ note: string; state: string }>(
-        'SELECT note, state FROM onbehalf_own_checkpoint($1)',
-        [this.origin],
-      )
+      await this.pool.query<SavedCheckpoint>('SELECT note, state FROM onbehalf_own_checkpoint($1)', [
+        this.origin,
+      ])
     ).rows[0];
     let state = new LogState(this.origin);
+    const tampered = (reason: string) => this.tampered(reason);
     if (cp) {
       const keys = this.keysFrom(await this.run('SELECT jwk FROM onbehalf_public_keys()'));
-      const check = verifyCheckpoint(cp.note, keys);
-      if (!check.ok) throw new StoreError(this.tampered(`last checkpoint: ${check.reason}`), 'tampered');
-      try {
-        state = LogState.restore(JSON.parse(cp.state) as LogStateSnapshot);
-      } catch (err) {
-        throw new StoreError(this.tampered(`last checkpoint state: ${describe(err)}`), 'tampered');
-      }
-      if (!Buffer.from(check.checkpoint!.root).equals(state.root()) || check.checkpoint!.size !== state.size)
-        throw new StoreError(
-          this.tampered('last checkpoint state does not match its signed root'),
-          'tampered',
-        );
+      state = restoreWriterState(cp, keys, tampered);
       const [last] = await this.run<{ hash: string }>('SELECT hash FROM onbehalf_own_rows($1, $2, 1)', [
         this.origin,
         state.size - 1,
       ]);
-      if (last?.hash !== state.lastHash)
-        throw new StoreError(
-          this.tampered(
-            `seq ${state.size}: does not match the last signed checkpoint (row edited or deleted)`,
-          ),
-          'tampered',
-        );
+      checkCheckpointedRow(state, last?.hash, tampered);
     }
     const from = state.size;
     for (let after = from; ; ) {
@@ -378,25 +344,12 @@ export class PostgresAuditStore implements AuditStore {
   private async checkpointNow(): Promise<StoredCheckpoint | undefined> {
     const state = this.state;
     if (!this.key || state.size === 0 || state.size <= this.lastCheckpointSize) return undefined;
-    const cp = state.checkpoint();
-    const stored: StoredCheckpoint = {
-      origin: this.origin,
-      size: cp.size,
-      root: Buffer.from(cp.root).toString('base64'),
-      note: signCheckpoint(cp, this.key),
-      created_at: new Date().toISOString(),
-    };
+    const signed = signWriterCheckpoint(this.origin, state, this.key);
+    const stored = signed.checkpoint;
     try {
       await this.pool.query(
         'INSERT INTO audit_checkpoints (origin, size, root, note, state, created_at) VALUES ($1, $2, $3, $4, $5, $6)',
-        [
-          stored.origin,
-          stored.size,
-          stored.root,
-          stored.note,
-          JSON.stringify(state.snapshot()),
-          stored.created_at,
-        ],
+        [stored.origin, stored.size, stored.root, stored.note, signed.state, stored.created_at],
       );
     } catch (err) {
       throw this.error(err, 'unwritable', 'checkpoint failed');
@@ -444,26 +397,13 @@ export class PostgresAuditStore implements AuditStore {
   }
 
   private tampered(reason: string): string {
-    return `store ${this.location}: log ${this.origin} is tampered (${reason}); refusing to append. Run: onbehalf verify ${this.location}`;
+    return tamperedStoreMessage(this.location, reason, this.origin);
   }
 
   private error(err: unknown, kind: StoreError['kind'], what?: string): StoreError {
     if (err instanceof StoreError) return err;
     return new StoreError(`store ${this.location}: ${what ? `${what}: ` : ''}${describe(err)}`, kind);
   }
-}
-
-/** The event with what PostgreSQL text cannot hold replaced by U+FFFD, so its hash survives a read-back. */
-function storableEvent(event: AuditEvent): AuditEvent {
-  let copy: Record<string, unknown> | undefined;
-  for (const column of EVENT_COLUMNS) {
-    const value = event[column];
-    if (typeof value === 'string' && UNSTORABLE.test(value)) {
-      copy ??= { ...event };
-      copy[column] = value.replace(UNSTORABLE_ALL, '\uFFFD');
-    }
-  }
-  return (copy as AuditEvent | undefined) ?? event;
 }
 
 /** A connection URL without its password, for messages. */

@@ -2,8 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { diag } from '@opentelemetry/api';
 import Database from 'better-sqlite3';
-import { ChainError, LogState, type LogStateSnapshot, wellFormedEvent } from '../audit/chain.js';
-import { signCheckpoint, verifyCheckpoint } from '../audit/checkpoint.js';
+import { ChainError, LogState, wellFormedEvent } from '../audit/chain.js';
 import type { AuditEvent, IntegrityColumns, StoredAuditEvent } from '../audit/event.js';
 import { type SigningKey, type TrustedKey, trustedKeysFromJwks } from '../keys/keys.js';
 import type { AuditQuery, AuditStore, StoredCheckpoint } from './audit-store.js';
@@ -13,6 +12,13 @@ import { buildQuery, TABLE_COLUMNS } from './query-sql.js';
 import { RAW_ROWS_MATCH_SCHEMA, rowsFromColumns } from './row-from-columns.js';
 import { SQLITE_SCHEMA, SQLITE_SCHEMA_VERSION } from './sqlite-schema.js';
 import { StoreListeners } from './store-listeners.js';
+import {
+  checkCheckpointedRow,
+  restoreWriterState,
+  type SavedCheckpoint,
+  signWriterCheckpoint,
+  tamperedStoreMessage,
+} from './writer-checkpoint.js';
 
 /** Options of {@link SqliteAuditStore}. */
 export interface SqliteAuditStoreOptions {
@@ -274,25 +280,12 @@ export class SqliteAuditStore implements AuditStore {
           this.origin,
         ) as { size: number | null };
         if (state.size === 0 || (last.size ?? 0) >= state.size) return;
-        const cp = state.checkpoint();
-        const note = signCheckpoint(cp, key);
-        stored = {
-          origin: this.origin,
-          size: cp.size,
-          root: Buffer.from(cp.root).toString('base64'),
-          note,
-          created_at: new Date().toISOString(),
-        };
+        const signed = signWriterCheckpoint(this.origin, state, key);
+        const cp = signed.checkpoint;
         this.statement(
           'INSERT INTO audit_checkpoints (origin, size, root, note, state, created_at) VALUES (?, ?, ?, ?, ?, ?)',
-        ).run(
-          stored.origin,
-          stored.size,
-          stored.root,
-          stored.note,
-          JSON.stringify(state.snapshot()),
-          stored.created_at,
-        );
+        ).run(cp.origin, cp.size, cp.root, cp.note, signed.state, cp.created_at);
+        stored = cp;
       })
       .immediate();
     this.lastCheckpointSize = state.size;
@@ -318,43 +311,24 @@ export class SqliteAuditStore implements AuditStore {
 
   private openLog(mode: 'tail' | 'full'): LogState {
     let state = new LogState(this.origin);
-    if (mode === 'tail') {
-      const cp = this.db
-        .prepare('SELECT note, state FROM audit_checkpoints WHERE origin = ? ORDER BY size DESC LIMIT 1')
-        .get(this.origin) as { note: string; state: string } | undefined;
-      if (cp) {
-        const check = verifyCheckpoint(cp.note, this.recordedKeysSync());
-        if (!check.ok)
-          throw new StoreError(this.tamperedMessage(`last checkpoint: ${check.reason}`), 'tampered');
-        try {
-          state = LogState.restore(JSON.parse(cp.state) as LogStateSnapshot);
-        } catch (err) {
-          throw new StoreError(this.tamperedMessage(`last checkpoint state: ${describe(err)}`), 'tampered');
-        }
-        const root = Buffer.from(check.checkpoint!.root);
-        if (!root.equals(state.root()) || check.checkpoint!.size !== state.size) {
-          throw new StoreError(
-            this.tamperedMessage('last checkpoint state does not match its signed root'),
-            'tampered',
-          );
-        }
-        const row = this.db
-          .prepare('SELECT hash FROM audit_events WHERE origin = ? AND seq = ?')
-          .get(this.origin, state.size) as { hash: string } | undefined;
-        if (row?.hash !== state.lastHash) {
-          throw new StoreError(
-            this.tamperedMessage(
-              `seq ${state.size}: does not match the last signed checkpoint (row edited or deleted)`,
-            ),
-            'tampered',
-          );
-        }
-      }
+    const tampered = (reason: string) => this.tamperedMessage(reason);
+    const saved =
+      mode === 'tail'
+        ? (this.db
+            .prepare('SELECT note, state FROM audit_checkpoints WHERE origin = ? ORDER BY size DESC LIMIT 1')
+            .get(this.origin) as SavedCheckpoint | undefined)
+        : undefined;
+    if (saved) {
+      state = restoreWriterState(saved, this.recordedKeysSync(), tampered);
+      const row = this.db
+        .prepare('SELECT hash FROM audit_events WHERE origin = ? AND seq = ?')
+        .get(this.origin, state.size) as { hash: string } | undefined;
+      checkCheckpointedRow(state, row?.hash, tampered);
     }
     try {
       this.catchUp(state);
     } catch (err) {
-      if (err instanceof ChainError) throw new StoreError(this.tamperedMessage(err.message), 'tampered');
+      if (err instanceof ChainError) throw new StoreError(tampered(err.message), 'tampered');
       throw err;
     }
     this.lastCheckpointSize = state.size;
@@ -362,7 +336,7 @@ export class SqliteAuditStore implements AuditStore {
   }
 
   private tamperedMessage(reason: string): string {
-    return `store ${this.location} is tampered (${reason}); refusing to append. Run: onbehalf verify ${this.location}`;
+    return tamperedStoreMessage(this.location, reason);
   }
 
   private initMeta(purpose: string | undefined): string {
