@@ -30,7 +30,7 @@ export const ATTR_SESSION_ID = 'session.id' as const;
 /** The class of failure when result is error. */
 export const ATTR_ERROR_TYPE = 'error.type' as const;
 
-// attribution.* attributes.
+// Attribution Attributes.
 /** Who executed this span; the column that answers "human or AI?". */
 export const ATTR_ATTRIBUTION_ACTOR_TYPE = 'attribution.actor.type' as const;
 /** A human acted directly. */
@@ -115,3 +115,35 @@ export const ATTRIBUTION_PROVENANCE_VALUE_VERIFIED = 'verified' as const;
 export const ATTRIBUTION_PROVENANCE_VALUE_UNVERIFIED = 'unverified' as const;
 /** Kinds of content redacted from this record. */
 export const ATTR_ATTRIBUTION_CONTENT_REDACTIONS = 'attribution.content.redactions' as const;
+
+// Audit Log Record Attributes.
+/** Unique id of the audit event (the audit_events.event_id column). */
+export const ATTR_ONBEHALF_AUDIT_EVENT_ID = 'onbehalf.audit.event_id' as const;
+/** What kind of audit record this is. */
+export const ATTR_ONBEHALF_AUDIT_RECORD_TYPE = 'onbehalf.audit.record_type' as const;
+/** An action that ended, with its result. */
+export const ONBEHALF_AUDIT_RECORD_TYPE_VALUE_ACTION = 'action' as const;
+/** A high-risk action (tier 2 or more) that began; its result follows in an action record. */
+export const ONBEHALF_AUDIT_RECORD_TYPE_VALUE_STARTED = 'started' as const;
+/** Events that could not be stored (queue full, store unwritable, oversized), with their count. */
+export const ONBEHALF_AUDIT_RECORD_TYPE_VALUE_GAP = 'gap' as const;
+/** The writer's log the record belongs to; each origin has its own hash chain and checkpoints. */
+export const ATTR_ONBEHALF_AUDIT_ORIGIN = 'onbehalf.audit.origin' as const;
+/** Position of the record in its origin's log, from 1, without gaps. */
+export const ATTR_ONBEHALF_AUDIT_SEQ = 'onbehalf.audit.seq' as const;
+/** Hex SHA-256 chain hash of the previous record of the same origin (64 zeros for the first). */
+export const ATTR_ONBEHALF_AUDIT_PREV_HASH = 'onbehalf.audit.prev_hash' as const;
+/** Hex SHA-256 chain hash of this record, over prev_hash and the record's canonical bytes. */
+export const ATTR_ONBEHALF_AUDIT_HASH = 'onbehalf.audit.hash' as const;
+/** service.name of the process that recorded the event. */
+export const ATTR_ONBEHALF_AUDIT_SERVICE_NAME = 'onbehalf.audit.service_name' as const;
+/** Span id of the recorded span's parent. */
+export const ATTR_ONBEHALF_AUDIT_PARENT_SPAN_ID = 'onbehalf.audit.parent_span_id' as const;
+/** How long the action took, in milliseconds. */
+export const ATTR_ONBEHALF_AUDIT_DURATION_MS = 'onbehalf.audit.duration_ms' as const;
+/** Number of records of the origin the signed checkpoint covers. */
+export const ATTR_ONBEHALF_CHECKPOINT_SIZE = 'onbehalf.checkpoint.size' as const;
+/** Base64 RFC 6962 Merkle root of the first size records. */
+export const ATTR_ONBEHALF_CHECKPOINT_ROOT = 'onbehalf.checkpoint.root' as const;
+/** The checkpoint as a C2SP signed note (Ed25519), verifiable with the writer's public key. */
+export const ATTR_ONBEHALF_CHECKPOINT_NOTE = 'onbehalf.checkpoint.note' as const;

@@ -1,6 +1,45 @@
 import { ROOT_CONTEXT, TraceFlags, trace } from '@opentelemetry/api';
 import { type AnyValue, type AnyValueMap, type LogRecord, SeverityNumber } from '@opentelemetry/api-logs';
 import type { StoredAuditEvent } from '../audit/event.js';
+import {
+  ATTR_ATTRIBUTION_ACTION,
+  ATTR_ATTRIBUTION_ACTOR_ID,
+  ATTR_ATTRIBUTION_ACTOR_NAME,
+  ATTR_ATTRIBUTION_ACTOR_OWNER_ID,
+  ATTR_ATTRIBUTION_ACTOR_TYPE,
+  ATTR_ATTRIBUTION_APPROVAL_APPROVER_ID,
+  ATTR_ATTRIBUTION_APPROVAL_STATE,
+  ATTR_ATTRIBUTION_CONTENT_REDACTIONS,
+  ATTR_ATTRIBUTION_DELEGATION_CHAIN,
+  ATTR_ATTRIBUTION_INTENT_NAME,
+  ATTR_ATTRIBUTION_POLICY_DECISION,
+  ATTR_ATTRIBUTION_POLICY_RULE,
+  ATTR_ATTRIBUTION_PRINCIPAL_ID,
+  ATTR_ATTRIBUTION_PROVENANCE,
+  ATTR_ATTRIBUTION_RESULT,
+  ATTR_ATTRIBUTION_RISK_TIER,
+  ATTR_ATTRIBUTION_SCOPES,
+  ATTR_ATTRIBUTION_TARGET,
+  ATTR_ATTRIBUTION_TRIGGER_ID,
+  ATTR_ATTRIBUTION_TRIGGER_TYPE,
+  ATTR_ENDUSER_ID,
+  ATTR_GEN_AI_AGENT_ID,
+  ATTR_GEN_AI_AGENT_NAME,
+  ATTR_GEN_AI_TOOL_CALL_ARGUMENTS,
+  ATTR_ONBEHALF_AUDIT_DURATION_MS,
+  ATTR_ONBEHALF_AUDIT_EVENT_ID,
+  ATTR_ONBEHALF_AUDIT_HASH,
+  ATTR_ONBEHALF_AUDIT_ORIGIN,
+  ATTR_ONBEHALF_AUDIT_PARENT_SPAN_ID,
+  ATTR_ONBEHALF_AUDIT_PREV_HASH,
+  ATTR_ONBEHALF_AUDIT_RECORD_TYPE,
+  ATTR_ONBEHALF_AUDIT_SEQ,
+  ATTR_ONBEHALF_AUDIT_SERVICE_NAME,
+  ATTR_ONBEHALF_CHECKPOINT_NOTE,
+  ATTR_ONBEHALF_CHECKPOINT_ROOT,
+  ATTR_ONBEHALF_CHECKPOINT_SIZE,
+  ATTR_SESSION_ID,
+} from '../conventions/generated.js';
 import type { StoredCheckpoint } from '../stores/audit-store.js';
 import { toOcsfApiActivity } from './ocsf.js';
 
@@ -17,38 +56,38 @@ const LIST_COLUMNS = new Set(['delegation_chain', 'scopes', 'redactions']);
 
 /** Column → attribute: the attribution conventions where they exist, `onbehalf.audit.*` for the rest. */
 const COLUMN_ATTRIBUTES: readonly (readonly [keyof StoredAuditEvent, string])[] = [
-  ['actor_type', 'attribution.actor.type'],
-  ['actor_id', 'attribution.actor.id'],
-  ['actor_name', 'attribution.actor.name'],
-  ['owner_id', 'attribution.actor.owner.id'],
-  ['on_behalf_of', 'attribution.principal.id'],
-  ['on_behalf_of', 'enduser.id'],
-  ['delegation_chain', 'attribution.delegation.chain'],
-  ['intent', 'attribution.intent.name'],
-  ['trigger_type', 'attribution.trigger.type'],
-  ['trigger_id', 'attribution.trigger.id'],
-  ['scopes', 'attribution.scopes'],
-  ['action', 'attribution.action'],
-  ['target', 'attribution.target'],
-  ['risk_tier', 'attribution.risk_tier'],
-  ['result', 'attribution.result'],
-  ['policy_decision', 'attribution.policy.decision'],
-  ['policy_rule', 'attribution.policy.rule'],
-  ['approval_state', 'attribution.approval.state'],
-  ['approved_by', 'attribution.approval.approver.id'],
-  ['provenance', 'attribution.provenance'],
-  ['redactions', 'attribution.content.redactions'],
-  ['session_id', 'session.id'],
-  ['tool_arguments', 'gen_ai.tool.call.arguments'],
-  ['event_id', 'onbehalf.audit.event_id'],
-  ['record_type', 'onbehalf.audit.record_type'],
-  ['origin', 'onbehalf.audit.origin'],
-  ['seq', 'onbehalf.audit.seq'],
-  ['prev_hash', 'onbehalf.audit.prev_hash'],
-  ['hash', 'onbehalf.audit.hash'],
-  ['service_name', 'onbehalf.audit.service_name'],
-  ['parent_span_id', 'onbehalf.audit.parent_span_id'],
-  ['duration_ms', 'onbehalf.audit.duration_ms'],
+  ['actor_type', ATTR_ATTRIBUTION_ACTOR_TYPE],
+  ['actor_id', ATTR_ATTRIBUTION_ACTOR_ID],
+  ['actor_name', ATTR_ATTRIBUTION_ACTOR_NAME],
+  ['owner_id', ATTR_ATTRIBUTION_ACTOR_OWNER_ID],
+  ['on_behalf_of', ATTR_ATTRIBUTION_PRINCIPAL_ID],
+  ['on_behalf_of', ATTR_ENDUSER_ID],
+  ['delegation_chain', ATTR_ATTRIBUTION_DELEGATION_CHAIN],
+  ['intent', ATTR_ATTRIBUTION_INTENT_NAME],
+  ['trigger_type', ATTR_ATTRIBUTION_TRIGGER_TYPE],
+  ['trigger_id', ATTR_ATTRIBUTION_TRIGGER_ID],
+  ['scopes', ATTR_ATTRIBUTION_SCOPES],
+  ['action', ATTR_ATTRIBUTION_ACTION],
+  ['target', ATTR_ATTRIBUTION_TARGET],
+  ['risk_tier', ATTR_ATTRIBUTION_RISK_TIER],
+  ['result', ATTR_ATTRIBUTION_RESULT],
+  ['policy_decision', ATTR_ATTRIBUTION_POLICY_DECISION],
+  ['policy_rule', ATTR_ATTRIBUTION_POLICY_RULE],
+  ['approval_state', ATTR_ATTRIBUTION_APPROVAL_STATE],
+  ['approved_by', ATTR_ATTRIBUTION_APPROVAL_APPROVER_ID],
+  ['provenance', ATTR_ATTRIBUTION_PROVENANCE],
+  ['redactions', ATTR_ATTRIBUTION_CONTENT_REDACTIONS],
+  ['session_id', ATTR_SESSION_ID],
+  ['tool_arguments', ATTR_GEN_AI_TOOL_CALL_ARGUMENTS],
+  ['event_id', ATTR_ONBEHALF_AUDIT_EVENT_ID],
+  ['record_type', ATTR_ONBEHALF_AUDIT_RECORD_TYPE],
+  ['origin', ATTR_ONBEHALF_AUDIT_ORIGIN],
+  ['seq', ATTR_ONBEHALF_AUDIT_SEQ],
+  ['prev_hash', ATTR_ONBEHALF_AUDIT_PREV_HASH],
+  ['hash', ATTR_ONBEHALF_AUDIT_HASH],
+  ['service_name', ATTR_ONBEHALF_AUDIT_SERVICE_NAME],
+  ['parent_span_id', ATTR_ONBEHALF_AUDIT_PARENT_SPAN_ID],
+  ['duration_ms', ATTR_ONBEHALF_AUDIT_DURATION_MS],
 ];
 
 /**
@@ -80,8 +119,8 @@ export function auditEventAttributes(row: StoredAuditEvent): AnyValueMap {
     attributes[key] = LIST_COLUMNS.has(column) ? jsonList(value as string) : (value as AnyValue);
   }
   if (row.actor_type === 'agent') {
-    if (row.actor_id) attributes['gen_ai.agent.id'] = row.actor_id;
-    if (row.actor_name) attributes['gen_ai.agent.name'] = row.actor_name;
+    if (row.actor_id) attributes[ATTR_GEN_AI_AGENT_ID] = row.actor_id;
+    if (row.actor_name) attributes[ATTR_GEN_AI_AGENT_NAME] = row.actor_name;
   }
   return attributes;
 }
@@ -113,10 +152,10 @@ export function checkpointToLogRecord(cp: StoredCheckpoint): LogRecord {
     body: cp.note,
     attributes: {
       'event.name': AUDIT_CHECKPOINT_NAME,
-      'onbehalf.audit.origin': cp.origin,
-      'onbehalf.checkpoint.size': cp.size,
-      'onbehalf.checkpoint.root': cp.root,
-      'onbehalf.checkpoint.note': cp.note,
+      [ATTR_ONBEHALF_AUDIT_ORIGIN]: cp.origin,
+      [ATTR_ONBEHALF_CHECKPOINT_SIZE]: cp.size,
+      [ATTR_ONBEHALF_CHECKPOINT_ROOT]: cp.root,
+      [ATTR_ONBEHALF_CHECKPOINT_NOTE]: cp.note,
     },
   };
 }

@@ -52,12 +52,12 @@ describe('the generated conventions match the YAML', () => {
     expect(r.code).toBe(0);
   });
 
-  it('every attribution.* attribute and enum member has its constant, with stability, brief and examples', () => {
+  it('every attribution.* and onbehalf.* attribute and enum member has its constant, with stability, brief and examples', () => {
     const own = load('registry.yaml');
-    expect(own.length).toBeGreaterThanOrEqual(20);
+    expect(own.length).toBeGreaterThanOrEqual(30);
     for (const a of own) {
       const id = a.id as string;
-      expect(id.startsWith('attribution.')).toBe(true);
+      expect(id).toMatch(/^(attribution|onbehalf\.(audit|checkpoint))\./);
       expect(a.stability).toBe('development');
       expect(a.brief?.trim()).toBeTruthy();
       expect(exported[`ATTR_${constName(id)}`]).toBe(id);

@@ -1,6 +1,7 @@
 // What a Collector, Jaeger or a SIEM would receive: startOnbehalf exports traces and audit log records
 // (events and signed checkpoints) over OTLP/HTTP protobuf to a real receiver on loopback, which decodes
 // them with the official proto definitions.
+
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +11,7 @@ import { verifyCheckpoint } from '../../src/audit/checkpoint.js';
 import { verifyAuditStore } from '../../src/audit/verify-store.js';
 import { type Attribution, withAttribution } from '../../src/context/attribution.js';
 import { audited } from '../../src/context/audited.js';
+import * as conventions from '../../src/conventions/generated.js';
 import { generateSigningKey } from '../../src/keys/keys.js';
 import { AUDIT_CHECKPOINT_NAME, AUDIT_EVENT_NAME } from '../../src/otlp/log-record.js';
 import { type OnbehalfHandle, startOnbehalf } from '../../src/sdk/start.js';
@@ -155,6 +157,13 @@ describe('audit events as OTLP logs, decoded from protobuf', () => {
     const result = await verifyAuditStore(store, { externalCheckpoints: [note] });
     expect(result).toMatchObject({ ok: true, count: 2 });
     await store.close();
+
+    // Every attribute a SIEM receives is defined in conventions/, so its meaning is documented.
+    const defined = new Set(Object.values(conventions));
+    const sent = new Set([...events, checkpoint!].flatMap((r) => Object.keys(r.attributes)));
+    sent.delete('event.name');
+    expect([...sent].filter((key) => !defined.has(key))).toEqual([]);
+    expect(sent).toContain('onbehalf.audit.seq');
   });
 
   it('sends nothing as logs when turned off', async () => {
