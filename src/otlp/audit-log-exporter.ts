@@ -76,6 +76,8 @@ export interface AuditLoggerProviderOptions {
   exporter?: LogRecordExporter;
   /** Explicit endpoint of the default exporter (a full URL ending in `/v1/logs`). */
   url?: string;
+  /** Headers of the default exporter (e.g. the SIEM's or Collector's API key). */
+  headers?: Record<string, string>;
   /** `service.name` of the records' resource. */
   serviceName?: string;
   /** The resource; the SDK's default plus `serviceName` otherwise. */
@@ -88,7 +90,7 @@ export interface AuditLoggerProviderOptions {
  * closed, so the last checkpoint is sent too.
  */
 export function createAuditLoggerProvider(options: AuditLoggerProviderOptions = {}): SdkLoggerProvider {
-  const exporter = options.exporter ?? new OTLPLogExporter(options.url ? { url: options.url } : {});
+  const exporter = options.exporter ?? new OTLPLogExporter({ url: options.url, headers: options.headers });
   const resource =
     options.resource ??
     (options.serviceName

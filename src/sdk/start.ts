@@ -30,6 +30,7 @@ import {
 } from '../propagation/from-options.js';
 import type { AuditStore } from '../stores/audit-store.js';
 import { createAuditStore } from '../stores/open.js';
+import { otlpTargetFromEnv } from './otlp-env.js';
 
 /** Options of {@link startOnbehalf}; every one defaults from the environment. */
 export interface OnbehalfOptions extends PropagationKeyOptions {
@@ -163,9 +164,8 @@ export function startOnbehalf(options: OnbehalfOptions = {}): OnbehalfHandle {
 }
 
 function defaultTraceExporter(env: Record<string, string | undefined>): SpanExporter | undefined {
-  if (env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)
-    return new OTLPTraceExporter();
-  return undefined;
+  const target = otlpTargetFromEnv(env, 'traces');
+  return target ? new OTLPTraceExporter(target) : undefined;
 }
 
 async function flushTracerProvider(): Promise<void> {
@@ -181,16 +181,17 @@ function startAuditLogs(
   serviceName: string | undefined,
 ): SdkLoggerProvider | undefined {
   const given = options.auditLogs;
-  const endpoint = env.OTEL_EXPORTER_OTLP_LOGS_ENDPOINT
-    ? env.OTEL_EXPORTER_OTLP_LOGS_ENDPOINT
-    : env.OTEL_EXPORTER_OTLP_ENDPOINT
-      ? `${env.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/logs`
-      : undefined;
+  const target = otlpTargetFromEnv(env, 'logs');
   if (given === false) return undefined;
-  if (given === undefined && (endpoint === undefined || env.OTEL_LOGS_EXPORTER === 'none')) return undefined;
+  if (given === undefined && (target === undefined || env.OTEL_LOGS_EXPORTER === 'none')) return undefined;
   const settings =
     given === true || given === undefined ? {} : 'export' in given ? { exporter: given } : given;
-  const provider = createAuditLoggerProvider({ exporter: settings.exporter, url: endpoint, serviceName });
+  const provider = createAuditLoggerProvider({
+    exporter: settings.exporter,
+    url: target?.url,
+    headers: target?.headers,
+    serviceName,
+  });
   new AuditLogExporter({ loggerProvider: provider, format: settings.format }).attach(store);
   return provider;
 }

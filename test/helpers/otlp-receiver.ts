@@ -41,8 +41,8 @@ export interface OtlpReceiver {
   url: string;
   spans: ReceivedSpan[];
   logs: ReceivedLogRecord[];
-  /** Every request: path and content type, and the status answered. */
-  requests: { path: string; contentType: string; status: number }[];
+  /** Every request: path, content type and headers, and the status answered. */
+  requests: { path: string; contentType: string; headers: IncomingMessage['headers']; status: number }[];
   close(): Promise<void>;
 }
 
@@ -166,7 +166,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
     } catch {
       status = 400;
     }
-    receiver.requests.push({ path, contentType, status });
+    receiver.requests.push({ path, contentType, headers: req.headers, status });
     // An empty Export*ServiceResponse is an empty protobuf message: zero bytes.
     res.writeHead(status, { 'content-type': 'application/x-protobuf' }).end();
   });

@@ -75,6 +75,7 @@ afterEach(async () => {
   propagation.disable();
   receiver.spans.length = 0;
   receiver.logs.length = 0;
+  receiver.requests.length = 0;
 });
 afterAll(async () => {
   await receiver?.close();
@@ -99,8 +100,6 @@ function sendMail() {
 }
 
 function start(store: string, extra: Parameters<typeof startOnbehalf>[0] = {}) {
-  // The trace exporter reads the endpoint from process.env, as in a deployed agent.
-  process.env.OTEL_EXPORTER_OTLP_ENDPOINT = receiver.url;
   handle = startOnbehalf({
     env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_SERVICE_NAME: 'inbox-agent' },
     store,
@@ -159,11 +158,34 @@ describe('audit events as OTLP logs, decoded from protobuf', () => {
     await store.close();
 
     // Every attribute a SIEM receives is defined in conventions/, so its meaning is documented.
-    const defined = new Set(Object.values(conventions));
+    const defined = new Set<string>(Object.values(conventions));
     const sent = new Set([...events, checkpoint!].flatMap((r) => Object.keys(r.attributes)));
     sent.delete('event.name');
     expect([...sent].filter((key) => !defined.has(key))).toEqual([]);
     expect(sent).toContain('onbehalf.audit.seq');
+  });
+
+  it('reads endpoint and headers from the environment it is given, for traces and logs alike', async () => {
+    delete process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
+    const h = start(join(dir, 'env.db'), {
+      env: {
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${receiver.url}/v1/traces`,
+        OTEL_EXPORTER_OTLP_ENDPOINT: `${receiver.url}/`,
+        OTEL_EXPORTER_OTLP_HEADERS: 'x-api-key=collector-secret,x-tenant=a',
+        OTEL_EXPORTER_OTLP_LOGS_HEADERS: 'x-tenant=siem%20b',
+      },
+    });
+    await sendMail();
+    await h.shutdown();
+    const traces = receiver.requests.filter((r) => r.path === '/v1/traces');
+    const logs = receiver.requests.filter((r) => r.path === '/v1/logs');
+    expect(traces.length).toBeGreaterThan(0);
+    expect(logs.length).toBeGreaterThan(0);
+    expect([...traces, ...logs].every((r) => r.status === 200)).toBe(true);
+    expect(traces[0]!.headers).toMatchObject({ 'x-api-key': 'collector-secret', 'x-tenant': 'a' });
+    // The signal's own headers win over the general ones.
+    expect(logs[0]!.headers).toMatchObject({ 'x-api-key': 'collector-secret', 'x-tenant': 'siem b' });
+    expect(receiver.logs.some(byName(AUDIT_EVENT_NAME))).toBe(true);
   });
 
   it('sends nothing as logs when turned off', async () => {
