@@ -5,7 +5,7 @@
 import { hash as oneShotHash, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { canonicalEventBytes } from '../dist/audit/chain.js';
+import { canonicalEventBytes } from '../dist/audit/canonical.js';
 import { EVENT_COLUMNS } from '../dist/audit/event.js';
 import { recognizeToolCall, SqliteAuditStore, spanToAuditEvent, verifyAuditStore } from '../dist/index.js';
 import { auditedSpans } from './fixtures.mjs';

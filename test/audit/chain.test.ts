@@ -2,11 +2,10 @@ import { createHash } from 'node:crypto';
 import canonicalizeModule from 'canonicalize';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { canonicalEventBytes, FAST_CANONICAL_PATH } from '../../src/audit/canonical.js';
 import {
   ChainError,
-  canonicalEventBytes,
   chainHash,
-  FAST_CANONICAL_PATH,
   GENESIS_HASH,
   LogState,
   leafHash,

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { canonicalEventBytes, LogState } from '../../src/audit/chain.js';
+import { canonicalEventBytes } from '../../src/audit/canonical.js';
+import { LogState } from '../../src/audit/chain.js';
 import { signCheckpoint } from '../../src/audit/checkpoint.js';
 import { type AuditEvent, EVENT_COLUMNS, type StoredAuditEvent } from '../../src/audit/event.js';
 import { type VerifyLogInput, verifyLog } from '../../src/audit/verify-log.js';
