@@ -111,7 +111,13 @@ export {
   redact,
 } from './redaction/redact.js';
 export { type OnbehalfHandle, type OnbehalfOptions, startOnbehalf } from './sdk/start.js';
-export { type AuditQuery, type AuditStore, type StoredCheckpoint, StoreError } from './stores/audit-store.js';
+export {
+  type AuditQuery,
+  type AuditStore,
+  type AuditStoreOptions,
+  type StoredCheckpoint,
+  StoreError,
+} from './stores/audit-store.js';
 export { createAuditStore, type OpenStoreOptions, openAuditStore } from './stores/open.js';
 export {
   POSTGRES_AUDITOR_ROLE,

@@ -1,5 +1,5 @@
 import type { AuditEvent, StoredAuditEvent } from '../audit/event.js';
-import type { TrustedKey } from '../keys/keys.js';
+import type { SigningKey, TrustedKey } from '../keys/keys.js';
 
 /** Filters of {@link AuditStore.query}; all given ones must hold. */
 export interface AuditQuery {
@@ -42,6 +42,18 @@ export class StoreError extends Error {
   ) {
     super(message);
   }
+}
+
+/** Options every store kind takes. */
+export interface AuditStoreOptions {
+  /** Open for reading only (verify, query, sql): nothing is created or written. */
+  readonly?: boolean;
+  /** Checkpoint signing key; by default one the store keeps beside itself, created on first use. */
+  signingKey?: SigningKey;
+  /** Sign a checkpoint every this many events (default 1000)… */
+  checkpointEvery?: number;
+  /** …or this often when events arrived (default 60 s), and always on close. */
+  checkpointIntervalMs?: number;
 }
 
 /**

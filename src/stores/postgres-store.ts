@@ -5,7 +5,7 @@ import pg from 'pg';
 import { LogState } from '../audit/chain.js';
 import type { AuditEvent, StoredAuditEvent } from '../audit/event.js';
 import { type SigningKey, type TrustedKey, trustedKeysFromJwks } from '../keys/keys.js';
-import type { AuditQuery, AuditStore, StoredCheckpoint } from './audit-store.js';
+import type { AuditQuery, AuditStore, AuditStoreOptions, StoredCheckpoint } from './audit-store.js';
 import { StoreError } from './audit-store.js';
 import { resolveCheckpointKey } from './checkpoint-key.js';
 import { POSTGRES_MIGRATION, POSTGRES_MIGRATION_LOCK, POSTGRES_SCHEMA_VERSION } from './postgres-schema.js';
@@ -20,18 +20,10 @@ import {
   tamperedStoreMessage,
 } from './writer-checkpoint.js';
 
-/** Options of {@link PostgresAuditStore}. */
-export interface PostgresAuditStoreOptions {
-  /** Open for reading only (verify, query, sql): nothing is created or written. */
-  readonly?: boolean;
-  /** Checkpoint signing key; default: `<keyDir>/signing-key.jwk`, created on first use. */
-  signingKey?: SigningKey;
+/** Options of {@link PostgresAuditStore}; its checkpoint key defaults to `<keyDir>/signing-key.jwk`. */
+export interface PostgresAuditStoreOptions extends AuditStoreOptions {
   /** Where the checkpoint key is kept when none is given; `./onbehalf-keys` by default. */
   keyDir?: string;
-  /** Sign a checkpoint every this many events (default 1000)… */
-  checkpointEvery?: number;
-  /** …or this often when events arrived (default 60 s), and always on close. */
-  checkpointIntervalMs?: number;
   /**
    * This writer's log. By default a new one per store instance, `onbehalf/<host>/<random>`, so writers
    * never share a chain. Naming one registered earlier by the same login role resumes it (its rows since

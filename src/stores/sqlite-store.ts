@@ -6,7 +6,7 @@ import { wellFormedEvent } from '../audit/canonical.js';
 import { ChainError, LogState } from '../audit/chain.js';
 import type { AuditEvent, IntegrityColumns, StoredAuditEvent } from '../audit/event.js';
 import { type SigningKey, type TrustedKey, trustedKeysFromJwks } from '../keys/keys.js';
-import type { AuditQuery, AuditStore, StoredCheckpoint } from './audit-store.js';
+import type { AuditQuery, AuditStore, AuditStoreOptions, StoredCheckpoint } from './audit-store.js';
 import { StoreError } from './audit-store.js';
 import { resolveCheckpointKey, sqliteKeyDir } from './checkpoint-key.js';
 import { buildQuery, TABLE_COLUMNS } from './query-sql.js';
@@ -21,21 +21,13 @@ import {
   tamperedStoreMessage,
 } from './writer-checkpoint.js';
 
-/** Options of {@link SqliteAuditStore}. */
-export interface SqliteAuditStoreOptions {
-  /** Open for reading only (verify, query, sql): nothing is created or written. */
-  readonly?: boolean;
+/** Options of {@link SqliteAuditStore}; its checkpoint key defaults to `<store>.keys/signing-key.jwk`. */
+export interface SqliteAuditStoreOptions extends AuditStoreOptions {
   /**
    * `normal` (default): WAL with `synchronous=NORMAL`, a committed event survives a process crash.
    * `strict`: `synchronous=FULL`, it also survives power loss.
    */
   durability?: 'normal' | 'strict';
-  /** Checkpoint signing key; default: `<store>.keys/signing-key.jwk`, created on first use. */
-  signingKey?: SigningKey;
-  /** Sign a checkpoint every this many events (default 1000)… */
-  checkpointEvery?: number;
-  /** …or this often when events arrived (default 60 s), and always on close. */
-  checkpointIntervalMs?: number;
   /**
    * What the writer checks before it appends: `tail` (default) the rows since the last signed
    * checkpoint, `full` every row. A break refuses the store; `onbehalf verify` always checks all.
