@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { generateSigningKey, KeyError, writeKeyPair } from '../keys/keys.js';
+import { generateSigningKey, KeyError, loadTrustedKeys, writeKeyPair } from '../keys/keys.js';
 import { type AuditQuery, type AuditStore, StoreError } from '../stores/audit-store.js';
 import { isPostgresUrl, openAuditStore } from '../stores/open.js';
+import { checkpoints } from './commands/checkpoints.js';
 import { DEMO_STORE, demo } from './commands/demo.js';
 import { report } from './commands/report.js';
 import { query, sql, timeline, verify } from './commands/store-commands.js';
@@ -13,8 +14,11 @@ const USAGE = `onbehalf: truthful audit trails for AI agents
 
 Usage:
   onbehalf demo [--store PATH]                 the seed scenario end to end on embedded defaults
-  onbehalf verify STORE [--checkpoint FILE]... [--trusted-keys JWKS]
+  onbehalf verify STORE [--checkpoint FILE|DIR]... [--trusted-keys JWKS]
                                                exit 0 intact; 1 tampered (names first bad seq and why); 2 unusable input
+  onbehalf checkpoints STORE [--out DIR] [--trusted-keys JWKS]
+                                               verify, then print (or write to DIR) each log's latest signed
+                                               checkpoint, to keep off-host for verify --checkpoint
   onbehalf query STORE [--actor-type T] [--actor ID] [--on-behalf-of ID] [--trigger ID] [--action A]
                        [--since ISO] [--until ISO] [--limit N] [--format table|json|ndjson]
   onbehalf sql STORE "SELECT …" [--format table|json|ndjson]   read-only SQL
@@ -64,6 +68,19 @@ export async function main(argv: string[]): Promise<number> {
         );
         return await withStore(positionals[0]!, (store) =>
           verify(store, { checkpoints: values.checkpoint, trustedKeys: values['trusted-keys'] }, out, err),
+        );
+      }
+      case 'checkpoints': {
+        const { values, positionals } = parse(
+          rest,
+          { out: { type: 'string' }, 'trusted-keys': { type: 'string' } },
+          1,
+        );
+        const trustedKeys = values['trusted-keys']
+          ? await loadTrustedKeys(values['trusted-keys'])
+          : undefined;
+        return await withStore(positionals[0]!, (store) =>
+          checkpoints(store, { outDir: values.out, trustedKeys }, out),
         );
       }
       case 'query': {

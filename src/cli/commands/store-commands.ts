@@ -1,16 +1,15 @@
-import { readFileSync } from 'node:fs';
-import { parseCheckpoint } from '../../audit/checkpoint.js';
 import type { StoredAuditEvent } from '../../audit/event.js';
 import { verifyAuditStore } from '../../audit/verify-store.js';
 import { loadTrustedKeys } from '../../keys/keys.js';
 import type { AuditQuery, AuditStore } from '../../stores/audit-store.js';
-import { CliError, EXIT } from '../errors.js';
+import { EXIT } from '../errors.js';
 import { actorLabel, formatEvents, formatRows, type OutputFormat, triggerLabel } from '../format.js';
 import { progressBar } from '../progress.js';
+import { readCheckpointNotes } from './checkpoints.js';
 
 type Out = (s: string) => void;
 
-/** `onbehalf verify STORE [--checkpoint FILE] [--trusted-keys JWKS]`: exit 0 intact, 1 tampered. */
+/** `onbehalf verify STORE [--checkpoint FILE|DIR] [--trusted-keys JWKS]`: exit 0 intact, 1 tampered. */
 export async function verify(
   store: AuditStore,
   options: { checkpoints?: string[]; trustedKeys?: string },
@@ -18,21 +17,7 @@ export async function verify(
   err: Out,
 ): Promise<number> {
   const trustedKeys = options.trustedKeys ? await loadTrustedKeys(options.trustedKeys) : undefined;
-  const externalCheckpoints = (options.checkpoints ?? []).map((file) => {
-    let note: string;
-    try {
-      note = readFileSync(file, 'utf8');
-    } catch (e) {
-      throw new CliError(`--checkpoint ${file}: cannot read: ${(e as NodeJS.ErrnoException).code ?? e}`);
-    }
-    // A file that is no checkpoint at all is the operator's mistake (exit 2), not evidence of tampering.
-    try {
-      parseCheckpoint(note);
-    } catch (e) {
-      throw new CliError(`--checkpoint ${file}: not a signed checkpoint note (${(e as Error).message})`);
-    }
-    return note;
-  });
+  const externalCheckpoints = readCheckpointNotes(options.checkpoints ?? []);
   const total = await countRows(store);
   const bar = progressBar(total, err);
   const result = await verifyAuditStore(store, { trustedKeys, externalCheckpoints, onProgress: bar.update });
