@@ -3,7 +3,7 @@
 //   node bench/http-child.mjs server <onbehalf|otel> <dir>
 //   node bench/http-child.mjs client <onbehalf|otel> <dir> <port> <requests> <concurrency> <perTrace>
 // `onbehalf` is startOnbehalf (attribution processor, audit store committing per event, signed
-// propagation, http instrumentation); `otel` is the same NodeSDK and HttpInstrumentation with none of it.
+// propagation, http instrumentation), `onbehalf-group` the same with group commit; `otel` is the same NodeSDK and HttpInstrumentation with none of it.
 // Neither exports spans: the comparison is the in-process cost, not an exporter's.
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -14,16 +14,19 @@ import { audited, startOnbehalf, withAttribution } from '../dist/index.js';
 import { ATTRIBUTION } from './fixtures.mjs';
 
 const [role, flavour, dir, port, requests, concurrency, perTrace] = process.argv.slice(2);
+const onbehalf = flavour === 'onbehalf' || flavour === 'onbehalf-group';
 
 function start() {
   const instrumentations = [new HttpInstrumentation()];
-  if (flavour === 'onbehalf') {
+  if (onbehalf) {
     return startOnbehalf({
       serviceName: `bench-${role}`,
       store: join(dir, `${role}.db`),
       signingKey: role === 'client' ? join(dir, 'keys', 'signing-key.jwk') : undefined,
       trustedKeys: role === 'server' ? join(dir, 'keys', 'jwks.json') : undefined,
       traceExporter: false,
+      // onbehalf-group: the audit store commits in groups every few ms instead of once per event.
+      audit: flavour === 'onbehalf-group' ? { commit: 'group' } : undefined,
       instrumentations,
       env: {},
     });
@@ -47,7 +50,7 @@ const tracer = trace.getTracer('onbehalf-bench');
 /** What each request does on the server: one tool call, audited under onbehalf, a plain span otherwise. */
 function lookupOrder(id) {
   const body = JSON.stringify({ order: id, status: 'shipped' });
-  if (flavour === 'onbehalf')
+  if (onbehalf)
     return audited('lookup_order', { target: `order-${id}`, riskTier: 0 }, () => body);
   return tracer.startActiveSpan(
     'execute_tool lookup_order',
@@ -127,7 +130,7 @@ if (role === 'server') {
     await drive(Number(requests));
     return Number(requests) / (Number(process.hrtime.bigint() - t0) / 1e9);
   };
-  const rps = await (flavour === 'onbehalf' ? withAttribution(ATTRIBUTION, body) : body());
+  const rps = await (onbehalf ? withAttribution(ATTRIBUTION, body) : body());
   agent.destroy();
   await telemetry.shutdown();
   process.send({ rps });
