@@ -14,7 +14,7 @@ const USAGE = `onbehalf: truthful audit trails for AI agents
 
 Usage:
   onbehalf demo [--store PATH]                 the seed scenario end to end on embedded defaults
-  onbehalf verify STORE [--checkpoint FILE|DIR]... [--trusted-keys JWKS]
+  onbehalf verify STORE [--checkpoint FILE|DIR]... [--trusted-keys JWKS] [--format table|json|ndjson]
                                                exit 0 intact; 1 tampered (names first bad seq and why); 2 unusable input
   onbehalf checkpoints STORE [--out DIR] [--trusted-keys JWKS]
                                                verify, then print (or write to DIR) each log's latest signed
@@ -63,12 +63,19 @@ export async function main(argv: string[]): Promise<number> {
       case 'verify': {
         const { values, positionals } = parse(
           rest,
-          { checkpoint: { type: 'string', multiple: true }, 'trusted-keys': { type: 'string' } },
+          {
+            checkpoint: { type: 'string', multiple: true },
+            'trusted-keys': { type: 'string' },
+            format: { type: 'string' },
+          },
           1,
         );
-        return await withStore(positionals[0]!, (store) =>
-          verify(store, { checkpoints: values.checkpoint, trustedKeys: values['trusted-keys'] }, out, err),
-        );
+        const options = {
+          checkpoints: values.checkpoint,
+          trustedKeys: values['trusted-keys'],
+          format: format(values.format),
+        };
+        return await withStore(positionals[0]!, (store) => verify(store, options, out, err));
       }
       case 'checkpoints': {
         const { values, positionals } = parse(

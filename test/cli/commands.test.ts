@@ -48,6 +48,24 @@ describe('onbehalf verify', () => {
     expect(r.stdout).toContain('seq 5: hash does not match its contents (row edited)');
   });
 
+  it('--format json gives a scheduled check the whole result, with the same exit codes', () => {
+    const good = run('verify', store, '--format', 'json');
+    expect(good.status).toBe(0);
+    expect(JSON.parse(good.stdout)).toMatchObject({ ok: true, count: 13, keySource: 'store' });
+    const bad = run(
+      'verify',
+      tampered('edited-json', "UPDATE audit_events SET target = 'x' WHERE seq = 7"),
+      '--format',
+      'ndjson',
+    );
+    expect(bad.status).toBe(1);
+    expect(bad.stdout.trim().split('\n')).toHaveLength(1);
+    const result = JSON.parse(bad.stdout) as { ok: boolean; firstBadSeq: number; reason: string };
+    expect(result).toMatchObject({ ok: false, firstBadSeq: 7 });
+    expect(result.reason).toContain('seq 7: hash does not match its contents (row edited)');
+    expect(run('verify', store, '--format', 'xml').status).toBe(2);
+  });
+
   it('exits 1 when a row was deleted', () => {
     const r = run('verify', tampered('deleted', 'DELETE FROM audit_events WHERE seq = 4'));
     expect(r.status).toBe(1);

@@ -12,7 +12,7 @@ type Out = (s: string) => void;
 /** `onbehalf verify STORE [--checkpoint FILE|DIR] [--trusted-keys JWKS]`: exit 0 intact, 1 tampered. */
 export async function verify(
   store: AuditStore,
-  options: { checkpoints?: string[]; trustedKeys?: string },
+  options: { checkpoints?: string[]; trustedKeys?: string; format?: OutputFormat },
   out: Out,
   err: Out,
 ): Promise<number> {
@@ -22,6 +22,11 @@ export async function verify(
   const bar = progressBar(total, err);
   const result = await verifyAuditStore(store, { trustedKeys, externalCheckpoints, onProgress: bar.update });
   bar.done();
+  if (options.format && options.format !== 'table') {
+    // For a scheduled check or a SIEM: the whole result, one JSON document (one line with ndjson).
+    out(`${JSON.stringify(result, null, options.format === 'json' ? 2 : undefined)}\n`);
+    return result.ok ? EXIT.ok : EXIT.tampered;
+  }
   for (const log of result.logs) {
     const status = log.ok ? 'intact' : 'TAMPERED';
     out(
