@@ -50,8 +50,7 @@ const tracer = trace.getTracer('onbehalf-bench');
 /** What each request does on the server: one tool call, audited under onbehalf, a plain span otherwise. */
 function lookupOrder(id) {
   const body = JSON.stringify({ order: id, status: 'shipped' });
-  if (onbehalf)
-    return audited('lookup_order', { target: `order-${id}`, riskTier: 0 }, () => body);
+  if (onbehalf) return audited('lookup_order', { target: `order-${id}`, riskTier: 0 }, () => body);
   return tracer.startActiveSpan(
     'execute_tool lookup_order',
     { attributes: { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': 'lookup_order' } },
