@@ -15,8 +15,8 @@ const canonicalize = createRequire(import.meta.url)('canonicalize') as (value: u
  */
 export type EventRow = { readonly [K in keyof AuditEvent]?: unknown } & { readonly origin: string };
 
-// RFC 8785 orders keys by UTF-16 code units, which is what Array.prototype.sort does for strings.
-const CANONICAL_KEYS = ['origin', ...EVENT_COLUMNS].sort();
+/** The hashed columns, in RFC 8785 key order (UTF-16 code units, which is what `sort()` compares). */
+export const CANONICAL_KEYS: readonly string[] = ['origin', ...EVENT_COLUMNS].sort();
 const KEY_PREFIXES = CANONICAL_KEYS.map((k, i) => `${i === 0 ? '{' : ','}${JSON.stringify(k)}:`);
 // Drivers hand bigint/numeric columns back as strings; these columns are numbers in the event.
 const NUMERIC_COLUMNS: ReadonlySet<string> = new Set(['risk_tier', 'duration_ms']);

@@ -19,6 +19,30 @@ export type StoredRow = EventRow & {
   readonly hash: string | Uint8Array;
 };
 
+/**
+ * A stored row whose canonical text the database rendered while reading it (see
+ * `sqlite-prerendered.ts`): verification hashes that text instead of decoding every column. It is
+ * an accelerator only: when the text is missing or does not hash to the stored chain, `full()`
+ * reads the row itself and the exact path decides, so no row is judged on the database's rendering.
+ */
+export interface PrerenderedRow {
+  readonly origin: string;
+  readonly seq: number;
+  readonly prev_hash: string;
+  readonly hash: string;
+  /** The row's canonical JSON as rendered by the database, or undefined when it could not be. */
+  readonly canonical: string | undefined;
+  /** The whole row, read again. */
+  full(): StoredRow;
+}
+
+/** A row as verification reads it: whole, or prerendered. */
+export type LogRow = StoredRow | PrerenderedRow;
+
+function isPrerendered(row: LogRow): row is PrerenderedRow {
+  return typeof (row as Partial<PrerenderedRow>).full === 'function';
+}
+
 /** Where and why a row fails to be the next link of a log. */
 export interface ChainFault {
   /** The first seq that is wrong (for a deleted row, the missing seq). */
@@ -168,7 +192,7 @@ export class LogState {
    * Checks that a stored row is this log's next link (origin, seq, prev_hash, and a hash that matches
    * its contents) and appends it if so; otherwise returns the fault and leaves the state unchanged.
    */
-  appendStored(row: StoredRow): ChainFault | undefined {
+  appendStored(row: LogRow): ChainFault | undefined {
     const expected = this.#size + 1;
     const seq = seqOf(row.seq);
     if (!Number.isSafeInteger(seq) || seq < 1) {
@@ -193,6 +217,17 @@ export class LogState {
           ? `seq 1: prev_hash is not the genesis hash (rows deleted or inserted before it)`
           : `seq ${seq}: prev_hash does not link to seq ${seq - 1} (row inserted, deleted, reordered or replaced)`;
       return { seq, reason };
+    }
+    if (isPrerendered(row)) {
+      if (row.canonical !== undefined) {
+        const leaf = sha256Digest(`\u0000${row.canonical}`, 'binary');
+        const hash = chainHex(this.#lastHex, leaf);
+        if (row.hash === hash) {
+          this.#advance(leaf, hash);
+          return undefined;
+        }
+      }
+      return this.appendStored(row.full());
     }
     let leaf: string;
     try {
@@ -272,7 +307,7 @@ export class LogState {
    * Rebuilds the state by checking every row of a log in seq order (e.g. when a store opens and
    * verifies itself). Throws {@link ChainError} naming the first bad seq.
    */
-  static fromRows(origin: string, rows: Iterable<StoredRow>): LogState {
+  static fromRows(origin: string, rows: Iterable<LogRow>): LogState {
     const state = new LogState(origin);
     for (const row of rows) {
       const fault = state.appendStored(row);

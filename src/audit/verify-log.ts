@@ -1,5 +1,5 @@
 import type { TrustedKey } from '../keys/keys.js';
-import { LogState, type StoredRow } from './chain.js';
+import { type LogRow, LogState } from './chain.js';
 import { verifyCheckpoint } from './checkpoint.js';
 
 /**
@@ -15,9 +15,7 @@ export interface CheckpointNote {
 }
 
 /** Rows in seq order: single rows, or batches (arrays) of rows, or any mix of the two. */
-export type LogRows =
-  | Iterable<StoredRow | readonly StoredRow[]>
-  | AsyncIterable<StoredRow | readonly StoredRow[]>;
+export type LogRows = Iterable<LogRow | readonly LogRow[]> | AsyncIterable<LogRow | readonly LogRow[]>;
 
 /** What {@link verifyLog} checks. */
 export interface VerifyLogInput {
@@ -70,11 +68,11 @@ interface Scheduled {
   external: boolean;
 }
 
-function isBatch(item: StoredRow | readonly StoredRow[]): item is readonly StoredRow[] {
+function isBatch(item: LogRow | readonly LogRow[]): item is readonly LogRow[] {
   return Array.isArray(item);
 }
 
-function isAsync(rows: LogRows): rows is AsyncIterable<StoredRow | readonly StoredRow[]> {
+function isAsync(rows: LogRows): rows is AsyncIterable<LogRow | readonly LogRow[]> {
   return typeof (rows as Partial<AsyncIterable<unknown>>)[Symbol.asyncIterator] === 'function';
 }
 
@@ -156,7 +154,7 @@ export async function verifyLog(input: VerifyLogInput): Promise<VerifyLogResult>
     }
   };
 
-  const step = (row: StoredRow): boolean => {
+  const step = (row: LogRow): boolean => {
     const f = state.appendStored(row);
     if (f) {
       fault = f;
@@ -166,7 +164,7 @@ export async function verifyLog(input: VerifyLogInput): Promise<VerifyLogResult>
     if (onProgress && state.size % PROGRESS_EVERY === 0) onProgress(state.size);
     return fault !== undefined;
   };
-  const consume = (item: StoredRow | readonly StoredRow[]): boolean => {
+  const consume = (item: LogRow | readonly LogRow[]): boolean => {
     if (!isBatch(item)) return step(item);
     for (const row of item) if (step(row)) return true;
     return false;

@@ -87,6 +87,7 @@ export async function verifyAuditStore(
 }
 
 function readRows(store: AuditStore, origin: string) {
+  if (store.readLogPrerendered) return store.readLogPrerendered(origin);
   return store.readLogSync ? store.readLogSync(origin) : store.readLog(origin);
 }
 

@@ -1,3 +1,4 @@
+import type { LogRow } from '../audit/chain.js';
 import type { AuditEvent, StoredAuditEvent } from '../audit/event.js';
 import type { SigningKey, TrustedKey } from '../keys/keys.js';
 
@@ -84,6 +85,8 @@ export interface AuditStore {
   readLog(origin: string, batchSize?: number): AsyncIterable<StoredAuditEvent[]>;
   /** {@link readLog}, synchronously, for stores that can (SQLite): verification then skips an await per batch. */
   readLogSync?(origin: string, batchSize?: number): Iterable<StoredAuditEvent[]>;
+  /** Rows for verification with their canonical text rendered by the database, for stores that can (SQLite). */
+  readLogPrerendered?(origin: string, batchSize?: number): Iterable<LogRow[]>;
   /** Checkpoints stored in the log, ascending by size; one origin's or all. */
   checkpoints(origin?: string): Promise<StoredCheckpoint[]>;
   /** Public keys recorded in the store for its checkpoints (consistency only: pin keys to prove authenticity). */

@@ -1,3 +1,7 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type Database from 'better-sqlite3';
+import { StoreError } from './audit-store.js';
 import { AUDIT_EVENT_INDEXES, auditEventColumns } from './columns.js';
 
 /**
@@ -50,3 +54,36 @@ ${noReplace('audit_checkpoints', 'origin = NEW.origin AND size = NEW.size', 'ABO
 ${noReplace('audit_keys', 'kid = NEW.kid', 'IGNORE')}
 ${noReplace('audit_meta', 'key = NEW.key', 'IGNORE')}
 `;
+
+/**
+ * The store's origin from `audit_meta`, recorded on first open with the schema version, creation time
+ * and purpose. Another process may create the store at the same moment: the first origin written wins.
+ */
+export function initStoreMeta(db: Database.Database, purpose: string | undefined): string {
+  const get = db.prepare('SELECT value FROM audit_meta WHERE key = ?');
+  const origin = (get.get('origin') as { value: string } | undefined)?.value;
+  if (origin) return origin;
+  const created = `onbehalf/${hostname()}/${randomBytes(4).toString('hex')}`;
+  const put = db.prepare('INSERT OR IGNORE INTO audit_meta (key, value) VALUES (?, ?)');
+  db.transaction(() => {
+    put.run('origin', created);
+    put.run('schema_version', SQLITE_SCHEMA_VERSION);
+    put.run('created_at', new Date().toISOString());
+    if (purpose) put.run('purpose', purpose);
+  })();
+  return (get.get('origin') as { value: string }).value;
+}
+
+/** The origin of an existing store opened read-only; a file that is no audit store is refused. */
+export function storedOrigin(db: Database.Database, location: string): string {
+  const table = db
+    .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'audit_events'")
+    .get() as { name: string } | undefined;
+  if (!table) throw new StoreError(`store ${location}: not an onbehalf audit store (no audit_events table)`);
+  const origin = (
+    db.prepare("SELECT value FROM audit_meta WHERE key = 'origin'").get() as { value: string } | undefined
+  )?.value;
+  if (!origin)
+    throw new StoreError(`store ${location}: not an onbehalf audit store (no origin in audit_meta)`);
+  return origin;
+}

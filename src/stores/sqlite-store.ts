@@ -1,9 +1,7 @@
-import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
 import { diag } from '@opentelemetry/api';
 import Database from 'better-sqlite3';
 import { wellFormedEvent } from '../audit/canonical.js';
-import { ChainError, LogState } from '../audit/chain.js';
+import { ChainError, type LogRow, LogState } from '../audit/chain.js';
 import type { AuditEvent, IntegrityColumns, StoredAuditEvent } from '../audit/event.js';
 import { type SigningKey, type TrustedKey, trustedKeysFromJwks } from '../keys/keys.js';
 import type { AuditQuery, AuditStore, AuditStoreOptions, StoredCheckpoint } from './audit-store.js';
@@ -11,7 +9,8 @@ import { StoreError } from './audit-store.js';
 import { resolveCheckpointKey, sqliteKeyDir } from './checkpoint-key.js';
 import { buildQuery, TABLE_COLUMNS } from './query-sql.js';
 import { RAW_ROWS_MATCH_SCHEMA, rowsFromColumns } from './row-from-columns.js';
-import { SQLITE_SCHEMA, SQLITE_SCHEMA_VERSION } from './sqlite-schema.js';
+import { readPrerendered } from './sqlite-prerendered.js';
+import { initStoreMeta, SQLITE_SCHEMA, storedOrigin } from './sqlite-schema.js';
 import { StoreListeners } from './store-listeners.js';
 import {
   checkCheckpointedRow,
@@ -87,13 +86,13 @@ export class SqliteAuditStore implements AuditStore {
     }
     try {
       if (this.readonly) {
-        this.origin = this.checkIsAuditStore();
+        this.origin = storedOrigin(this.db, this.location);
       } else {
         this.db.pragma('journal_mode = WAL');
         this.db.pragma(`synchronous = ${options.durability === 'strict' ? 'FULL' : 'NORMAL'}`);
         this.db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);
         this.db.exec(SQLITE_SCHEMA);
-        this.origin = this.initMeta(options.purpose);
+        this.origin = initStoreMeta(this.db, options.purpose);
         this.key = resolveCheckpointKey(sqliteKeyDir(path), options.signingKey);
         this.db
           .prepare('INSERT OR IGNORE INTO audit_keys (kid, jwk, added_at) VALUES (?, ?, ?)')
@@ -214,6 +213,17 @@ export class SqliteAuditStore implements AuditStore {
     }
   }
 
+  /**
+   * One origin's rows for verification, each with the canonical text SQLite renders for it (see
+   * `sqlite-prerendered.ts`), about twice as fast to check as whole rows.
+   */
+  *readLogPrerendered(origin: string, batchSize = 5000): Generator<LogRow[]> {
+    yield* readPrerendered(this.db, origin, batchSize, {
+      wholeRows: (after) => this.readLogSync(origin, batchSize, after),
+      guard: (fn) => this.guard(fn),
+    });
+  }
+
   async checkpoints(origin?: string): Promise<StoredCheckpoint[]> {
     return this.guard(() => this.checkpointRows(origin));
   }
@@ -330,38 +340,6 @@ export class SqliteAuditStore implements AuditStore {
 
   private tamperedMessage(reason: string): string {
     return tamperedStoreMessage(this.location, reason);
-  }
-
-  private initMeta(purpose: string | undefined): string {
-    const get = this.db.prepare('SELECT value FROM audit_meta WHERE key = ?');
-    const origin = (get.get('origin') as { value: string } | undefined)?.value;
-    if (origin) return origin;
-    const created = `onbehalf/${hostname()}/${randomBytes(4).toString('hex')}`;
-    const put = this.db.prepare('INSERT OR IGNORE INTO audit_meta (key, value) VALUES (?, ?)');
-    this.db.transaction(() => {
-      put.run('origin', created);
-      put.run('schema_version', SQLITE_SCHEMA_VERSION);
-      put.run('created_at', new Date().toISOString());
-      if (purpose) put.run('purpose', purpose);
-    })();
-    // Another process may have created the store at the same moment: its origin wins.
-    return (get.get('origin') as { value: string }).value;
-  }
-
-  private checkIsAuditStore(): string {
-    const table = this.db
-      .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'audit_events'")
-      .get() as { name: string } | undefined;
-    if (!table)
-      throw new StoreError(`store ${this.location}: not an onbehalf audit store (no audit_events table)`);
-    const origin = (
-      this.db.prepare("SELECT value FROM audit_meta WHERE key = 'origin'").get() as
-        | { value: string }
-        | undefined
-    )?.value;
-    if (!origin)
-      throw new StoreError(`store ${this.location}: not an onbehalf audit store (no origin in audit_meta)`);
-    return origin;
   }
 
   private checkpointRows(origin?: string): StoredCheckpoint[] {

@@ -1,0 +1,88 @@
+import type Database from 'better-sqlite3';
+import { CANONICAL_KEYS } from '../audit/canonical.js';
+import type { LogRow, PrerenderedRow, StoredRow } from '../audit/chain.js';
+import { TABLE_COLUMNS } from './query-sql.js';
+
+/**
+ * Verification reads every row of a log, and decoding ~35 columns per row into JavaScript strings
+ * costs more than hashing them. SQLite can render a row's canonical JSON itself: `json_object` escapes
+ * strings exactly as `JSON.stringify` does and keeps the key order it is given. Its numbers differ
+ * for floats (`%!.15g`, not the shortest round trip), so the one real column, `duration_ms`, is read
+ * as a value and written by JavaScript. The text is only an accelerator: a row whose text does not
+ * hash to its stored chain is read again whole and judged by the exact path (`LogState.appendStored`).
+ */
+
+const JS_RENDERED = 'duration_ms';
+const split = CANONICAL_KEYS.indexOf(JS_RENDERED);
+const HEAD = CANONICAL_KEYS.slice(0, split);
+const TAIL = CANONICAL_KEYS.slice(split + 1);
+const KEY = `,${JSON.stringify(JS_RENDERED)}:`;
+
+/** Whether the schema still has the one real column between two runs of rendered ones. */
+export const PRERENDER_MATCHES_SCHEMA = split > 0 && split < CANONICAL_KEYS.length - 1;
+
+const pairs = (keys: readonly string[]) => keys.map((k) => `'${k}', ${k}`).join(', ');
+
+/** The columns a prerendered read selects: `seq, origin, prev_hash, hash, head, num, tail`. */
+const PRERENDERED_COLUMNS = `seq, origin, prev_hash, hash, json_object(${pairs(HEAD)}) AS head, ${JS_RENDERED} AS num, json_object(${pairs(TAIL)}) AS tail`;
+
+/** A raw row of {@link PRERENDERED_COLUMNS} as a {@link PrerenderedRow}; `full` reads the whole row. */
+function prerenderedRow(a: readonly unknown[], full: (seq: number) => StoredRow): PrerenderedRow {
+  const [seq, origin, prev_hash, hash, head, num, tail] = a;
+  return {
+    seq: seq as number,
+    origin: origin as string,
+    prev_hash: prev_hash as string,
+    hash: hash as string,
+    canonical: canonicalText(head, num, tail),
+    full: () => full(seq as number),
+  };
+}
+
+function canonicalText(head: unknown, num: unknown, tail: unknown): string | undefined {
+  if (typeof head !== 'string' || typeof tail !== 'string') return undefined;
+  if (num !== null && (typeof num !== 'number' || !Number.isFinite(num))) return undefined;
+  return `${head.slice(0, -1)}${KEY}${JSON.stringify(num)},${tail.slice(1)}`;
+}
+
+/**
+ * One origin's rows in seq order, in batches, prerendered. Where SQLite cannot render a row (a BLOB
+ * written into a column makes `json_object` fail), the rest of the log comes from `wholeRows`.
+ */
+export function* readPrerendered(
+  db: Database.Database,
+  origin: string,
+  batchSize: number,
+  store: {
+    wholeRows: (afterSeq: number) => Iterable<StoredRow[]>;
+    guard: <T>(fn: () => T) => T;
+  },
+): Generator<LogRow[]> {
+  if (!PRERENDER_MATCHES_SCHEMA) {
+    yield* store.wholeRows(0);
+    return;
+  }
+  const batch = db.prepare(
+    `SELECT ${PRERENDERED_COLUMNS} FROM audit_events WHERE origin = ? AND seq > ? ORDER BY seq LIMIT ?`,
+  );
+  batch.raw(true);
+  const one = db.prepare(`SELECT ${TABLE_COLUMNS.join(', ')} FROM audit_events WHERE origin = ? AND seq = ?`);
+  // A row gone since it was read is judged as a row with no contents.
+  const gone = (seq: number): StoredRow => ({ origin, seq, prev_hash: '', hash: '' });
+  const full = (seq: number): StoredRow =>
+    store.guard(() => one.get(origin, seq) as StoredRow | undefined) ?? gone(seq);
+  let after = 0;
+  for (;;) {
+    let raw: unknown[][];
+    try {
+      raw = batch.all(origin, after, batchSize) as unknown[][];
+    } catch {
+      yield* store.wholeRows(after);
+      return;
+    }
+    if (raw.length === 0) return;
+    yield raw.map((a) => prerenderedRow(a, full));
+    after = raw[raw.length - 1]![0] as number;
+    if (raw.length < batchSize) return;
+  }
+}
