@@ -24,7 +24,7 @@ Usage:
   onbehalf sql STORE "SELECT …" [--format table|json|ndjson]   read-only SQL
   onbehalf timeline STORE --trigger ID         every action one trigger set in motion, in order
   onbehalf report STORE [--trigger ID] [--actor ID] [--on-behalf-of ID] [--since ISO] [--until ISO]
-                        [--jaeger-url URL] [--out FILE]
+                        [--jaeger-url URL] [--trusted-keys JWKS] [--checkpoint FILE|DIR]... [--out FILE]
                                                one self-contained HTML page: verification status, delegation
                                                graph and timeline (default file onbehalf-report.html)
   onbehalf keygen [--out DIR] [--force]        Ed25519 key pair: DIR/signing-key.jwk and DIR/jwks.json
@@ -146,6 +146,8 @@ export async function main(argv: string[]): Promise<number> {
             since: { type: 'string' },
             until: { type: 'string' },
             'jaeger-url': { type: 'string' },
+            'trusted-keys': { type: 'string' },
+            checkpoint: { type: 'string', multiple: true },
             out: { type: 'string' },
           },
           1,
@@ -158,7 +160,18 @@ export async function main(argv: string[]): Promise<number> {
           until: values.until,
         };
         return await withStore(positionals[0]!, (store) =>
-          report(store, scope, { out: values.out, jaegerUrl: values['jaeger-url'] }, out, err),
+          report(
+            store,
+            scope,
+            {
+              out: values.out,
+              jaegerUrl: values['jaeger-url'],
+              trustedKeys: values['trusted-keys'],
+              checkpoints: values.checkpoint,
+            },
+            out,
+            err,
+          ),
         );
       }
       default:

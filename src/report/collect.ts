@@ -1,4 +1,5 @@
 import { verifyAuditStore } from '../audit/verify-store.js';
+import type { TrustedKey } from '../keys/keys.js';
 import type { AuditStore } from '../stores/audit-store.js';
 import type { ReportInput, ReportScope } from './model.js';
 
@@ -8,6 +9,10 @@ export interface CollectReportOptions {
   jaegerUrl?: string;
   /** When the report is made; now by default. */
   now?: Date;
+  /** Keys trusted to sign checkpoints; the keys recorded in the store otherwise. */
+  trustedKeys?: readonly TrustedKey[];
+  /** Signed checkpoint notes kept off-host (see `onbehalf checkpoints`). */
+  externalCheckpoints?: readonly string[];
 }
 
 /**
@@ -27,11 +32,15 @@ export async function collectReport(
     until: scope.until,
     order: 'asc',
   });
-  const verification = await verifyAuditStore(store);
+  const verification = await verifyAuditStore(store, {
+    trustedKeys: options.trustedKeys,
+    externalCheckpoints: options.externalCheckpoints,
+  });
   return {
     scope,
     rows,
     verification,
+    anchors: options.externalCheckpoints?.length ?? 0,
     store: store.location,
     generatedAt: (options.now ?? new Date()).toISOString(),
     jaegerUrl: options.jaegerUrl,

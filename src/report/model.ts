@@ -21,6 +21,8 @@ export interface ReportInput {
   rows: readonly StoredAuditEvent[];
   /** Verification of the whole store, not just of the rows in scope. */
   verification: VerifyStoreResult;
+  /** How many checkpoints kept off-host the verification was given. */
+  anchors: number;
   /** Where the store is, as the reviewer named it (a path, or a URL without its password). */
   store: string;
   /** When the report was made (ISO 8601). */

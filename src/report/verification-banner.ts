@@ -15,7 +15,7 @@ const CROSS =
  * rows below can be trusted before reading them. When a chain breaks it names the log (origin), the
  * first bad seq and why.
  */
-export function verificationBanner(v: VerifyStoreResult): string {
+export function verificationBanner(v: VerifyStoreResult, anchors = 0): string {
   const checkpoints = v.logs.reduce((n, l) => n + l.checkpointsVerified, 0);
   const logs = `${v.logs.length} writer log${v.logs.length === 1 ? '' : 's'}`;
   const scopeNote =
@@ -26,12 +26,18 @@ export function verificationBanner(v: VerifyStoreResult): string {
       ? '<p class="note">Checkpoint signatures were checked with keys recorded in the store itself: this ' +
         'proves the store is consistent, not who signed it (<code>onbehalf verify --trusted-keys</code> pins the keys).</p>'
       : '<p class="note">Checkpoint signatures were checked against pinned, trusted keys.</p>';
+  const anchorNote =
+    anchors > 0
+      ? `<p class="note">Also checked against ${anchors} checkpoint${anchors === 1 ? '' : 's'} kept off-host, which catch a log truncated or rolled back since ${anchors === 1 ? 'it was' : 'they were'} exported.</p>`
+      : '<p class="note">No checkpoints kept off-host were given: a log shortened together with its own ' +
+        'checkpoints would still look intact (<code>onbehalf checkpoints</code> exports them; ' +
+        '<code>--checkpoint</code> checks against them).</p>';
   if (v.ok) {
     return (
       '<section class="verify ok" id="verification" aria-labelledby="verify-h">' +
       `<h2 id="verify-h">${CHECK}<span>Store intact</span></h2>` +
       `<p>${v.count} event${v.count === 1 ? '' : 's'} in ${logs} verified; ${checkpoints} signed ` +
-      `checkpoint${checkpoints === 1 ? '' : 's'} verified. ${scopeNote}</p>${keyNote}</section>`
+      `checkpoint${checkpoints === 1 ? '' : 's'} verified. ${scopeNote}</p>${keyNote}${anchorNote}</section>`
     );
   }
   const items = v.logs.map((l) =>
@@ -52,7 +58,7 @@ export function verificationBanner(v: VerifyStoreResult): string {
     `<h2 id="verify-h">${CROSS}<span>Store TAMPERED: the chain of ` +
     `<code>${escapeHtml(v.origin ?? '?')}</code> breaks at seq ${escapeHtml(v.firstBadSeq ?? '?')}</span></h2>` +
     `<p>Rows from the first bad seq on cannot be trusted: they are marked below. ${scopeNote}</p>` +
-    `<ul>${items.join('')}</ul>${keyNote}</section>`
+    `<ul>${items.join('')}</ul>${keyNote}${anchorNote}</section>`
   );
 }
 

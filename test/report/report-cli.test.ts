@@ -1,5 +1,6 @@
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, demoStore, tempDir } from './helpers.js';
 
@@ -20,7 +21,9 @@ describe('onbehalf report (CLI)', () => {
   it('is in the usage text', async () => {
     const run = await cli(['--help']);
     expect(run.stdout).toMatch(/onbehalf report STORE \[--trigger ID\] \[--actor ID\] \[--on-behalf-of ID\]/);
-    expect(run.stdout).toContain('[--jaeger-url URL] [--out FILE]');
+    expect(run.stdout).toContain(
+      '[--jaeger-url URL] [--trusted-keys JWKS] [--checkpoint FILE|DIR]... [--out FILE]',
+    );
   });
 
   it('writes onbehalf-report.html in the working directory by default', async () => {
@@ -57,6 +60,40 @@ describe('onbehalf report (CLI)', () => {
     expect(html).toContain('Store intact');
   });
 
+  it('says what verification rested on: store keys and no anchors, or pinned keys and off-host checkpoints', async () => {
+    const plain = join(dir, 'plain.html');
+    expect((await cli(['report', store, '--out', plain])).code).toBe(0);
+    let html = readFileSync(plain, 'utf8');
+    expect(html).toContain('keys recorded in the store itself');
+    expect(html).toContain('No checkpoints kept off-host were given');
+
+    const anchors = join(dir, 'anchors');
+    expect((await cli(['checkpoints', store, '--out', anchors])).code).toBe(0);
+    const pinned = join(dir, 'pinned.html');
+    const args = ['--trusted-keys', `${store}.keys/jwks.json`, '--checkpoint', anchors, '--out', pinned];
+    expect((await cli(['report', store, ...args])).code).toBe(0);
+    html = readFileSync(pinned, 'utf8');
+    expect(html).toContain('Store intact');
+    expect(html).toContain('checked against pinned, trusted keys');
+    expect(html).toContain('Also checked against 1 checkpoint kept off-host');
+
+    // The same anchors against a store shortened with its own checkpoints: the page says TAMPERED.
+    const shortened = join(dir, 'shortened.db');
+    copyFileSync(store, shortened);
+    const db = new Database(shortened);
+    db.exec(
+      'DROP TRIGGER audit_events_no_delete; DROP TRIGGER audit_checkpoints_no_delete; DELETE FROM audit_events WHERE seq > 10; DELETE FROM audit_checkpoints;',
+    );
+    db.close();
+    const broken = join(dir, 'broken.html');
+    const run = await cli(['report', shortened, '--checkpoint', anchors, '--out', broken]);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toMatch(/breaks at seq 11/);
+    expect(readFileSync(broken, 'utf8')).toMatch(
+      /Store TAMPERED: the chain of <code>[^<]+<\/code> breaks at seq 11/,
+    );
+  });
+
   it('refuses unusable input with exit code 2 and writes nothing', async () => {
     const file = join(dir, 'refused.html');
     for (const args of [
@@ -65,6 +102,7 @@ describe('onbehalf report (CLI)', () => {
       ['report', join(dir, 'missing.db'), '--out', file],
       ['report', '--out', file],
       ['report', store, '--out', join(dir, 'no-such-dir', 'x.html')],
+      ['report', store, '--checkpoint', join(dir, 'no-such-anchor'), '--out', file],
     ]) {
       const run = await cli(args);
       expect(run.code, args.join(' ')).toBe(2);

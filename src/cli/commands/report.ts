@@ -1,10 +1,12 @@
 import { writeFileSync } from 'node:fs';
+import { loadTrustedKeys } from '../../keys/keys.js';
 import { collectReport } from '../../report/collect.js';
 import { isHttpUrl } from '../../report/escape.js';
 import { renderReport } from '../../report/html-report.js';
 import type { ReportScope } from '../../report/model.js';
 import type { AuditStore } from '../../stores/audit-store.js';
 import { CliError, EXIT } from '../errors.js';
+import { readCheckpointNotes } from './checkpoints.js';
 
 /** Where `onbehalf report` writes when `--out` is not given. */
 export const DEFAULT_REPORT_FILE = 'onbehalf-report.html';
@@ -17,11 +19,15 @@ export interface ReportCommandOptions {
   jaegerUrl?: string;
   /** When the report is made; now by default. */
   now?: Date;
+  /** JWKS file or URL of the keys trusted to sign checkpoints (`--trusted-keys`). */
+  trustedKeys?: string;
+  /** Checkpoint notes kept off-host: files or directories of `*.note` (`--checkpoint`). */
+  checkpoints?: string[];
 }
 
 /**
  * `onbehalf report STORE [--trigger ID] [--actor ID] [--on-behalf-of ID] [--since ISO] [--until ISO]
- * [--jaeger-url URL] [--out FILE]`: one self-contained HTML page a reviewer can read, print or attach
+ * [--jaeger-url URL] [--trusted-keys JWKS] [--checkpoint FILE|DIR]... [--out FILE]`: one self-contained HTML page a reviewer can read, print or attach
  * to a ticket. Exits 0 once the file is written, even for a tampered store: the page then says so at
  * the top, and the command says so on stderr.
  */
@@ -44,7 +50,12 @@ export async function report(
     }
   }
   const file = options.out ?? DEFAULT_REPORT_FILE;
-  const input = await collectReport(store, scope, { jaegerUrl: options.jaegerUrl, now: options.now });
+  const input = await collectReport(store, scope, {
+    jaegerUrl: options.jaegerUrl,
+    now: options.now,
+    trustedKeys: options.trustedKeys ? await loadTrustedKeys(options.trustedKeys) : undefined,
+    externalCheckpoints: readCheckpointNotes(options.checkpoints ?? []),
+  });
   try {
     writeFileSync(file, renderReport(input));
   } catch (e) {
