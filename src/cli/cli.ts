@@ -87,7 +87,7 @@ export async function main(argv: string[]): Promise<number> {
           ? await loadTrustedKeys(values['trusted-keys'])
           : undefined;
         return await withStore(positionals[0]!, (store) =>
-          checkpoints(store, { outDir: values.out, trustedKeys }, out),
+          checkpoints(store, { outDir: values.out, trustedKeys }, out, err),
         );
       }
       case 'query': {

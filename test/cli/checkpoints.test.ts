@@ -123,6 +123,21 @@ describe('onbehalf checkpoints', () => {
     );
   });
 
+  it('keeps stdout for notes only: a log with no checkpoint yet, or an empty store, is said on stderr', async () => {
+    const store = new SqliteAuditStore(path, { signingKey: testSigningKey, checkpointIntervalMs: 0 });
+    try {
+      expect(run('checkpoints', path).stderr).toBe('the store holds no logs yet: nothing to export\n');
+      await store.append([seedEvent(0)]);
+      const r = run('checkpoints', path);
+      expect(r.status).toBe(0);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toMatch(/: no signed checkpoint yet/);
+    } finally {
+      await store.close();
+    }
+    expect(parseCheckpoint(run('checkpoints', path).stdout)).toMatchObject({ size: 1 });
+  });
+
   it('exits 2 for a --checkpoint that is missing, an empty directory or not a note', async () => {
     await grow(3, 0);
     expect(run('verify', path, '--checkpoint', join(dir, 'nope')).stderr).toMatch(/cannot read: ENOENT/);

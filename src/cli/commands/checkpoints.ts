@@ -21,6 +21,7 @@ export async function checkpoints(
   store: AuditStore,
   options: { outDir?: string; trustedKeys?: readonly TrustedKey[] },
   out: Out,
+  err: Out,
 ): Promise<number> {
   const verified = await verifyAuditStore(store, { trustedKeys: options.trustedKeys });
   if (!verified.ok) {
@@ -33,11 +34,13 @@ export async function checkpoints(
   for (const log of verified.logs) {
     const last = (await store.checkpoints(log.origin)).at(-1);
     if (last) latest.push(last);
+    // On stderr: stdout may be redirected into the anchor file itself.
     else
-      out(
+      err(
         `${log.origin}: no signed checkpoint yet (the writer signs one every 1000 events, 60 s and on close)\n`,
       );
   }
+  if (verified.logs.length === 0) err('the store holds no logs yet: nothing to export\n');
   if (!options.outDir) {
     if (latest.length > 1)
       throw new CliError(
