@@ -5,8 +5,8 @@ import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { parseCheckpoint } from '../../src/audit/checkpoint.js';
-import { writeKeyPair } from '../../src/keys/keys.js';
+import { parseCheckpoint, signCheckpoint } from '../../src/audit/checkpoint.js';
+import { generateSigningKey, writeKeyPair } from '../../src/keys/keys.js';
 import { openAuditStore } from '../../src/stores/open.js';
 import { SqliteAuditStore } from '../../src/stores/sqlite-store.js';
 import { tempDir, testSigningKey } from '../helpers/audit.js';
@@ -92,6 +92,11 @@ describe('onbehalf checkpoints', () => {
     const r = run('verify', truncated, '--checkpoint', anchors);
     expect(r.status).toBe(1);
     expect(r.stdout).toContain('first bad seq: 7');
+    // Nor is the shortened log anchored anew into the same directory.
+    const again = run('checkpoints', truncated, '--out', anchors);
+    expect(again.status).toBe(1);
+    expect(again.stderr).toMatch(/is tampered \(seq 7\.\.9: missing.*not exporting/);
+    expect(readdirSync(anchors)).toHaveLength(1);
     expect(r.stdout).toMatch(
       /seq 7\.\.9: missing: the log has 6 rows but the signed external checkpoint at size 9/,
     );
@@ -108,19 +113,30 @@ describe('onbehalf checkpoints', () => {
     );
     expect(() => readdirSync(join(dir, 'other'))).toThrow();
 
-    // A same-size checkpoint with another root in the anchor directory: history was rewritten.
+    // An anchor whose root was changed no longer verifies: the export refuses to build on it.
     const [name] = readdirSync(anchors);
-    const forged = readFileSync(join(anchors, name!), 'utf8').replace(
+    const file = join(anchors, name!);
+    const genuine = readFileSync(file, 'utf8');
+    const forged = genuine.replace(
       /\n([A-Za-z0-9+/=]{44})\n/,
       '\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n',
     );
-    expect(forged).not.toBe(readFileSync(join(anchors, name!), 'utf8'));
-    writeFileSync(join(anchors, name!), forged);
-    const clash = run('checkpoints', path, '--out', anchors);
+    expect(forged).not.toBe(genuine);
+    writeFileSync(file, forged);
+    const bad = run('checkpoints', path, '--out', anchors);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/external checkpoint at size 5: .*not exporting/);
+
+    // The same checkpoint signed by a second trusted key: both verify, yet the log has two notes
+    // for one size, so the export stops rather than pick one.
+    const other = generateSigningKey();
+    const cp = parseCheckpoint(genuine);
+    writeFileSync(file, signCheckpoint({ origin: cp.origin, size: cp.size, root: cp.root }, other));
+    const jwks = join(dir, 'both.json');
+    writeFileSync(jwks, JSON.stringify({ keys: [testSigningKey.publicJwk, other.publicJwk] }));
+    const clash = run('checkpoints', path, '--out', anchors, '--trusted-keys', jwks);
     expect(clash.status).toBe(1);
-    expect(clash.stderr).toMatch(
-      /already holds a different checkpoint .* at size 5: the log was rewritten or forked/,
-    );
+    expect(clash.stderr).toMatch(/already holds a different checkpoint .* at size 5/);
   });
 
   it('keeps stdout for notes only: a log with no checkpoint yet, or an empty store, is said on stderr', async () => {

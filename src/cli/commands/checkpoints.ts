@@ -15,7 +15,8 @@ export const NOTE_EXTENSION = '.note';
  * `onbehalf checkpoints STORE [--out DIR]`: the latest signed checkpoint of each log, to keep where the
  * agent's host cannot write. `verify --checkpoint DIR` then catches a log truncated, rolled back or
  * rewritten after the export, which the store's own checkpoints cannot show. The store is verified
- * first: an anchor taken of a broken log would vouch for the break.
+ * first, against the notes already in DIR too: an anchor taken of a broken log would vouch for the
+ * break.
  */
 export async function checkpoints(
   store: AuditStore,
@@ -23,7 +24,12 @@ export async function checkpoints(
   out: Out,
   err: Out,
 ): Promise<number> {
-  const verified = await verifyAuditStore(store, { trustedKeys: options.trustedKeys });
+  // Checked against what was exported before too: a log cut back and regrown must not be anchored anew.
+  const earlier = options.outDir ? exportedNotes(options.outDir) : [];
+  const verified = await verifyAuditStore(store, {
+    trustedKeys: options.trustedKeys,
+    externalCheckpoints: earlier,
+  });
   if (!verified.ok) {
     throw new CliError(
       `checkpoints: log ${verified.origin} is tampered (${verified.reason}); not exporting a checkpoint of a broken log. Run: onbehalf verify ${store.location}`,
@@ -56,10 +62,11 @@ export async function checkpoints(
       `${cp.origin.replace(/[^A-Za-z0-9._-]+/g, '_')}.${cp.size}${NOTE_EXTENSION}`,
     );
     if (existsSync(file)) {
-      // Same log, same size, another root: the history that checkpoint saw was rewritten since.
+      // It verified against this log, so its root is the same: but two signed notes for one size
+      // mean someone signed this log's checkpoint again, under another key.
       if (readFileSync(file, 'utf8') !== cp.note)
         throw new CliError(
-          `checkpoints: ${file} already holds a different checkpoint of ${cp.origin} at size ${cp.size}: the log was rewritten or forked since it was exported`,
+          `checkpoints: ${file} already holds a different checkpoint of ${cp.origin} at size ${cp.size}, signed again since it was exported`,
           EXIT.tampered,
         );
       out(`${file}: unchanged (${cp.origin} at size ${cp.size})\n`);
@@ -69,6 +76,13 @@ export async function checkpoints(
     out(`wrote ${file} (${cp.origin} at size ${cp.size})\n`);
   }
   return EXIT.ok;
+}
+
+/** The notes already in an export directory (none when it does not exist yet). */
+function exportedNotes(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  const any = readdirSync(dir).some((name) => name.endsWith(NOTE_EXTENSION));
+  return any ? readCheckpointNotes([dir]) : [];
 }
 
 /**
