@@ -7,6 +7,8 @@ import { parseKeyPairsIntoRecord } from '@opentelemetry/core';
  * signal's own endpoint is used as is, the general one gets `/v1/<signal>` appended, and the signal's
  * headers are merged over the general ones.
  */
+
+/** Where one signal's OTLP/HTTP exporter sends, and with which headers. */
 export interface OtlpHttpTarget {
   url: string;
   headers?: Record<string, string>;
