@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { TABLE_COLUMNS } from '../../src/stores/query-sql.js';
+import { setupAuditPipeline } from '../helpers/audit.js';
 
 const CLI = join(import.meta.dirname, '../../dist/cli/main.js');
 const run = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
@@ -214,5 +215,34 @@ describe('onbehalf keygen', () => {
     expect(run('keygen', '--out', out).status).toBe(2);
     expect(run('keygen', '--out', out, '--force').status).toBe(0);
     expect(existsSync(join(out, 'jwks.json'))).toBe(true);
+  });
+});
+
+describe('onbehalf verify reports gaps', () => {
+  it('an intact store with gap records says how many events it could not take, and why', async () => {
+    const pl = setupAuditPipeline({
+      audit: { commit: 'group', groupCommitMs: 60_000, maxQueueSize: 4 },
+      store: { checkpointIntervalMs: 0 },
+    });
+    try {
+      for (let i = 0; i < 10; i++) {
+        pl.tracer
+          .startSpan(`execute_tool step_${i}`, {
+            attributes: { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': `step_${i}` },
+          })
+          .end();
+      }
+      await pl.auditProcessor.forceFlush();
+      expect(pl.auditProcessor.stats).toMatchObject({ lost: 6, gapRecords: 1 });
+      const r = run('verify', pl.path);
+      expect(r.status).toBe(0);
+      expect(r.stdout).toMatch(/^intact /m);
+      expect(r.stdout).toContain('gaps: 1 gap record(s), 6 event(s) not recorded (queue full)');
+      const json = JSON.parse(run('verify', pl.path, '--format', 'json').stdout) as { gaps: unknown };
+      expect(json.gaps).toEqual({ records: 1, lost: 6, reasons: ['queue full'] });
+      expect(run('verify', store).stdout).not.toContain('gaps:');
+    } finally {
+      await pl.teardown();
+    }
   });
 });

@@ -22,9 +22,11 @@ export async function verify(
   const bar = progressBar(total, err);
   const result = await verifyAuditStore(store, { trustedKeys, externalCheckpoints, onProgress: bar.update });
   bar.done();
+  const gaps = await gapSummary(store);
   if (options.format && options.format !== 'table') {
     // For a scheduled check or a SIEM: the whole result, one JSON document (one line with ndjson).
-    out(`${JSON.stringify(result, null, options.format === 'json' ? 2 : undefined)}\n`);
+    const doc = { ...result, gaps };
+    out(`${JSON.stringify(doc, null, options.format === 'json' ? 2 : undefined)}\n`);
     return result.ok ? EXIT.ok : EXIT.tampered;
   }
   for (const log of result.logs) {
@@ -39,12 +41,42 @@ export async function verify(
     }
   }
   if (result.logs.length === 0) out('intact  (empty store)\n');
+  if (gaps.records > 0) {
+    // Intact is not complete: these rows say events happened that the store could not take.
+    out(
+      `gaps: ${gaps.records} gap record(s), ${gaps.lost} event(s) not recorded (${gaps.reasons.join(', ') || 'reason not recorded'}); ` +
+        `list them: onbehalf sql ${store.location} "select * from audit_events where record_type = 'gap'"\n`,
+    );
+  }
   if (result.keySource === 'store') {
     out(
       'note: checkpoint keys were read from the store itself; pass --trusted-keys JWKS to prove who signed them\n',
     );
   }
   return result.ok ? EXIT.ok : EXIT.tampered;
+}
+
+/** Gap records in the store: how many, how many events they stand for, and why they were lost. */
+export interface GapSummary {
+  records: number;
+  lost: number;
+  reasons: string[];
+}
+
+async function gapSummary(store: AuditStore): Promise<GapSummary> {
+  const rows = await store.sql("SELECT attributes FROM audit_events WHERE record_type = 'gap'");
+  const reasons = new Set<string>();
+  let lost = 0;
+  for (const row of rows) {
+    try {
+      const gap = JSON.parse(String(row.attributes)) as { lost?: unknown; reasons?: unknown };
+      if (typeof gap.lost === 'number') lost += gap.lost;
+      if (Array.isArray(gap.reasons)) for (const r of gap.reasons) reasons.add(String(r));
+    } catch {
+      // A gap record is counted even when its details cannot be read.
+    }
+  }
+  return { records: rows.length, lost, reasons: [...reasons].sort() };
 }
 
 async function countRows(store: AuditStore): Promise<number> {
