@@ -246,3 +246,15 @@ describe('onbehalf verify reports gaps', () => {
     }
   });
 });
+
+describe('onbehalf --help', () => {
+  it('is what the README shows under "The CLI", line for line', () => {
+    const usage = run('--help').stdout.split('\n');
+    const from = usage.indexOf('Usage:') + 1;
+    const lines = usage.slice(from, usage.indexOf('', from)).map((l) => l.slice(2));
+    const readme = readFileSync(join(import.meta.dirname, '../../README.md'), 'utf8');
+    const block = readme.split('## The CLI\n\n```\n')[1]?.split('```')[0];
+    expect(lines.length).toBeGreaterThan(8);
+    expect(block).toBe(`${lines.join('\n')}\n`);
+  });
+});
