@@ -104,27 +104,52 @@ export class AuditSpanProcessor implements SpanProcessor {
   }
 
   onStart(span: Span, _parentContext: Context): void {
+    let call: ToolCall | undefined;
     try {
       const tier = span.attributes['attribution.risk_tier'];
       if (typeof tier !== 'number' || tier < this.minStartedTier) return;
       // A result known at start (a denial) means the action never begins.
       if (span.attributes['attribution.result'] !== undefined) return;
-      const call = recognizeToolCall(span);
-      if (call) this.submit(this.toEvent(span, call, 'started'));
+      call = recognizeToolCall(span);
     } catch (err) {
       this.stats.mappingErrors++;
-      diag.warn('onbehalf: could not record the start of an audited action', err);
+      diag.warn('onbehalf: could not recognize the start of an audited action', err);
     }
+    if (call) this.record(span, call, 'started');
   }
 
   onEnd(span: ReadableSpan): void {
+    let call: ToolCall | undefined;
     try {
-      let call = recognizeToolCall(span);
+      call = recognizeToolCall(span);
       if (!call && this.options.isAuditRelevant?.(span)) call = { convention: 'onbehalf', name: span.name };
-      if (call) this.submit(this.toEvent(span, call, 'action'));
+    } catch (err) {
+      // Relevance unknown (a throwing isAuditRelevant): said out loud, since it may hide actions.
+      this.stats.mappingErrors++;
+      this.report(
+        new Error(`onbehalf: could not decide whether span ${span.name} is audit-relevant: ${err}`),
+      );
+    }
+    if (call) this.record(span, call, 'action');
+  }
+
+  /** Maps and queues a recognized action; one that cannot be mapped is lost visibly, as a gap. */
+  private record(span: ReadableSpan, call: ToolCall, type: 'action' | 'started'): void {
+    let event: AuditEvent;
+    try {
+      event = this.toEvent(span, call, type);
     } catch (err) {
       this.stats.mappingErrors++;
-      diag.warn('onbehalf: could not map an audit-relevant span', err);
+      diag.warn(`onbehalf: could not map audited action ${call.name}`, err);
+      this.loseEvents(1, 'could not be mapped', new Date().toISOString());
+      return;
+    }
+    try {
+      this.submit(event);
+    } catch (err) {
+      // Never into the host; submit counts its own losses, this is the last resort.
+      this.stats.mappingErrors++;
+      diag.warn('onbehalf: could not queue an audit event', err);
     }
   }
 

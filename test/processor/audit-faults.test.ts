@@ -176,3 +176,37 @@ describe('a full queue (group commit)', () => {
     expect(pl.errors.at(-1)!.error.message).toMatch(/span ended after shutdown/);
   });
 });
+
+describe('an action that cannot be mapped to an event', () => {
+  it('is not lost silently: counted, and a gap record says so, while the host goes on', async () => {
+    const pl = pipeline();
+    // An end time beyond what a Date can hold: the span ends, but has no timestamp an event can carry.
+    const span = pl.tracer.startSpan('execute_tool wire_money', {
+      attributes: { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': 'wire_money' },
+    });
+    expect(() => span.end(1e20)).not.toThrow();
+    expect(await act(2)).toBe('done-2');
+    expect(pl.auditProcessor.stats).toMatchObject({ mappingErrors: 1, lost: 1, gapRecords: 1 });
+    const rows = readRows(pl.path);
+    expect(rows.map((r) => r.record_type)).toEqual(['gap', 'action']);
+    expect(gapOf(rows[0]!)).toMatchObject({ lost: 1, reasons: ['could not be mapped'] });
+    await verifyOk(pl.path);
+  });
+
+  it('a throwing isAuditRelevant is reported, never thrown into the host', async () => {
+    const errors: string[] = [];
+    const pl = pipeline({
+      isAuditRelevant: () => {
+        throw new Error('predicate bug');
+      },
+      onError: (e) => errors.push(e.message),
+    });
+    expect(() => pl.tracer.startSpan('plain work').end()).not.toThrow();
+    expect(errors).toEqual([
+      expect.stringMatching(
+        /could not decide whether span plain work is audit-relevant: Error: predicate bug/,
+      ),
+    ]);
+    expect(pl.auditProcessor.stats.mappingErrors).toBe(1);
+  });
+});
