@@ -3,11 +3,25 @@
 // imports to be instrumented; CommonJS apps are patched through require.
 import { register } from 'node:module';
 import { diag } from '@opentelemetry/api';
-import { startOnbehalf } from './start.js';
+import { type OnbehalfHandle, startOnbehalf } from './start.js';
 
 register('@opentelemetry/instrumentation/hook.mjs', import.meta.url);
 
-const onbehalf = startOnbehalf();
+/**
+ * Broken settings (a store that cannot be opened, an unreadable key) stop the process before the app
+ * starts, with one line naming what is wrong: an agent meant to be audited must not run unaudited.
+ */
+function start(): OnbehalfHandle {
+  try {
+    return startOnbehalf();
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`onbehalf: cannot start, so the app was not started either: ${message}\n`);
+    process.exit(1);
+  }
+}
+
+const onbehalf = start();
 
 // A short script that simply ends must still flush its telemetry: beforeExit fires once the event loop
 // is empty, and shutdown() schedules the last exports, which keeps the process alive until they finish.

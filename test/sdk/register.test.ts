@@ -67,17 +67,24 @@ async function runApp(app: string, extraEnv: Record<string, string>) {
     FIXTURE_TARGET: endpoint,
     ...extraEnv,
   };
-  const { stdout, stderr } = await run(
+  const { stdout, stderr, code } = await run(
     process.execPath,
     ['--import', 'onbehalf/register', join(fixtures, app)],
     {
       cwd: repo,
       env,
     },
+  ).then(
+    (r) => ({ ...r, code: 0 }),
+    (e: { stdout: string; stderr: string; code: number }) => ({
+      stdout: e.stdout,
+      stderr: e.stderr,
+      code: e.code,
+    }),
   );
   const traces = received.filter((r) => r.path === '/v1/traces');
   const body = Buffer.concat(traces.map((r) => r.body));
-  return { stdout, stderr, traces, body };
+  return { stdout, stderr, code, traces, body };
 }
 
 const count = (body: Buffer, s: string) => {
@@ -116,6 +123,15 @@ describe('node --import onbehalf/register', () => {
       expect(r.body.includes(pingPath)).toBe(true);
     });
   }
+
+  it('with a store it cannot open, stops before the app with one line naming the store', async () => {
+    const r = await runApp('app.mjs', { ...agentEnv, ONBEHALF_STORE: join(tmp, 'no-such-dir', 'audit.db') });
+    expect(r.code).toBe(1);
+    expect(r.stdout).not.toContain('app done');
+    expect(r.stderr).toMatch(
+      /^onbehalf: cannot start, so the app was not started either: store .*no-such-dir\/audit\.db: cannot open: .*directory does not exist\n$/,
+    );
+  });
 
   it('without ONBEHALF_AGENT_ID the app still runs and exports, with no actor', async () => {
     const r = await runApp('app.mjs', { OTEL_SERVICE_NAME: 'fixture-anonymous' });
