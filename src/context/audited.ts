@@ -39,7 +39,8 @@ export interface AuditDetails {
   /**
    * With `startTime`, how long the recorded action took, in milliseconds. A replayed action that
    * runs in under a millisecond would otherwise end in the same millisecond it began, and its
-   * `started` and completed rows would tie when sorted by timestamp.
+   * `started` and completed rows would tie when sorted by timestamp. Invalid times are refused with a
+   * `RangeError` before the action runs.
    */
   durationMs?: number;
 }
@@ -76,7 +77,12 @@ export function audited<T>(action: string, details: AuditDetails, fn: () => T | 
   const attributes = startAttributes(action, details);
   // Known before the span starts, so no `started` record is written for an action that never runs.
   if (denial) attributes[ATTR_ATTRIBUTION_RESULT] = 'denied';
-  const startTime = details.startTime === undefined ? undefined : Number(details.startTime);
+  let startTime: number | undefined;
+  try {
+    startTime = replayStart(details);
+  } catch (err) {
+    return Promise.reject(err);
+  }
   const began = Date.now();
   return tracer.startActiveSpan(
     `execute_tool ${action}`,
@@ -108,6 +114,27 @@ export function audited<T>(action: string, details: AuditDetails, fn: () => T | 
       }
     },
   );
+}
+
+/** The most a Date can hold, in ms either side of 1970. */
+const MAX_TIME = 8.64e15;
+
+/**
+ * `startTime` as ms, checked with `durationMs`: a time no Date can hold would leave a span no event
+ * can be made of, so it is refused before the action runs, naming the field.
+ */
+function replayStart(d: AuditDetails): number | undefined {
+  if (d.startTime === undefined) {
+    if (d.durationMs !== undefined) throw new RangeError('audited: durationMs is only used with startTime');
+    return undefined;
+  }
+  const start = Number(d.startTime);
+  if (!Number.isFinite(start) || Math.abs(start) > MAX_TIME)
+    throw new RangeError(`audited: startTime is not a valid time (${String(d.startTime)})`);
+  const duration = d.durationMs;
+  if (duration !== undefined && !(Number.isFinite(duration) && duration >= 0 && start + duration <= MAX_TIME))
+    throw new RangeError(`audited: durationMs must be a finite number of ms ≥ 0 (got ${duration})`);
+  return start;
 }
 
 function startAttributes(action: string, d: AuditDetails): Attributes {

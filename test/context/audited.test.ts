@@ -86,6 +86,24 @@ describe('audited: allow', () => {
     expect(ms(real.endTime) - startTime).toBeLessThan(5000);
   });
 
+  it('refuses a replay time no Date can hold, naming the field, before the action runs', async () => {
+    let ran = 0;
+    const fn = () => ++ran;
+    await expect(audited('a', { startTime: Number.NaN }, fn)).rejects.toThrow(
+      'audited: startTime is not a valid time (NaN)',
+    );
+    await expect(audited('a', { startTime: new Date('nope') }, fn)).rejects.toThrow(RangeError);
+    await expect(audited('a', { startTime: 1e20 }, fn)).rejects.toThrow(/startTime is not a valid time/);
+    await expect(audited('a', { startTime: 0, durationMs: -1 }, fn)).rejects.toThrow(
+      'audited: durationMs must be a finite number of ms ≥ 0 (got -1)',
+    );
+    await expect(audited('a', { durationMs: 5 }, fn)).rejects.toThrow(
+      'durationMs is only used with startTime',
+    );
+    expect(ran).toBe(0);
+    expect(tracing.spans()).toHaveLength(0);
+  });
+
   it('require_approval with an approved approval runs fn', async () => {
     let ran = false;
     await audited(
