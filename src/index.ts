@@ -6,9 +6,16 @@ export {
   AuditSpanProcessor,
   type AuditSpanProcessorOptions,
 } from './audit/audit-span-processor.js';
+export type { LogRow, PrerenderedRow, StoredRow } from './audit/chain.js';
 export { type AuditEvent, AuditEventSchema, type StoredAuditEvent } from './audit/event.js';
 export { spanToAuditEvent } from './audit/span-to-event.js';
-export { type VerifyLogResult, verifyLog } from './audit/verify-log.js';
+export {
+  type CheckpointNote,
+  type LogRows,
+  type VerifyLogInput,
+  type VerifyLogResult,
+  verifyLog,
+} from './audit/verify-log.js';
 export { type VerifyStoreOptions, type VerifyStoreResult, verifyAuditStore } from './audit/verify-store.js';
 export { actorFromEnv, DEFAULT_STORE, ENV, taskDefaultsFromEnv } from './config/env.js';
 export {
