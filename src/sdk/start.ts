@@ -164,6 +164,7 @@ export function startOnbehalf(options: OnbehalfOptions = {}): OnbehalfHandle {
 }
 
 function defaultTraceExporter(env: Record<string, string | undefined>): SpanExporter | undefined {
+  if (env.OTEL_TRACES_EXPORTER === 'none') return undefined;
   const target = otlpTargetFromEnv(env, 'traces');
   return target ? new OTLPTraceExporter(target) : undefined;
 }

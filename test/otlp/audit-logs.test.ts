@@ -188,6 +188,16 @@ describe('audit events as OTLP logs, decoded from protobuf', () => {
     expect(receiver.logs.some(byName(AUDIT_EVENT_NAME))).toBe(true);
   });
 
+  it('OTEL_TRACES_EXPORTER=none keeps traces home while audit logs still go out', async () => {
+    const h = start(join(dir, 'no-traces.db'), {
+      env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_TRACES_EXPORTER: 'none' },
+    });
+    await sendMail();
+    await h.shutdown();
+    expect(receiver.requests.filter((r) => r.path === '/v1/traces')).toEqual([]);
+    expect(receiver.logs.some(byName(AUDIT_EVENT_NAME))).toBe(true);
+  });
+
   it('sends nothing as logs when turned off', async () => {
     const h = start(join(dir, 'off.db'), { auditLogs: false });
     await sendMail();
