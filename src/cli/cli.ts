@@ -20,7 +20,8 @@ Usage:
                                                verify, then print (or write to DIR) each log's latest signed
                                                checkpoint, to keep off-host for verify --checkpoint
   onbehalf query STORE [--actor-type T] [--actor ID] [--on-behalf-of ID] [--trigger ID] [--action A]
-                       [--since ISO] [--until ISO] [--limit N] [--format table|json|ndjson]
+                       [--record-type action|started|gap] [--since ISO] [--until ISO] [--limit N]
+                       [--format table|json|ndjson]
   onbehalf sql STORE "SELECT …" [--format table|json|ndjson]   read-only SQL
   onbehalf timeline STORE --trigger ID         every action one trigger set in motion, in order
   onbehalf report STORE [--trigger ID] [--actor ID] [--on-behalf-of ID] [--since ISO] [--until ISO]
@@ -99,6 +100,7 @@ export async function main(argv: string[]): Promise<number> {
             'on-behalf-of': { type: 'string' },
             trigger: { type: 'string' },
             action: { type: 'string' },
+            'record-type': { type: 'string' },
             since: { type: 'string' },
             until: { type: 'string' },
             limit: { type: 'string' },
@@ -107,6 +109,7 @@ export async function main(argv: string[]): Promise<number> {
           1,
         );
         const q: AuditQuery = {
+          recordTypes: recordTypes(values['record-type']),
           actorType: actorType(values['actor-type']),
           actor: values.actor,
           onBehalfOf: values['on-behalf-of'],
@@ -229,6 +232,16 @@ function format(value: string | undefined): OutputFormat {
 function actorType(value: string | undefined): AuditQuery['actorType'] {
   if (value === undefined || value === 'agent' || value === 'human' || value === 'service') return value;
   throw new CliError(`--actor-type: expected agent, human or service, got ${value}`);
+}
+
+function recordTypes(value: string | undefined): AuditQuery['recordTypes'] {
+  if (value === undefined) return undefined;
+  const types = value.split(',').map((t) => t.trim());
+  for (const t of types) {
+    if (t !== 'action' && t !== 'started' && t !== 'gap')
+      throw new CliError(`--record-type: expected action, started or gap (comma-separated), got ${t}`);
+  }
+  return types as AuditQuery['recordTypes'];
 }
 
 function positiveInt(value: string, name: string): number {

@@ -238,6 +238,14 @@ describe('onbehalf verify reports gaps', () => {
       expect(r.status).toBe(0);
       expect(r.stdout).toMatch(/^intact /m);
       expect(r.stdout).toContain('gaps: 1 gap record(s), 6 event(s) not recorded (queue full)');
+      expect(r.stdout).toContain(`list them: onbehalf query ${pl.path} --record-type gap`);
+      const listed = JSON.parse(run('query', pl.path, '--record-type', 'gap', '--format', 'json').stdout);
+      expect(listed.map((g: { record_type: string }) => g.record_type)).toEqual(['gap']);
+      const actions = JSON.parse(
+        run('query', pl.path, '--record-type', 'action,started', '--format', 'json').stdout,
+      );
+      expect(actions).toHaveLength(4);
+      expect(run('query', pl.path, '--record-type', 'gaps').status).toBe(2);
       const json = JSON.parse(run('verify', pl.path, '--format', 'json').stdout) as { gaps: unknown };
       expect(json.gaps).toEqual({ records: 1, lost: 6, reasons: ['queue full'] });
       expect(run('verify', store).stdout).not.toContain('gaps:');

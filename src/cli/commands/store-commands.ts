@@ -45,7 +45,7 @@ export async function verify(
     // Intact is not complete: these rows say events happened that the store could not take.
     out(
       `gaps: ${gaps.records} gap record(s), ${gaps.lost} event(s) not recorded (${gaps.reasons.join(', ') || 'reason not recorded'}); ` +
-        `list them: onbehalf sql ${store.location} "select * from audit_events where record_type = 'gap'"\n`,
+        `list them: onbehalf query ${store.location} --record-type gap\n`,
     );
   }
   if (result.keySource === 'store') {
