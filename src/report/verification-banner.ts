@@ -1,4 +1,5 @@
 import type { VerifyStoreResult } from '../audit/verify-store.js';
+import type { GapSummary } from '../stores/gap-summary.js';
 import { escapeHtml } from './escape.js';
 
 const CHECK =
@@ -15,7 +16,11 @@ const CROSS =
  * rows below can be trusted before reading them. When a chain breaks it names the log (origin), the
  * first bad seq and why.
  */
-export function verificationBanner(v: VerifyStoreResult, anchors = 0): string {
+export function verificationBanner(
+  v: VerifyStoreResult,
+  anchors = 0,
+  gaps: GapSummary = { records: 0, lost: 0, reasons: [] },
+): string {
   const checkpoints = v.logs.reduce((n, l) => n + l.checkpointsVerified, 0);
   const logs = `${v.logs.length} writer log${v.logs.length === 1 ? '' : 's'}`;
   const scopeNote =
@@ -32,12 +37,20 @@ export function verificationBanner(v: VerifyStoreResult, anchors = 0): string {
       : '<p class="note">No checkpoints kept off-host were given: a log shortened together with its own ' +
         'checkpoints would still look intact (<code>onbehalf checkpoints</code> exports them; ' +
         '<code>--checkpoint</code> checks against them).</p>';
+  const gapNote =
+    gaps.records > 0
+      ? `<p class="note gaps"><strong>Incomplete:</strong> the store holds ${gaps.records} gap ` +
+        `record${gaps.records === 1 ? '' : 's'}: ${gaps.lost} event${gaps.lost === 1 ? '' : 's'} could not be ` +
+        `recorded (${escapeHtml(gaps.reasons.join(', ') || 'reason not recorded')}). Actions at those moments ` +
+        'are missing from this report.</p>'
+      : '';
+  const notes = `${keyNote}${anchorNote}${gapNote}`;
   if (v.ok) {
     return (
       '<section class="verify ok" id="verification" aria-labelledby="verify-h">' +
       `<h2 id="verify-h">${CHECK}<span>Store intact</span></h2>` +
       `<p>${v.count} event${v.count === 1 ? '' : 's'} in ${logs} verified; ${checkpoints} signed ` +
-      `checkpoint${checkpoints === 1 ? '' : 's'} verified. ${scopeNote}</p>${keyNote}${anchorNote}</section>`
+      `checkpoint${checkpoints === 1 ? '' : 's'} verified. ${scopeNote}</p>${notes}</section>`
     );
   }
   const items = v.logs.map((l) =>
@@ -58,7 +71,7 @@ export function verificationBanner(v: VerifyStoreResult, anchors = 0): string {
     `<h2 id="verify-h">${CROSS}<span>Store TAMPERED: the chain of ` +
     `<code>${escapeHtml(v.origin ?? '?')}</code> breaks at seq ${escapeHtml(v.firstBadSeq ?? '?')}</span></h2>` +
     `<p>Rows from the first bad seq on cannot be trusted: they are marked below. ${scopeNote}</p>` +
-    `<ul>${items.join('')}</ul>${keyNote}${anchorNote}</section>`
+    `<ul>${items.join('')}</ul>${notes}</section>`
   );
 }
 

@@ -2,6 +2,7 @@ import { copyFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { setupAuditPipeline } from '../helpers/audit.js';
 import { cli, demoStore, tempDir } from './helpers.js';
 
 let dir: string;
@@ -92,6 +93,35 @@ describe('onbehalf report (CLI)', () => {
     expect(readFileSync(broken, 'utf8')).toMatch(
       /Store TAMPERED: the chain of <code>[^<]+<\/code> breaks at seq 11/,
     );
+  });
+
+  it('warns on the page and on stderr when the store holds gap records', async () => {
+    const pl = setupAuditPipeline({
+      audit: { commit: 'group', groupCommitMs: 60_000, maxQueueSize: 3 },
+      store: { checkpointIntervalMs: 0 },
+    });
+    try {
+      for (let i = 0; i < 5; i++) {
+        pl.tracer
+          .startSpan(`execute_tool step_${i}`, {
+            attributes: { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': `step_${i}` },
+          })
+          .end();
+      }
+      await pl.auditProcessor.forceFlush();
+      const file = join(dir, 'gaps.html');
+      const run = await cli(['report', pl.path, '--out', file]);
+      expect(run.code).toBe(0);
+      expect(run.stderr).toContain('the store holds 1 gap record(s): 2 event(s) were not recorded');
+      const html = readFileSync(file, 'utf8');
+      expect(html).toContain('Store intact');
+      expect(html).toContain(
+        '<strong>Incomplete:</strong> the store holds 1 gap record: 2 events could not be recorded (queue full)',
+      );
+      expect(readFileSync(join(dir, 'plain.html'), 'utf8')).not.toContain('Incomplete:');
+    } finally {
+      await pl.teardown();
+    }
   });
 
   it('refuses unusable input with exit code 2 and writes nothing', async () => {

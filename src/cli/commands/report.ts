@@ -68,5 +68,10 @@ export async function report(
   if (!v.ok) {
     err(`onbehalf: warning: store ${v.origin} breaks at seq ${v.firstBadSeq ?? '?'}: ${v.reason ?? ''}\n`);
   }
+  if (input.gaps.records > 0) {
+    err(
+      `onbehalf: warning: the store holds ${input.gaps.records} gap record(s): ${input.gaps.lost} event(s) were not recorded\n`,
+    );
+  }
   return EXIT.ok;
 }

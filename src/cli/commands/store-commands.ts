@@ -2,6 +2,7 @@ import type { StoredAuditEvent } from '../../audit/event.js';
 import { verifyAuditStore } from '../../audit/verify-store.js';
 import { loadTrustedKeys } from '../../keys/keys.js';
 import type { AuditQuery, AuditStore } from '../../stores/audit-store.js';
+import { gapSummary } from '../../stores/gap-summary.js';
 import { EXIT } from '../errors.js';
 import { actorLabel, formatEvents, formatRows, type OutputFormat, triggerLabel } from '../format.js';
 import { progressBar } from '../progress.js';
@@ -54,29 +55,6 @@ export async function verify(
     );
   }
   return result.ok ? EXIT.ok : EXIT.tampered;
-}
-
-/** Gap records in the store: how many, how many events they stand for, and why they were lost. */
-export interface GapSummary {
-  records: number;
-  lost: number;
-  reasons: string[];
-}
-
-async function gapSummary(store: AuditStore): Promise<GapSummary> {
-  const rows = await store.sql("SELECT attributes FROM audit_events WHERE record_type = 'gap'");
-  const reasons = new Set<string>();
-  let lost = 0;
-  for (const row of rows) {
-    try {
-      const gap = JSON.parse(String(row.attributes)) as { lost?: unknown; reasons?: unknown };
-      if (typeof gap.lost === 'number') lost += gap.lost;
-      if (Array.isArray(gap.reasons)) for (const r of gap.reasons) reasons.add(String(r));
-    } catch {
-      // A gap record is counted even when its details cannot be read.
-    }
-  }
-  return { records: rows.length, lost, reasons: [...reasons].sort() };
 }
 
 async function countRows(store: AuditStore): Promise<number> {
