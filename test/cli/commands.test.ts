@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { TABLE_COLUMNS } from '../../src/stores/query-sql.js';
-import { setupAuditPipeline } from '../helpers/audit.js';
+import { pipelineWithGap } from '../helpers/audit.js';
 
 const CLI = join(import.meta.dirname, '../../dist/cli/main.js');
 const run = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
@@ -220,19 +220,8 @@ describe('onbehalf keygen', () => {
 
 describe('onbehalf verify reports gaps', () => {
   it('an intact store with gap records says how many events it could not take, and why', async () => {
-    const pl = setupAuditPipeline({
-      audit: { commit: 'group', groupCommitMs: 60_000, maxQueueSize: 4 },
-      store: { checkpointIntervalMs: 0 },
-    });
+    const pl = await pipelineWithGap(10, 4);
     try {
-      for (let i = 0; i < 10; i++) {
-        pl.tracer
-          .startSpan(`execute_tool step_${i}`, {
-            attributes: { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': `step_${i}` },
-          })
-          .end();
-      }
-      await pl.auditProcessor.forceFlush();
       expect(pl.auditProcessor.stats).toMatchObject({ lost: 6, gapRecords: 1 });
       const r = run('verify', pl.path);
       expect(r.status).toBe(0);

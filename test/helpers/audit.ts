@@ -123,6 +123,26 @@ export function setupAuditPipeline(options: AuditPipelineOptions = {}): AuditPip
 }
 
 /**
+ * A pipeline whose store holds a gap record: `spans` tool calls ended at once into a group-commit
+ * queue of `queue` slots, so `spans - queue` of them are lost and recorded as one gap. Tear it down.
+ */
+export async function pipelineWithGap(spans: number, queue: number): Promise<AuditPipeline> {
+  const pl = setupAuditPipeline({
+    audit: { commit: 'group', groupCommitMs: 60_000, maxQueueSize: queue },
+    store: { checkpointIntervalMs: 0 },
+  });
+  for (let i = 0; i < spans; i++) {
+    pl.tracer
+      .startSpan(`execute_tool step_${i}`, {
+        attributes: { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': `step_${i}` },
+      })
+      .end();
+  }
+  await pl.auditProcessor.forceFlush();
+  return pl;
+}
+
+/**
  * Rows of `audit_events` in (origin, seq) order, read through a new read-only connection that is
  * closed again: proof that they are committed, not merely held by the writer.
  */

@@ -2,7 +2,7 @@ import { copyFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { setupAuditPipeline } from '../helpers/audit.js';
+import { pipelineWithGap } from '../helpers/audit.js';
 import { cli, demoStore, tempDir } from './helpers.js';
 
 let dir: string;
@@ -96,19 +96,8 @@ describe('onbehalf report (CLI)', () => {
   });
 
   it('warns on the page and on stderr when the store holds gap records', async () => {
-    const pl = setupAuditPipeline({
-      audit: { commit: 'group', groupCommitMs: 60_000, maxQueueSize: 3 },
-      store: { checkpointIntervalMs: 0 },
-    });
+    const pl = await pipelineWithGap(5, 3);
     try {
-      for (let i = 0; i < 5; i++) {
-        pl.tracer
-          .startSpan(`execute_tool step_${i}`, {
-            attributes: { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': `step_${i}` },
-          })
-          .end();
-      }
-      await pl.auditProcessor.forceFlush();
       const file = join(dir, 'gaps.html');
       const run = await cli(['report', pl.path, '--out', file]);
       expect(run.code).toBe(0);
