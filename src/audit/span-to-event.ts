@@ -3,40 +3,13 @@ import { type Attributes, type AttributeValue, type HrTime, SpanStatusCode } fro
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import type { ToolCall } from '../processor/tool-call.js';
 import { type RedactionOptions, redact } from '../redaction/redact.js';
+import { ATTRIBUTES_IN_COLUMNS } from './column-attributes.js';
 import type { AuditEvent } from './event.js';
 
 /** Longest `action` / `target` kept; longer values are cut and `truncated` is recorded. */
 const MAX_FIELD = 1024;
 /** Longest JSON kept in the `attributes` column. */
 const MAX_ATTRIBUTES_JSON = 16_384;
-
-/** Attributes that become their own columns, so `attributes` holds only the rest. */
-const COLUMN_ATTRIBUTES = new Set([
-  'attribution.actor.type',
-  'attribution.actor.id',
-  'attribution.actor.name',
-  'attribution.actor.owner.id',
-  'attribution.principal.id',
-  'enduser.id',
-  'attribution.trigger.type',
-  'attribution.trigger.id',
-  'attribution.intent.id',
-  'attribution.intent.name',
-  'session.id',
-  'attribution.delegation.chain',
-  'attribution.scopes',
-  'attribution.action',
-  'attribution.target',
-  'attribution.risk_tier',
-  'attribution.result',
-  'attribution.policy.decision',
-  'attribution.policy.rule',
-  'attribution.approval.state',
-  'attribution.approval.approver.id',
-  'attribution.provenance',
-  'attribution.content.redactions',
-  'gen_ai.tool.call.arguments',
-]);
 
 const str = (v: AttributeValue | undefined): string | null => (typeof v === 'string' && v !== '' ? v : null);
 const list = (v: AttributeValue | undefined): string | null =>
@@ -152,7 +125,7 @@ function otherAttributes(
   const rest: Record<string, unknown> = {};
   let n = 0;
   for (const key of Object.keys(a)) {
-    if (COLUMN_ATTRIBUTES.has(key)) continue;
+    if (ATTRIBUTES_IN_COLUMNS.has(key)) continue;
     rest[key] = a[key];
     n++;
   }

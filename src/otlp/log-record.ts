@@ -1,31 +1,10 @@
 import { ROOT_CONTEXT, TraceFlags, trace } from '@opentelemetry/api';
 import { type AnyValue, type AnyValueMap, type LogRecord, SeverityNumber } from '@opentelemetry/api-logs';
+import { COLUMN_ATTRIBUTES } from '../audit/column-attributes.js';
 import type { StoredAuditEvent } from '../audit/event.js';
 import {
-  ATTR_ATTRIBUTION_ACTION,
-  ATTR_ATTRIBUTION_ACTOR_ID,
-  ATTR_ATTRIBUTION_ACTOR_NAME,
-  ATTR_ATTRIBUTION_ACTOR_OWNER_ID,
-  ATTR_ATTRIBUTION_ACTOR_TYPE,
-  ATTR_ATTRIBUTION_APPROVAL_APPROVER_ID,
-  ATTR_ATTRIBUTION_APPROVAL_STATE,
-  ATTR_ATTRIBUTION_CONTENT_REDACTIONS,
-  ATTR_ATTRIBUTION_DELEGATION_CHAIN,
-  ATTR_ATTRIBUTION_INTENT_NAME,
-  ATTR_ATTRIBUTION_POLICY_DECISION,
-  ATTR_ATTRIBUTION_POLICY_RULE,
-  ATTR_ATTRIBUTION_PRINCIPAL_ID,
-  ATTR_ATTRIBUTION_PROVENANCE,
-  ATTR_ATTRIBUTION_RESULT,
-  ATTR_ATTRIBUTION_RISK_TIER,
-  ATTR_ATTRIBUTION_SCOPES,
-  ATTR_ATTRIBUTION_TARGET,
-  ATTR_ATTRIBUTION_TRIGGER_ID,
-  ATTR_ATTRIBUTION_TRIGGER_TYPE,
-  ATTR_ENDUSER_ID,
   ATTR_GEN_AI_AGENT_ID,
   ATTR_GEN_AI_AGENT_NAME,
-  ATTR_GEN_AI_TOOL_CALL_ARGUMENTS,
   ATTR_ONBEHALF_AUDIT_DURATION_MS,
   ATTR_ONBEHALF_AUDIT_EVENT_ID,
   ATTR_ONBEHALF_AUDIT_HASH,
@@ -38,7 +17,6 @@ import {
   ATTR_ONBEHALF_CHECKPOINT_NOTE,
   ATTR_ONBEHALF_CHECKPOINT_ROOT,
   ATTR_ONBEHALF_CHECKPOINT_SIZE,
-  ATTR_SESSION_ID,
 } from '../conventions/generated.js';
 import type { StoredCheckpoint } from '../stores/audit-store.js';
 import { toOcsfApiActivity } from './ocsf.js';
@@ -55,30 +33,8 @@ export type AuditLogFormat = 'text' | 'ocsf';
 const LIST_COLUMNS = new Set(['delegation_chain', 'scopes', 'redactions']);
 
 /** Column → attribute: the attribution conventions where they exist, `onbehalf.audit.*` for the rest. */
-const COLUMN_ATTRIBUTES: readonly (readonly [keyof StoredAuditEvent, string])[] = [
-  ['actor_type', ATTR_ATTRIBUTION_ACTOR_TYPE],
-  ['actor_id', ATTR_ATTRIBUTION_ACTOR_ID],
-  ['actor_name', ATTR_ATTRIBUTION_ACTOR_NAME],
-  ['owner_id', ATTR_ATTRIBUTION_ACTOR_OWNER_ID],
-  ['on_behalf_of', ATTR_ATTRIBUTION_PRINCIPAL_ID],
-  ['on_behalf_of', ATTR_ENDUSER_ID],
-  ['delegation_chain', ATTR_ATTRIBUTION_DELEGATION_CHAIN],
-  ['intent', ATTR_ATTRIBUTION_INTENT_NAME],
-  ['trigger_type', ATTR_ATTRIBUTION_TRIGGER_TYPE],
-  ['trigger_id', ATTR_ATTRIBUTION_TRIGGER_ID],
-  ['scopes', ATTR_ATTRIBUTION_SCOPES],
-  ['action', ATTR_ATTRIBUTION_ACTION],
-  ['target', ATTR_ATTRIBUTION_TARGET],
-  ['risk_tier', ATTR_ATTRIBUTION_RISK_TIER],
-  ['result', ATTR_ATTRIBUTION_RESULT],
-  ['policy_decision', ATTR_ATTRIBUTION_POLICY_DECISION],
-  ['policy_rule', ATTR_ATTRIBUTION_POLICY_RULE],
-  ['approval_state', ATTR_ATTRIBUTION_APPROVAL_STATE],
-  ['approved_by', ATTR_ATTRIBUTION_APPROVAL_APPROVER_ID],
-  ['provenance', ATTR_ATTRIBUTION_PROVENANCE],
-  ['redactions', ATTR_ATTRIBUTION_CONTENT_REDACTIONS],
-  ['session_id', ATTR_SESSION_ID],
-  ['tool_arguments', ATTR_GEN_AI_TOOL_CALL_ARGUMENTS],
+const LOG_ATTRIBUTES: readonly (readonly [keyof StoredAuditEvent, string])[] = [
+  ...COLUMN_ATTRIBUTES,
   ['event_id', ATTR_ONBEHALF_AUDIT_EVENT_ID],
   ['record_type', ATTR_ONBEHALF_AUDIT_RECORD_TYPE],
   ['origin', ATTR_ONBEHALF_AUDIT_ORIGIN],
@@ -113,7 +69,7 @@ export function auditLine(row: StoredAuditEvent): string {
 /** The attributes of an audit event's log record: every non-null column under its attribute name. */
 export function auditEventAttributes(row: StoredAuditEvent): AnyValueMap {
   const attributes: AnyValueMap = { 'event.name': AUDIT_EVENT_NAME };
-  for (const [column, key] of COLUMN_ATTRIBUTES) {
+  for (const [column, key] of LOG_ATTRIBUTES) {
     const value = row[column];
     if (value === null || value === undefined) continue;
     attributes[key] = LIST_COLUMNS.has(column) ? jsonList(value as string) : (value as AnyValue);
