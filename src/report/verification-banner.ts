@@ -16,11 +16,7 @@ const CROSS =
  * rows below can be trusted before reading them. When a chain breaks it names the log (origin), the
  * first bad seq and why.
  */
-export function verificationBanner(
-  v: VerifyStoreResult,
-  anchors = 0,
-  gaps: GapSummary = { records: 0, lost: 0, reasons: [] },
-): string {
+export function verificationBanner(v: VerifyStoreResult, anchors: number, gaps: GapSummary): string {
   const checkpoints = v.logs.reduce((n, l) => n + l.checkpointsVerified, 0);
   const logs = `${v.logs.length} writer log${v.logs.length === 1 ? '' : 's'}`;
   const scopeNote =

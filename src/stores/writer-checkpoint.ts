@@ -73,7 +73,7 @@ export function checkCheckpointedRow(
   hash: string | undefined,
   tampered: (reason: string) => string,
 ): void {
-  if (state.size > 0 && hash !== state.lastHash)
+  if (hash !== state.lastHash)
     throw new StoreError(
       tampered(`seq ${state.size}: does not match the last signed checkpoint (row edited or deleted)`),
       'tampered',
