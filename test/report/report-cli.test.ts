@@ -67,6 +67,7 @@ describe('onbehalf report (CLI)', () => {
     let html = readFileSync(plain, 'utf8');
     expect(html).toContain('keys recorded in the store itself');
     expect(html).toContain('No checkpoints kept off-host were given');
+    expect(html).not.toContain('Incomplete:');
 
     const anchors = join(dir, 'anchors');
     expect((await cli(['checkpoints', store, '--out', anchors])).code).toBe(0);
@@ -107,7 +108,6 @@ describe('onbehalf report (CLI)', () => {
       expect(html).toContain(
         '<strong>Incomplete:</strong> the store holds 1 gap record: 2 events could not be recorded (queue full)',
       );
-      expect(readFileSync(join(dir, 'plain.html'), 'utf8')).not.toContain('Incomplete:');
     } finally {
       await pl.teardown();
     }
