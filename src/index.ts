@@ -8,6 +8,7 @@ export {
 } from './audit/audit-span-processor.js';
 export type { LogRow, PrerenderedRow, StoredRow } from './audit/chain.js';
 export { type AuditEvent, AuditEventSchema, type StoredAuditEvent } from './audit/event.js';
+export type { GapSummary } from './audit/gap-summary.js';
 export { spanToAuditEvent } from './audit/span-to-event.js';
 export {
   type CheckpointNote,

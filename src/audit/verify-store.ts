@@ -1,6 +1,7 @@
 import type { TrustedKey } from '../keys/keys.js';
 import type { AuditStore } from '../stores/audit-store.js';
 import { parseCheckpoint } from './checkpoint.js';
+import { type GapSummary, gapSummary } from './gap-summary.js';
 import { type VerifyLogResult, verifyLog } from './verify-log.js';
 
 /** Options of {@link verifyAuditStore}. */
@@ -31,6 +32,8 @@ export interface VerifyStoreResult {
   logs: VerifyLogResult[];
   /** Where the checkpoint keys came from. */
   keySource: 'pinned' | 'store';
+  /** The store's gap records: events it could not take, which an intact chain does not show. */
+  gaps: GapSummary;
 }
 
 /**
@@ -83,6 +86,7 @@ export async function verifyAuditStore(
     reason: bad?.reason,
     logs,
     keySource,
+    gaps: await gapSummary(store),
   };
 }
 

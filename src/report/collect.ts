@@ -1,7 +1,6 @@
 import { verifyAuditStore } from '../audit/verify-store.js';
 import type { TrustedKey } from '../keys/keys.js';
 import type { AuditStore } from '../stores/audit-store.js';
-import { gapSummary } from '../stores/gap-summary.js';
 import type { ReportInput, ReportScope } from './model.js';
 
 /** Options of {@link collectReport}. */
@@ -42,7 +41,6 @@ export async function collectReport(
     rows,
     verification,
     anchors: options.externalCheckpoints?.length ?? 0,
-    gaps: await gapSummary(store),
     store: store.location,
     generatedAt: (options.now ?? new Date()).toISOString(),
     jaegerUrl: options.jaegerUrl,

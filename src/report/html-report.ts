@@ -44,7 +44,7 @@ ${metaItem('Generated', input.generatedAt)}
 </dl>
 </header>
 <main>
-${verificationBanner(input.verification, input.anchors, input.gaps)}
+${verificationBanner(input.verification, input.anchors)}
 ${summary(rows)}
 <section class="graph" aria-labelledby="graph-h">
 <h2 id="graph-h">Delegation: who acted on whose authority</h2>

@@ -1,6 +1,5 @@
 import type { StoredAuditEvent } from '../audit/event.js';
 import type { VerifyStoreResult } from '../audit/verify-store.js';
-import type { GapSummary } from '../stores/gap-summary.js';
 
 /** Which rows a report covers; every given filter must hold. */
 export interface ReportScope {
@@ -24,8 +23,6 @@ export interface ReportInput {
   verification: VerifyStoreResult;
   /** How many checkpoints kept off-host the verification was given. */
   anchors: number;
-  /** The store's gap records: events it could not take, missing from any report. */
-  gaps: GapSummary;
   /** Where the store is, as the reviewer named it (a path, or a URL without its password). */
   store: string;
   /** When the report was made (ISO 8601). */

@@ -1,5 +1,4 @@
 import type { VerifyStoreResult } from '../audit/verify-store.js';
-import type { GapSummary } from '../stores/gap-summary.js';
 import { escapeHtml } from './escape.js';
 
 const CHECK =
@@ -16,7 +15,8 @@ const CROSS =
  * rows below can be trusted before reading them. When a chain breaks it names the log (origin), the
  * first bad seq and why.
  */
-export function verificationBanner(v: VerifyStoreResult, anchors: number, gaps: GapSummary): string {
+export function verificationBanner(v: VerifyStoreResult, anchors: number): string {
+  const gaps = v.gaps;
   const checkpoints = v.logs.reduce((n, l) => n + l.checkpointsVerified, 0);
   const logs = `${v.logs.length} writer log${v.logs.length === 1 ? '' : 's'}`;
   const scopeNote =

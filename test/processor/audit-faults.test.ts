@@ -161,6 +161,11 @@ describe('a full queue (group commit)', () => {
     expect(gap.from <= gap.to).toBe(true);
     expect(rows.slice(1).map((r) => r.target)).toEqual(['msg-1', 'msg-2', 'msg-3', 'msg-4', 'msg-5']);
     expect(pl.auditProcessor.stats).toMatchObject({ stored: 6, pending: 0, lost: 3, gapRecords: 1 });
+    // Intact, and verification says what is missing.
+    const reader = new SqliteAuditStore(pl.path, { readonly: true });
+    const verified = await verifyAuditStore(reader);
+    await reader.close();
+    expect(verified).toMatchObject({ ok: true, gaps: { records: 1, lost: 3, reasons: ['queue full'] } });
   });
 
   it('an event ending after shutdown is counted as lost and reported, not thrown', async () => {

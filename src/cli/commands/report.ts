@@ -68,9 +68,9 @@ export async function report(
   if (!v.ok) {
     err(`onbehalf: warning: store ${v.origin} breaks at seq ${v.firstBadSeq ?? '?'}: ${v.reason ?? ''}\n`);
   }
-  if (input.gaps.records > 0) {
+  if (v.gaps.records > 0) {
     err(
-      `onbehalf: warning: the store holds ${input.gaps.records} gap record(s): ${input.gaps.lost} event(s) were not recorded\n`,
+      `onbehalf: warning: the store holds ${v.gaps.records} gap record(s): ${v.gaps.lost} event(s) were not recorded\n`,
     );
   }
   return EXIT.ok;

@@ -1,4 +1,4 @@
-import type { AuditStore } from './audit-store.js';
+import type { AuditStore } from '../stores/audit-store.js';
 
 /** Gap records in a store: how many, how many events they stand for, and why those were lost. */
 export interface GapSummary {
