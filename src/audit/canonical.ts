@@ -164,12 +164,20 @@ const LONE_SURROGATES = /[\ud800-\udfff]/gu;
  * was hashed, and an untouched row would verify as edited.
  */
 export function wellFormedEvent<E extends AuditEvent>(event: E): E {
+  return replaceInStringColumns(event, LONE_SURROGATE, LONE_SURROGATES);
+}
+
+/**
+ * The event with every match of `all` in its string columns replaced by U+FFFD, copied only when
+ * `any` matches a column: what a store appends must read back byte for byte.
+ */
+export function replaceInStringColumns<E extends AuditEvent>(event: E, any: RegExp, all: RegExp): E {
   let copy: Record<string, unknown> | undefined;
   for (const key of EVENT_COLUMNS) {
     const value = event[key];
-    if (typeof value === 'string' && LONE_SURROGATE.test(value)) {
+    if (typeof value === 'string' && any.test(value)) {
       copy ??= { ...event };
-      copy[key] = value.replace(LONE_SURROGATES, '\ufffd');
+      copy[key] = value.replace(all, '\ufffd');
     }
   }
   return (copy as E | undefined) ?? event;

@@ -1,5 +1,6 @@
 import pg from 'pg';
-import { type AuditEvent, EVENT_COLUMNS } from '../audit/event.js';
+import { replaceInStringColumns } from '../audit/canonical.js';
+import type { AuditEvent } from '../audit/event.js';
 import { TABLE_COLUMNS } from './query-sql.js';
 
 /** How audit rows map to PostgreSQL values and back, so a row reads back with the bytes it was hashed over. */
@@ -31,13 +32,5 @@ const UNSTORABLE_ALL = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\u
 
 /** The event with what PostgreSQL text cannot hold replaced by U+FFFD, so its hash survives a read-back. */
 export function storableEvent(event: AuditEvent): AuditEvent {
-  let copy: Record<string, unknown> | undefined;
-  for (const column of EVENT_COLUMNS) {
-    const value = event[column];
-    if (typeof value === 'string' && UNSTORABLE.test(value)) {
-      copy ??= { ...event };
-      copy[column] = value.replace(UNSTORABLE_ALL, '\uFFFD');
-    }
-  }
-  return (copy as AuditEvent | undefined) ?? event;
+  return replaceInStringColumns(event, UNSTORABLE, UNSTORABLE_ALL);
 }
