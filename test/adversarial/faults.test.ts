@@ -7,7 +7,6 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { context } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AuditSpanProcessor } from '../../src/audit/audit-span-processor.js';
@@ -16,6 +15,7 @@ import { audited } from '../../src/context/audited.js';
 import { AttributionSpanProcessor } from '../../src/processor/attribution-span-processor.js';
 import { SqliteAuditStore } from '../../src/stores/sqlite-store.js';
 import { type AuditPipeline, setupAuditPipeline, storeConnection, testSigningKey } from '../helpers/audit.js';
+import { BasicTracerProvider } from '../helpers/trace-sdk.js';
 import { pinnedKeys, scratchDir, verifyPath } from './support.js';
 
 let dir: string;

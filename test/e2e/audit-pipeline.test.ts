@@ -4,7 +4,6 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { context, propagation, trace } from '@opentelemetry/api';
-import { TraceIdRatioBasedSampler } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyAuditStore } from '../../src/audit/verify-store.js';
 import { type Attribution, withAttribution } from '../../src/context/attribution.js';
@@ -12,6 +11,7 @@ import { audited } from '../../src/context/audited.js';
 import { startOnbehalf } from '../../src/sdk/start.js';
 import { SqliteAuditStore } from '../../src/stores/sqlite-store.js';
 import { tempDir } from '../helpers/audit.js';
+import { TraceIdRatioBasedSampler } from '../helpers/trace-sdk.js';
 
 // The seed's queries, character for character.
 const EVERYTHING_THE_AGENT_DID = `select * from audit_events

@@ -7,7 +7,6 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAttribution } from '../../src/context/attribution.js';
@@ -17,6 +16,7 @@ import {
   attributionToClaims,
   signAttributionToken,
 } from '../../src/propagation/attribution-token.js';
+import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from '../helpers/trace-sdk.js';
 
 const repo = join(import.meta.dirname, '../..');
 const example = join(repo, 'examples/two-services');

@@ -7,11 +7,11 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { context, propagation, type TextMapPropagator, type Tracer, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
 import Database from 'better-sqlite3';
 import { AuditSpanProcessor } from '../../src/audit/audit-span-processor.js';
 import { AttributionSpanProcessor } from '../../src/processor/attribution-span-processor.js';
 import { SqliteAuditStore } from '../../src/stores/sqlite-store.js';
+import { BasicTracerProvider } from '../helpers/trace-sdk.js';
 
 export const repo = join(import.meta.dirname, '../..');
 const run = promisify(execFile);

@@ -6,13 +6,6 @@ import { join } from 'node:path';
 import { context, type Tracer, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import {
-  AlwaysOnSampler,
-  BasicTracerProvider,
-  InMemorySpanExporter,
-  type Sampler,
-  SimpleSpanProcessor,
-} from '@opentelemetry/sdk-trace-base';
 import Database from 'better-sqlite3';
 import {
   type AuditProcessorStats,
@@ -26,6 +19,13 @@ import {
   type AttributionSpanProcessorOptions,
 } from '../../src/processor/attribution-span-processor.js';
 import { SqliteAuditStore, type SqliteAuditStoreOptions } from '../../src/stores/sqlite-store.js';
+import {
+  AlwaysOnSampler,
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  type Sampler,
+  SimpleSpanProcessor,
+} from './trace-sdk.js';
 
 /** One checkpoint key for every test store: generating one per store costs time and proves nothing. */
 export const testSigningKey: SigningKey = generateSigningKey();

@@ -1,5 +1,4 @@
 import { type Context, context, ROOT_CONTEXT, trace } from '@opentelemetry/api';
-import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { afterEach, describe, expect, it } from 'vitest';
 import { actorFromEnv } from '../../src/config/env.js';
 import {
@@ -11,6 +10,7 @@ import {
 } from '../../src/context/attribution.js';
 import { AttributionSpanProcessor } from '../../src/processor/attribution-span-processor.js';
 import { setupTracing, type Tracing } from '../fixtures/tracing.js';
+import type { ReadableSpan, Span, SpanProcessor } from '../helpers/trace-sdk.js';
 
 const inboxAgent: Attribution = {
   actor: { type: 'agent', id: 'nhi:agent-7f3', name: 'inbox-agent', ownerId: 'tom', version: '1.4.0' },

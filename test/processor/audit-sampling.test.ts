@@ -1,13 +1,13 @@
 // Sampling never hides an audit-relevant span: with AuditAwareSampler every audited action reaches the
 // store, while an exporter behind a SimpleSpanProcessor still gets only what the delegate sampled.
 import { context, SpanKind, TraceFlags } from '@opentelemetry/api';
-import { AlwaysOffSampler, SamplingDecision, TraceIdRatioBasedSampler } from '@opentelemetry/sdk-trace-base';
 import { afterEach, describe, expect, it } from 'vitest';
 import { withAttribution } from '../../src/context/attribution.js';
 import { audited } from '../../src/context/audited.js';
 import { AuditAwareSampler } from '../../src/processor/audit-aware-sampler.js';
 import { inboxAgent } from '../fixtures/seed.js';
 import { type AuditPipeline, setupAuditPipeline } from '../helpers/audit.js';
+import { AlwaysOffSampler, SamplingDecision, TraceIdRatioBasedSampler } from '../helpers/trace-sdk.js';
 
 let p: AuditPipeline | undefined;
 afterEach(async () => {

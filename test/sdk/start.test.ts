@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { context, propagation, ROOT_CONTEXT, trace } from '@opentelemetry/api';
 import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
-import { type ReadableSpan, SimpleSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { afterEach, describe, expect, it } from 'vitest';
 import { withAttribution } from '../../src/context/attribution.js';
 import { audited } from '../../src/context/audited.js';
 import { type OnbehalfHandle, startOnbehalf } from '../../src/sdk/start.js';
+import { type ReadableSpan, SimpleSpanProcessor, type SpanExporter } from '../helpers/trace-sdk.js';
 
 let handle: OnbehalfHandle | undefined;
 afterEach(async () => {

@@ -1,13 +1,13 @@
 // The seed's audit event, as a row of a real SQLite store: every column of DESIGN §8, from one audited()
 // call under the inbox agent's attribution, plus the `started` record of a tier ≥ 2 action.
 import { SpanStatusCode } from '@opentelemetry/api';
-import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EVENT_COLUMNS } from '../../src/audit/event.js';
 import { type Attribution, withAttribution } from '../../src/context/attribution.js';
 import { audited } from '../../src/context/audited.js';
 import { inboxAgent } from '../fixtures/seed.js';
 import { type AuditPipeline, setupAuditPipeline } from '../helpers/audit.js';
+import type { ReadableSpan } from '../helpers/trace-sdk.js';
 
 const tomDirectly: Attribution = {
   actor: { type: 'human', id: 'tom', name: 'Tom' },
