@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { context, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { AlwaysOnSampler, BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
+import { AlwaysOnSampler, TracerProvider as BasicTracerProvider } from '@opentelemetry/sdk-trace';
 import Database from 'better-sqlite3';
 import {
   AttributionSpanProcessor,

@@ -2,7 +2,7 @@
 // scenario's attribution leaves behind, stamped by the real AttributionSpanProcessor.
 import { context, ROOT_CONTEXT } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
+import { TracerProvider as BasicTracerProvider } from '@opentelemetry/sdk-trace';
 import { AttributionSpanProcessor, withAttribution } from '../dist/index.js';
 
 export const ATTRIBUTION = {

@@ -11,7 +11,7 @@ const SELF = fileURLToPath(import.meta.url);
 const MiB = 2 ** 20;
 
 async function writer(dir, events) {
-  const { BasicTracerProvider } = await import('@opentelemetry/sdk-trace-base');
+  const { TracerProvider: BasicTracerProvider } = await import('@opentelemetry/sdk-trace');
   const { AttributionSpanProcessor, AuditSpanProcessor, SqliteAuditStore } = await import('../dist/index.js');
   const { attributedContext, auditedAttributes } = await import('./fixtures.mjs');
   const store = new SqliteAuditStore(join(dir, 'memory.db'));

@@ -5,7 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { context, propagation, ROOT_CONTEXT } from '@opentelemetry/api';
 import { BaggageSpanProcessor } from '@opentelemetry/baggage-span-processor';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
+import { TracerProvider as BasicTracerProvider } from '@opentelemetry/sdk-trace';
 import { do_not_optimize, measure } from 'mitata';
 import {
   AttributionSpanProcessor,

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type Context, diag } from '@opentelemetry/api';
-import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import type { ReadableSpan, Span, SpanProcessor } from '../otel/sdk-interfaces.js';
 import { recognizeToolCall, type ToolCall } from '../processor/tool-call.js';
 import type { RedactionOptions } from '../redaction/redact.js';
 import type { AuditStore } from '../stores/audit-store.js';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type Attributes, type AttributeValue, type HrTime, SpanStatusCode } from '@opentelemetry/api';
-import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import type { ReadableSpan } from '../otel/sdk-interfaces.js';
 import type { ToolCall } from '../processor/tool-call.js';
 import { type RedactionOptions, redact } from '../redaction/redact.js';
 import { ATTRIBUTES_IN_COLUMNS } from './column-attributes.js';

@@ -1,13 +1,12 @@
 import { diag } from '@opentelemetry/api';
-import type { Logger, LoggerProvider } from '@opentelemetry/api-logs';
-import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-proto';
-import { defaultResource, type Resource, resourceFromAttributes } from '@opentelemetry/resources';
-import {
-  BatchLogRecordProcessor,
-  type LogRecordExporter,
-  LoggerProvider as SdkLoggerProvider,
-} from '@opentelemetry/sdk-logs';
 import type { StoredAuditEvent } from '../audit/event.js';
+import type {
+  Logger,
+  LoggerProvider,
+  LogRecordExporter,
+  ShutdownLoggerProvider,
+} from '../otel/sdk-interfaces.js';
+import { logsSdk, otlpLogExporter, resourcesSdk } from '../otel/sdk-loader.js';
 import type { AuditStore, StoredCheckpoint } from '../stores/audit-store.js';
 import { type AuditLogFormat, auditEventToLogRecord, checkpointToLogRecord } from './log-record.js';
 
@@ -80,8 +79,8 @@ export interface AuditLoggerProviderOptions {
   headers?: Record<string, string>;
   /** `service.name` of the records' resource. */
   serviceName?: string;
-  /** The resource; the SDK's default plus `serviceName` otherwise. */
-  resource?: Resource;
+  /** The resource attributes; the SDK's default resource plus `serviceName` otherwise. */
+  resourceAttributes?: Record<string, string>;
 }
 
 /**
@@ -89,15 +88,20 @@ export interface AuditLoggerProviderOptions {
  * BatchLogRecordProcessor whose queue holds a burst of 10 000 records. Shut it down after the store is
  * closed, so the last checkpoint is sent too.
  */
-export function createAuditLoggerProvider(options: AuditLoggerProviderOptions = {}): SdkLoggerProvider {
-  const exporter = options.exporter ?? new OTLPLogExporter({ url: options.url, headers: options.headers });
-  const resource =
-    options.resource ??
-    (options.serviceName
-      ? defaultResource().merge(resourceFromAttributes({ 'service.name': options.serviceName }))
-      : defaultResource());
+export function createAuditLoggerProvider(options: AuditLoggerProviderOptions = {}): ShutdownLoggerProvider {
+  const { LoggerProvider: SdkLoggerProvider, BatchLogRecordProcessor } = logsSdk();
+  const { defaultResource, resourceFromAttributes } = resourcesSdk();
+  const OTLPLogExporter = otlpLogExporter();
+  const exporter = (options.exporter ??
+    new OTLPLogExporter({ url: options.url, headers: options.headers })) as ConstructorParameters<
+    typeof BatchLogRecordProcessor
+  >[0]['exporter'];
+  const attributes = {
+    ...(options.serviceName ? { 'service.name': options.serviceName } : {}),
+    ...options.resourceAttributes,
+  };
   return new SdkLoggerProvider({
-    resource,
+    resource: defaultResource().merge(resourceFromAttributes(attributes)),
     processors: [new BatchLogRecordProcessor({ exporter, maxQueueSize: 10_000, maxExportBatchSize: 512 })],
   });
 }

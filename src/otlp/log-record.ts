@@ -1,5 +1,4 @@
 import { ROOT_CONTEXT, TraceFlags, trace } from '@opentelemetry/api';
-import { type AnyValue, type AnyValueMap, type LogRecord, SeverityNumber } from '@opentelemetry/api-logs';
 import { COLUMN_ATTRIBUTES } from '../audit/column-attributes.js';
 import type { StoredAuditEvent } from '../audit/event.js';
 import {
@@ -18,6 +17,7 @@ import {
   ATTR_ONBEHALF_CHECKPOINT_ROOT,
   ATTR_ONBEHALF_CHECKPOINT_SIZE,
 } from '../conventions/generated.js';
+import { type AnyValue, type AnyValueMap, type LogRecord, SeverityNumber } from '../otel/sdk-interfaces.js';
 import type { StoredCheckpoint } from '../stores/audit-store.js';
 import { toOcsfApiActivity } from './ocsf.js';
 

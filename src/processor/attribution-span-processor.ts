@@ -1,5 +1,4 @@
 import { type Attributes, type Context, diag } from '@opentelemetry/api';
-import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { actorFromEnv, taskDefaultsFromEnv } from '../config/env.js';
 import {
   type Actor,
@@ -8,6 +7,7 @@ import {
   localRoot,
   parseAttribution,
 } from '../context/attribution.js';
+import type { ReadableSpan, Span, SpanProcessor } from '../otel/sdk-interfaces.js';
 import { attributionToAttributes, type SpanAttributeOptions } from './span-attributes.js';
 
 /** Options of {@link AttributionSpanProcessor}. */
@@ -29,6 +29,8 @@ export interface AttributionSpanProcessorOptions extends SpanAttributeOptions {
 
 /** Counters of what the processor could not do; it never throws into the host application. */
 export interface AttributionProcessorStats {
+  /** Spans that reached this processor. */
+  seen: number;
   /** Spans stamped with an attribution from context. */
   stamped: number;
   /** Spans stamped with the default actor only. */
@@ -45,7 +47,7 @@ export interface AttributionProcessorStats {
  * attribution in context is immutable; the hot path is one map lookup and one `setAttributes`.
  */
 export class AttributionSpanProcessor implements SpanProcessor {
-  readonly stats: AttributionProcessorStats = { stamped: 0, defaulted: 0, failed: 0 };
+  readonly stats: AttributionProcessorStats = { seen: 0, stamped: 0, defaulted: 0, failed: 0 };
   private readonly cache = new WeakMap<object, Attributes>();
   private readonly defaultAttributes: Attributes | undefined;
   /** The default actor alone: what an unverified claim is merged with, never the default principal. */
@@ -71,6 +73,7 @@ export class AttributionSpanProcessor implements SpanProcessor {
   }
 
   onStart(span: Span, parentContext: Context): void {
+    this.stats.seen++;
     try {
       const attribution = getAttribution(parentContext);
       if (attribution) {

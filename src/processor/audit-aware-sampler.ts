@@ -1,5 +1,6 @@
 import type { Attributes, Context, Link, SpanKind } from '@opentelemetry/api';
-import { type Sampler, SamplingDecision, type SamplingResult } from '@opentelemetry/sdk-trace-base';
+import { type Sampler, SamplingDecision, type SamplingResult } from '../otel/sdk-interfaces.js';
+import { STARTUP_CHECK_ATTRIBUTE } from '../otel/startup-check-attribute.js';
 
 /**
  * Never lets sampling hide an audit-relevant span. Whatever the delegate samples is sampled as
@@ -24,6 +25,8 @@ export class AuditAwareSampler implements Sampler {
     attributes: Attributes,
     links: Link[],
   ): SamplingResult {
+    // onbehalf's start-up check: recorded so processors see it, never sampled, so never exported.
+    if (attributes[STARTUP_CHECK_ATTRIBUTE] === true) return { decision: SamplingDecision.RECORD };
     const result = this.delegate.shouldSample(context, traceId, spanName, spanKind, attributes, links);
     if (result.decision !== SamplingDecision.NOT_RECORD) return result;
     return { ...result, decision: SamplingDecision.RECORD };

@@ -8,7 +8,6 @@ import {
   type TextMapSetter,
   trace,
 } from '@opentelemetry/api';
-import { isTracingSuppressed, parseTraceParent } from '@opentelemetry/core';
 import {
   type Attribution,
   contextWithAttribution,
@@ -16,6 +15,7 @@ import {
   MAX_ATTRIBUTION_LIST,
 } from '../context/attribution.js';
 import type { SigningKey, TrustedKey } from '../keys/keys.js';
+import { coreSdk } from '../otel/sdk-loader.js';
 import {
   checkTimeAndTrace,
   DEFAULT_CLOCK_SKEW_SECONDS,
@@ -171,7 +171,7 @@ export class AttributionPropagator implements TextMapPropagator {
 
   inject(ctx: Context, carrier: unknown, setter: TextMapSetter): void {
     try {
-      if (isTracingSuppressed(ctx)) return;
+      if (coreSdk().isTracingSuppressed(ctx)) return;
       const attribution = getAttribution(ctx);
       const baggage = propagation.getBaggage(ctx);
       const appEntries: string[] = [];
@@ -369,5 +369,5 @@ function traceIdOf(ctx: Context, carrier: unknown, getter: TextMapGetter): strin
   if (sc && isSpanContextValid(sc)) return sc.traceId;
   const header = getter.get(carrier, 'traceparent');
   const value = Array.isArray(header) ? header[0] : header;
-  return value ? parseTraceParent(value)?.traceId : undefined;
+  return value ? coreSdk().parseTraceParent(value)?.traceId : undefined;
 }

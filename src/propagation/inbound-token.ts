@@ -3,9 +3,9 @@
  * whose RFC 8693 `act` claim names the agent acting for the token's subject. Once verified, that is as
  * good a source as a signed attribution token.
  */
+
 import { readFileSync } from 'node:fs';
 import { context } from '@opentelemetry/api';
-import { suppressTracing } from '@opentelemetry/core';
 import {
   createLocalJWKSet,
   createRemoteJWKSet,
@@ -21,6 +21,7 @@ import {
   parseAttribution,
 } from '../context/attribution.js';
 import type { TrustedKey } from '../keys/keys.js';
+import { coreSdk } from '../otel/sdk-loader.js';
 
 /** Options of {@link AccessTokenVerifier}. */
 export interface AccessTokenVerifierOptions {
@@ -100,7 +101,7 @@ export class AccessTokenVerifier {
     let payload: JWTPayload;
     try {
       // A remote JWKS fetch is onbehalf's own traffic, not a span of the host application.
-      const result = await context.with(suppressTracing(context.active()), () =>
+      const result = await context.with(coreSdk().suppressTracing(context.active()), () =>
         jwtVerify(jwt, this.getKey, {
           issuer: this.options.issuer,
           audience: this.options.audience,

@@ -1,6 +1,6 @@
 import { context, diag } from '@opentelemetry/api';
-import { suppressTracing } from '@opentelemetry/core';
 import { loadTrustedKeys, loadTrustedKeysFile, type TrustedKey } from '../keys/keys.js';
+import { coreSdk } from '../otel/sdk-loader.js';
 
 /** Options of {@link TrustedKeySet}. */
 export interface TrustedKeySetOptions {
@@ -96,7 +96,7 @@ export class TrustedKeySet {
     if (this.loading) return this.loading;
     this.lastFetch = Date.now();
     // The key fetch is onbehalf's own traffic: it must not show up as a span of the host application.
-    const load = context.with(suppressTracing(context.active()), () => loadTrustedKeys(url));
+    const load = context.with(coreSdk().suppressTracing(context.active()), () => loadTrustedKeys(url));
     this.loading = load
       .then((keys) => {
         this.replace(keys);

@@ -1,4 +1,4 @@
-import { parseKeyPairsIntoRecord } from '@opentelemetry/core';
+import { coreSdk } from '../otel/sdk-loader.js';
 
 /**
  * Where an OTLP/HTTP exporter sends one signal, read from the given environment rather than
@@ -25,8 +25,8 @@ export function otlpTargetFromEnv(
   const url = specific || (general ? `${general.replace(/\/+$/, '')}/v1/${signal}` : undefined);
   if (!url) return undefined;
   const headers = {
-    ...parseKeyPairsIntoRecord(env.OTEL_EXPORTER_OTLP_HEADERS),
-    ...parseKeyPairsIntoRecord(env[`OTEL_EXPORTER_OTLP_${upper}_HEADERS`]),
+    ...coreSdk().parseKeyPairsIntoRecord(env.OTEL_EXPORTER_OTLP_HEADERS),
+    ...coreSdk().parseKeyPairsIntoRecord(env[`OTEL_EXPORTER_OTLP_${upper}_HEADERS`]),
   };
   return Object.keys(headers).length ? { url, headers } : { url };
 }

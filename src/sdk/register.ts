@@ -3,9 +3,11 @@
 // imports to be instrumented; CommonJS apps are patched through require.
 import { register } from 'node:module';
 import { diag } from '@opentelemetry/api';
+import { instrumentationHookUrl } from '../otel/sdk-loader.js';
+import { exitSummary, exitSummaryOff } from './exit-summary.js';
 import { type OnbehalfHandle, startOnbehalf } from './start.js';
 
-register('@opentelemetry/instrumentation/hook.mjs', import.meta.url);
+register(instrumentationHookUrl());
 
 /**
  * Broken settings (a store that cannot be opened, an unreadable key) stop the process before the app
@@ -23,17 +25,29 @@ function start(): OnbehalfHandle {
 
 const onbehalf = start();
 
+let summarized = exitSummaryOff(process.env);
+function summarize(): void {
+  if (summarized) return;
+  summarized = true;
+  process.stderr.write(exitSummary(onbehalf.counts()));
+}
+
 // A short script that simply ends must still flush its telemetry: beforeExit fires once the event loop
 // is empty, and shutdown() schedules the last exports, which keeps the process alive until they finish.
 let flushed = false;
 process.once('beforeExit', () => {
   if (flushed) return;
   flushed = true;
-  void onbehalf.shutdown();
+  void onbehalf.shutdown().finally(summarize);
 });
+// process.exit() skips beforeExit: the summary still says what was stored by then.
+process.once('exit', summarize);
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
-    onbehalf.shutdown().finally(() => process.kill(process.pid, signal));
+    onbehalf
+      .shutdown()
+      .finally(summarize)
+      .finally(() => process.kill(process.pid, signal));
   });
 }
 diag.debug('onbehalf: started from the environment');

@@ -1,16 +1,32 @@
-// The OpenTelemetry trace SDK the tests build pipelines from. Tests import it from here, never from
-// `@opentelemetry/sdk-trace-base` directly, so the same tests run on OpenTelemetry JS 2.x and 3.x.
-export {
+// The OpenTelemetry trace SDK the tests build pipelines from: `@opentelemetry/sdk-trace`, which both
+// supported lines ship (OpenTelemetry JS 2.x builds `sdk-trace-base` on it; 3.x has only it). Tests
+// import from here, never from an SDK package directly, so the same tests run on both lines.
+import * as sdk from '@opentelemetry/sdk-trace';
+
+export type {
+  ReadableSpan,
+  Sampler,
+  Span,
+  SpanExporter,
+  SpanProcessor,
+} from '@opentelemetry/sdk-trace';
+
+export const {
   AlwaysOffSampler,
   AlwaysOnSampler,
-  BasicTracerProvider,
   InMemorySpanExporter,
-  type ReadableSpan,
-  type Sampler,
   SamplingDecision,
-  SimpleSpanProcessor,
-  type Span,
-  type SpanExporter,
-  type SpanProcessor,
   TraceIdRatioBasedSampler,
-} from '@opentelemetry/sdk-trace-base';
+} = sdk;
+export type InMemorySpanExporter = sdk.InMemorySpanExporter;
+
+/** The SDK's tracer provider (`BasicTracerProvider` in `sdk-trace-base`). */
+export const BasicTracerProvider = sdk.TracerProvider;
+export type BasicTracerProvider = sdk.TracerProvider;
+
+/** `SimpleSpanProcessor(exporter)`, the constructor form the tests use, on both lines. */
+export class SimpleSpanProcessor extends sdk.SimpleSpanProcessor {
+  constructor(exporter: sdk.SpanExporter) {
+    super({ exporter });
+  }
+}

@@ -71,7 +71,7 @@ describe('stamping from context', () => {
     expect(span.attributes).toMatchObject(EVERY_ATTRIBUTE);
     expect(attributionKeys(span)).toEqual(Object.keys(EVERY_ATTRIBUTE).sort());
     expect(span.attributes['user.id']).toBeUndefined();
-    expect(t.processor.stats).toEqual({ stamped: 1, defaulted: 0, failed: 0 });
+    expect(t.processor.stats).toEqual({ seen: 1, stamped: 1, defaulted: 0, failed: 0 });
   });
 
   it('mirrors the principal to user.id when asked', () => {
@@ -168,7 +168,7 @@ describe('the default actor', () => {
         'attribution.provenance',
       ].sort(),
     );
-    expect(t.processor.stats).toEqual({ stamped: 0, defaulted: 1, failed: 0 });
+    expect(t.processor.stats).toEqual({ seen: 1, stamped: 0, defaulted: 1, failed: 0 });
   });
 
   it('comes from ONBEHALF_AGENT_ID / NAME / OWNER through the env option', () => {
@@ -208,7 +208,7 @@ describe('the default actor', () => {
     const t = start({ env: {} });
     t.tracer.startSpan('plain').end();
     expect(attributionKeys(t.span('plain'))).toEqual([]);
-    expect(t.processor.stats).toEqual({ stamped: 0, defaulted: 0, failed: 0 });
+    expect(t.processor.stats).toEqual({ seen: 1, stamped: 0, defaulted: 0, failed: 0 });
   });
 
   it('inside an attribution the attribution wins over the default actor', () => {
@@ -310,7 +310,7 @@ describe('a malformed attribution never breaks the host', () => {
       expect(attributionKeys(span)).toEqual([]);
       expect(recorder.started).toEqual(['host-work']);
       expect(recorder.ended).toEqual(['host-work']);
-      expect(t.processor.stats).toEqual({ stamped: 0, defaulted: 0, failed: 1 });
+      expect(t.processor.stats).toEqual({ seen: 1, stamped: 0, defaulted: 0, failed: 1 });
     });
   }
 
@@ -319,7 +319,7 @@ describe('a malformed attribution never breaks the host', () => {
     context.with(contextWithAttribution(throwingProxy as Attribution), () => t.tracer.startSpan('bad').end());
     withAttribution(inboxAgent, () => t.tracer.startSpan('good').end());
     expect(t.span('good').attributes['attribution.actor.id']).toBe('nhi:agent-7f3');
-    expect(t.processor.stats).toEqual({ stamped: 1, defaulted: 0, failed: 1 });
+    expect(t.processor.stats).toEqual({ seen: 2, stamped: 1, defaulted: 0, failed: 1 });
   });
 
   it('the processor is also safe when driven directly with a broken span', () => {
