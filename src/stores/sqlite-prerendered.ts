@@ -1,7 +1,7 @@
-import type Database from 'better-sqlite3';
 import { CANONICAL_KEYS } from '../audit/canonical.js';
 import type { LogRow, PrerenderedRow, StoredRow } from '../audit/chain.js';
 import { TABLE_COLUMNS } from './query-sql.js';
+import type { SqliteDatabase } from './sqlite-driver.js';
 
 /**
  * Verification reads every row of a log, and decoding ~35 columns per row into JavaScript strings
@@ -64,7 +64,7 @@ function canonicalText(head: unknown, num: unknown, tail: unknown): string | und
  * written into a column makes `json_object` fail), the rest of the log comes from `wholeRows`.
  */
 export function* readPrerendered(
-  db: Database.Database,
+  db: SqliteDatabase,
   origin: string,
   batchSize: number,
   store: {

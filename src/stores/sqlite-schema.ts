@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type Database from 'better-sqlite3';
 import { StoreError } from './audit-store.js';
 import { AUDIT_EVENT_INDEXES, auditEventColumns } from './columns.js';
+import type { SqliteDatabase } from './sqlite-driver.js';
 
 /**
  * The SQLite schema of an audit store. `audit_events` keeps the seed's column names so its queries run
@@ -59,7 +59,7 @@ ${noReplace('audit_meta', 'key = NEW.key', 'IGNORE')}
  * The store's origin from `audit_meta`, recorded on first open with the schema version, creation time
  * and purpose. Another process may create the store at the same moment: the first origin written wins.
  */
-export function initStoreMeta(db: Database.Database, purpose: string | undefined): string {
+export function initStoreMeta(db: SqliteDatabase, purpose: string | undefined): string {
   const get = db.prepare('SELECT value FROM audit_meta WHERE key = ?');
   const origin = (get.get('origin') as { value: string } | undefined)?.value;
   if (origin) return origin;
@@ -75,7 +75,7 @@ export function initStoreMeta(db: Database.Database, purpose: string | undefined
 }
 
 /** The origin of an existing store opened read-only; a file that is no audit store is refused. */
-export function storedOrigin(db: Database.Database, location: string): string {
+export function storedOrigin(db: SqliteDatabase, location: string): string {
   const table = db
     .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'audit_events'")
     .get() as { name: string } | undefined;

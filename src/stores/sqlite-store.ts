@@ -1,5 +1,4 @@
 import { diag } from '@opentelemetry/api';
-import Database from 'better-sqlite3';
 import { wellFormedEvent } from '../audit/canonical.js';
 import { ChainError, type LogRow, LogState } from '../audit/chain.js';
 import type { AuditEvent, IntegrityColumns, StoredAuditEvent } from '../audit/event.js';
@@ -9,6 +8,13 @@ import { StoreError } from './audit-store.js';
 import { resolveCheckpointKey, sqliteKeyDir } from './checkpoint-key.js';
 import { buildQuery, TABLE_COLUMNS } from './query-sql.js';
 import { RAW_ROWS_MATCH_SCHEMA, rowsFromColumns } from './row-from-columns.js';
+import {
+  openSqlite,
+  type SqliteDatabase,
+  type SqliteDriverName,
+  type SqliteStatement,
+  type Transaction,
+} from './sqlite-driver.js';
 import { readPrerendered } from './sqlite-prerendered.js';
 import { initStoreMeta, SQLITE_SCHEMA, storedOrigin } from './sqlite-schema.js';
 import { StoreListeners } from './store-listeners.js';
@@ -32,6 +38,8 @@ export interface SqliteAuditStoreOptions extends AuditStoreOptions {
    * checkpoint, `full` every row. A break refuses the store; `onbehalf verify` always checks all.
    */
   verifyOnOpen?: 'tail' | 'full';
+  /** The SQLite driver: `node:sqlite` where Node has it (default), else `better-sqlite3`. */
+  driver?: SqliteDriverName;
   /**
    * How long a write waits for another process's lock before it fails (default 5000 ms). The wait
    * blocks the thread that ends the span, so a host that prefers queueing to waiting sets it lower.
@@ -56,7 +64,7 @@ export class SqliteAuditStore implements AuditStore {
   readonly kind = 'sqlite' as const;
   readonly location: string;
   readonly origin: string;
-  private readonly db: Database.Database;
+  private readonly db: SqliteDatabase;
   private readonly readonly: boolean;
   private state: LogState | undefined;
   private key: SigningKey | undefined;
@@ -64,11 +72,11 @@ export class SqliteAuditStore implements AuditStore {
   private readonly checkpointEvery: number;
   private timer: NodeJS.Timeout | undefined;
   private readonly listeners = new StoreListeners();
-  private insert!: Database.Statement;
+  private insert!: SqliteStatement;
   private closed = false;
-  private readonly statements = new Map<string, Database.Statement>();
+  private readonly statements = new Map<string, SqliteStatement>();
   /** Made once: better-sqlite3 wraps a new function per `transaction()` call, and appends are the hot path. */
-  private appendTransaction!: Database.Transaction<
+  private appendTransaction!: Transaction<
     (state: LogState, events: readonly AuditEvent[], stored: StoredAuditEvent[]) => void
   >;
 
@@ -77,7 +85,7 @@ export class SqliteAuditStore implements AuditStore {
     this.readonly = options.readonly ?? false;
     this.checkpointEvery = options.checkpointEvery ?? 1000;
     try {
-      this.db = new Database(path, { readonly: this.readonly, fileMustExist: this.readonly });
+      this.db = openSqlite(path, { readonly: this.readonly, driver: options.driver });
     } catch (err) {
       throw new StoreError(
         `store ${path}: cannot open: ${describe(err)}`,
@@ -100,16 +108,18 @@ export class SqliteAuditStore implements AuditStore {
         this.insert = this.db.prepare(
           `INSERT INTO audit_events (${TABLE_COLUMNS.join(', ')}) VALUES (${TABLE_COLUMNS.map((c) => `@${c}`).join(', ')})`,
         );
-        this.appendTransaction = this.db.transaction((state, events, stored) => {
-          this.catchUp(state);
-          for (const given of events) {
-            const event = wellFormedEvent(given);
-            const { integrity } = state.append(event);
-            const row = withIntegrity(event, integrity);
-            this.insert.run(row);
-            stored.push(row);
-          }
-        });
+        this.appendTransaction = this.db.transaction(
+          (state: LogState, events: readonly AuditEvent[], stored: StoredAuditEvent[]) => {
+            this.catchUp(state);
+            for (const given of events) {
+              const event = wellFormedEvent(given);
+              const { integrity } = state.append(event);
+              const row = withIntegrity(event, integrity);
+              this.insert.run(row);
+              stored.push(row);
+            }
+          },
+        );
         this.state = this.openLog(options.verifyOnOpen ?? 'tail');
         const interval = options.checkpointIntervalMs ?? 60_000;
         if (interval > 0) {
@@ -125,7 +135,7 @@ export class SqliteAuditStore implements AuditStore {
   }
 
   /** A prepared statement, prepared once per connection. */
-  private statement(sql: string): Database.Statement {
+  private statement(sql: string): SqliteStatement {
     let stmt = this.statements.get(sql);
     if (!stmt) {
       stmt = this.db.prepare(sql);
@@ -240,9 +250,16 @@ export class SqliteAuditStore implements AuditStore {
   async sql(text: string): Promise<Row[]> {
     return this.guard(() => {
       const stmt = this.db.prepare(text);
-      if (!stmt.readonly) throw new StoreError('sql: only read-only statements are allowed (SELECT, WITH …)');
+      if (stmt.readonly === false)
+        throw new StoreError('sql: only read-only statements are allowed (SELECT, WITH …)');
       if (!stmt.reader) throw new StoreError('sql: the statement returns no rows');
-      return stmt.all() as Row[];
+      // SQLite itself refuses every change while query_only is on, whatever the driver can tell.
+      this.db.exec('PRAGMA query_only = ON');
+      try {
+        return stmt.all() as Row[];
+      } finally {
+        this.db.exec('PRAGMA query_only = OFF');
+      }
     });
   }
 

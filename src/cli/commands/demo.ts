@@ -1,10 +1,10 @@
 import { existsSync, rmSync } from 'node:fs';
 import { relative, resolve, sep } from 'node:path';
-import Database from 'better-sqlite3';
 import type { StoredAuditEvent } from '../../audit/event.js';
 import { verifyAuditStore } from '../../audit/verify-store.js';
 import { HOSTILE_TRIGGER, INBOX_AGENT, runDemoScenario } from '../../demo/scenario.js';
 import { startOnbehalf } from '../../sdk/start.js';
+import { openSqlite } from '../../stores/sqlite-driver.js';
 import { SqliteAuditStore } from '../../stores/sqlite-store.js';
 import { CliError } from '../errors.js';
 import { actorLabel, formatEvents, triggerLabel } from '../format.js';
@@ -89,7 +89,7 @@ function replaceDemoStore(path: string): void {
   if (!existsSync(path)) return;
   let purpose: string | undefined;
   try {
-    const db = new Database(path, { readonly: true, fileMustExist: true });
+    const db = openSqlite(path, { readonly: true });
     try {
       purpose = (
         db.prepare("SELECT value FROM audit_meta WHERE key = 'purpose'").get() as
