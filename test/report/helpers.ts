@@ -10,7 +10,7 @@ import { main } from '../../src/cli/cli.js';
 import { demo } from '../../src/cli/commands/demo.js';
 import type { PageElement } from './in-page.js';
 
-export const CHROMIUM = '/usr/bin/chromium';
+export const CHROMIUM = process.env.ONBEHALF_TEST_CHROMIUM ?? '/usr/bin/chromium';
 
 /** A fresh temp directory outside the repo. */
 export function tempDir(): string {

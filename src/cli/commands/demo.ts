@@ -1,9 +1,12 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
 import { relative, resolve, sep } from 'node:path';
 import type { StoredAuditEvent } from '../../audit/event.js';
 import { verifyAuditStore } from '../../audit/verify-store.js';
 import { HOSTILE_TRIGGER, INBOX_AGENT, runDemoScenario } from '../../demo/scenario.js';
 import { startOnbehalf } from '../../sdk/start.js';
+import { isPostgresUrl, openAuditStore } from '../../stores/open.js';
+import { PostgresAuditStore } from '../../stores/postgres-store.js';
 import { openSqlite } from '../../stores/sqlite-driver.js';
 import { SqliteAuditStore } from '../../stores/sqlite-store.js';
 import { CliError } from '../errors.js';
@@ -27,9 +30,15 @@ export async function demo(
   storePath: string = DEMO_STORE,
   out: (s: string) => void = process.stdout.write.bind(process.stdout),
 ) {
-  replaceDemoStore(storePath);
+  const postgres = isPostgresUrl(storePath);
+  // PostgreSQL is append-only for everyone: the demo cannot start it afresh, so it writes under an
+  // origin of its own, next to earlier demo runs only, and reads back this run's rows.
+  const origin = postgres ? await demoOrigin(storePath) : undefined;
+  if (!postgres) replaceDemoStore(storePath);
   const onbehalf = startOnbehalf({
-    store: new SqliteAuditStore(storePath, { purpose: 'demo' }),
+    store: postgres
+      ? new PostgresAuditStore(storePath, { origin })
+      : new SqliteAuditStore(storePath, { purpose: 'demo' }),
     serviceName: 'inbox-agent',
     instrumentations: [],
     // The story names its own actors; a process default from the environment would only blur it.
@@ -38,10 +47,13 @@ export async function demo(
   const { denied } = await runDemoScenario();
   await onbehalf.shutdown();
 
-  const store = new SqliteAuditStore(storePath, { readonly: true });
+  const store = postgres
+    ? await openAuditStore(storePath)
+    : new SqliteAuditStore(storePath, { readonly: true });
   try {
-    const agentRows = (await store.sql(SEED_QUERIES.agent)) as unknown as StoredAuditEvent[];
-    const triggerRows = (await store.sql(SEED_QUERIES.trigger)) as unknown as StoredAuditEvent[];
+    const queries = origin ? onlyOrigin(origin) : SEED_QUERIES;
+    const agentRows = (await store.sql(queries.agent)) as unknown as StoredAuditEvent[];
+    const triggerRows = (await store.sql(queries.trigger)) as unknown as StoredAuditEvent[];
     const verified = await verifyAuditStore(store);
     const sent = triggerRows.find((r) => r.action === 'send_mail' && r.record_type === 'action');
     if (!sent) throw new CliError('demo: the send_mail action was not recorded');
@@ -52,12 +64,10 @@ export async function demo(
     out('# After: attribution restored\n');
     out(`actor=${actorLabel(sent)}  on_behalf_of=${sent.on_behalf_of}  action=${sent.action}\n`);
     out(`  to=${sent.target}  trigger=${triggerLabel(sent)}  result=${sent.result}\n\n`);
-    out(
-      `-- Everything the agent did, separate from everything the human did directly:\n${SEED_QUERIES.agent}\n`,
-    );
+    out(`-- Everything the agent did, separate from everything the human did directly:\n${queries.agent}\n`);
     out(formatEvents(agentRows, 'table'));
     out(
-      `\n-- Every action one hostile message set in motion (your incident timeline):\n${SEED_QUERIES.trigger}\n`,
+      `\n-- Every action one hostile message set in motion (your incident timeline):\n${queries.trigger}\n`,
     );
     out(formatEvents(triggerRows, 'table'));
     out(
@@ -75,6 +85,41 @@ export async function demo(
   } finally {
     await store.close();
   }
+}
+
+/** The seed's queries, narrowed to one demo run's origin (PostgreSQL keeps every run). */
+function onlyOrigin(origin: string): Record<keyof typeof SEED_QUERIES, string> {
+  const quoted = `'${origin.replaceAll("'", "''")}'`;
+  return {
+    agent: SEED_QUERIES.agent.replace('\norder by', `\n  and origin = ${quoted}\norder by`),
+    trigger: SEED_QUERIES.trigger.replace('\norder by', `\n  and origin = ${quoted}\norder by`),
+  };
+}
+
+/**
+ * A fresh origin for a demo run on PostgreSQL. The demo refuses a database that holds anything but
+ * earlier demo runs: its story must never mix with a real audit trail.
+ */
+async function demoOrigin(url: string): Promise<string> {
+  const existing = await openAuditStore(url);
+  try {
+    const foreign = (await existing.origins()).filter((o) => !o.startsWith(DEMO_ORIGIN_PREFIX));
+    if (foreign.length > 0) {
+      throw new CliError(
+        `demo: ${redactUrl(url)} holds the audit trail of ${foreign.length} other writer(s); the demo writes only to an empty database or one holding earlier demo runs (createdb onbehalf_demo)`,
+      );
+    }
+  } finally {
+    await existing.close();
+  }
+  return `${DEMO_ORIGIN_PREFIX}${new Date().toISOString()}/${randomBytes(3).toString('hex')}`;
+}
+
+/** Origins of demo runs on PostgreSQL start with this. */
+export const DEMO_ORIGIN_PREFIX = 'onbehalf-demo/';
+
+function redactUrl(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//***@');
 }
 
 /** `npx onbehalf` once installed; in a clone of this repository, the built script itself. */

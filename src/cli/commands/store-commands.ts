@@ -38,7 +38,10 @@ export async function verify(
       for (const p of log.problems.filter((p) => p !== log.reason)) out(`  also: ${p}\n`);
     }
   }
-  if (result.logs.length === 0) out('intact  (empty store)\n');
+  if (result.logs.length === 0)
+    out(
+      'empty: nothing was ever recorded in this store (no event, no gap record). If an agent ran against it, its spans never reached onbehalf: see the line onbehalf printed at start-up and at exit.\n',
+    );
   if (result.gaps.records > 0) {
     // Intact is not complete: these rows say events happened that the store could not take.
     out(
