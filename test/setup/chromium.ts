@@ -12,7 +12,9 @@ export default function ensureChromium(): void {
   const root = process.getuid?.() === 0;
   const aptGet = ['/usr/bin/apt-get', '/bin/apt-get'].some((p) => existsSync(p));
   if (root && aptGet && !process.env.ONBEHALF_TEST_CHROMIUM) {
-    process.stderr.write(`npm test: the report tests need Chromium; installing Debian's package (${INSTALL})\n`);
+    process.stderr.write(
+      `npm test: the report tests need Chromium; installing Debian's package (${INSTALL})\n`,
+    );
     try {
       execFileSync('sh', ['-c', `${INSTALL} >/dev/null`], {
         stdio: ['ignore', 'ignore', 'inherit'],
