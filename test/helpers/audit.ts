@@ -18,6 +18,7 @@ import {
   AttributionSpanProcessor,
   type AttributionSpanProcessorOptions,
 } from '../../src/processor/attribution-span-processor.js';
+import type { SqliteDatabase } from '../../src/stores/sqlite-driver.js';
 import { SqliteAuditStore, type SqliteAuditStoreOptions } from '../../src/stores/sqlite-store.js';
 import {
   AlwaysOnSampler,
@@ -158,11 +159,18 @@ export function readRows(path: string, where?: string): StoredAuditEvent[] {
 }
 
 /**
- * The store's own better-sqlite3 connection, for assertions on per-connection state (PRAGMAs) that no
+ * The store's own connection (either driver), for assertions on per-connection state (PRAGMAs) that no
  * other connection can see. It reaches into a private field, so it checks what it found.
  */
-export function storeConnection(store: SqliteAuditStore): Database.Database {
-  const db = (store as unknown as { db?: unknown }).db;
-  if (!(db instanceof Database)) throw new Error('SqliteAuditStore no longer keeps its connection in `db`');
-  return db;
+export function storeConnection(store: SqliteAuditStore): SqliteDatabase {
+  const db = (store as unknown as { db?: Partial<SqliteDatabase> }).db;
+  if (typeof db?.pragma !== 'function' || typeof db.exec !== 'function')
+    throw new Error('SqliteAuditStore no longer keeps its connection in `db`');
+  return db as SqliteDatabase;
+}
+
+/** The value of a one-value PRAGMA (`journal_mode`, `synchronous`, …) on a connection. */
+export function pragmaValue(db: SqliteDatabase, name: string): unknown {
+  const [row] = db.pragma(name) as Record<string, unknown>[];
+  return row ? Object.values(row)[0] : undefined;
 }

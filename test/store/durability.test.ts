@@ -4,7 +4,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { withAttribution } from '../../src/context/attribution.js';
 import { audited } from '../../src/context/audited.js';
 import { inboxAgent } from '../fixtures/seed.js';
-import { type AuditPipeline, readRows, setupAuditPipeline, storeConnection } from '../helpers/audit.js';
+import {
+  type AuditPipeline,
+  pragmaValue,
+  readRows,
+  setupAuditPipeline,
+  storeConnection,
+} from '../helpers/audit.js';
 
 // SQLite's synchronous levels as `PRAGMA synchronous` reports them.
 const NORMAL = 1;
@@ -48,8 +54,8 @@ describe('per-event commit (default)', () => {
   it('runs WAL with synchronous=NORMAL', () => {
     p = setupAuditPipeline();
     const db = storeConnection(p.store);
-    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
-    expect(db.pragma('synchronous', { simple: true })).toBe(NORMAL);
+    expect(pragmaValue(db, 'journal_mode')).toBe('wal');
+    expect(pragmaValue(db, 'synchronous')).toBe(NORMAL);
   });
 });
 
@@ -57,8 +63,8 @@ describe("durability: 'strict'", () => {
   it('sets synchronous=FULL on the store connection and still commits per event', async () => {
     p = setupAuditPipeline({ store: { durability: 'strict' } });
     const db = storeConnection(p.store);
-    expect(db.pragma('synchronous', { simple: true })).toBe(FULL);
-    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(pragmaValue(db, 'synchronous')).toBe(FULL);
+    expect(pragmaValue(db, 'journal_mode')).toBe('wal');
     await withAttribution(inboxAgent, () => audited('read_inbox', {}, () => 1));
     expect(readRows(p.path)).toHaveLength(1);
   });
