@@ -7,9 +7,9 @@
 //                                        then typecheck and run the README's test command
 //   node scripts/stack.mjs <name> lock   re-resolve the stack's dependency set and write its lockfile
 //   node scripts/stack.mjs <name> node   print the path of the stack's Node binary (installed if missing)
-//   node scripts/stack.mjs <name> run -- CMD…   run CMD in the stack's copy, on its Node
+//   node scripts/stack.mjs <name> run -- CMD…   refresh the copy (keeping its install), run CMD there on its Node
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -81,14 +81,12 @@ function copyTree() {
   })
     .split('\0')
     .filter((f) => f && existsSync(join(root, f)));
-  const keep = join(work, 'node_modules.keep');
-  if (existsSync(join(copy, 'node_modules'))) {
-    rmSync(keep, { recursive: true, force: true });
-    cpSync(join(copy, 'node_modules'), keep, { recursive: true, verbatimSymlinks: true });
+  // Everything but node_modules goes: an earlier install is reused when the lockfile still matches.
+  mkdirSync(copy, { recursive: true });
+  for (const entry of readdirSync(copy)) {
+    if (entry !== 'node_modules') rmSync(join(copy, entry), { recursive: true, force: true });
   }
-  rmSync(copy, { recursive: true, force: true });
   for (const f of files) cpSync(join(root, f), join(copy, f), { verbatimSymlinks: true });
-  if (existsSync(keep)) cpSync(keep, join(copy, 'node_modules'), { recursive: true, verbatimSymlinks: true });
   const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
   manifest.devDependencies = sorted({ ...manifest.devDependencies, ...stack.devDependencies });
   writeFileSync(join(copy, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
@@ -117,6 +115,8 @@ if (command === 'node') {
   run('npm', ['run', 'typecheck'], { cwd: copy, env });
   run('npm', ['test'], { cwd: copy, env });
 } else if (command === 'run') {
+  // The tree as it stands now, on the stack's existing install (run `test` once first).
+  copyTree();
   const [cmd, ...args] = rest[0] === '--' ? rest.slice(1) : rest;
   run(cmd, args, { cwd: copy, env });
 } else {

@@ -62,6 +62,52 @@ interface NodeStatement {
   setAllowUnknownNamedParameters?(on: boolean): void;
   setReturnArrays?(on: boolean): void;
   columns?(): unknown[];
+  readonly sourceSQL?: string;
+}
+
+/** Opcodes only a statement that changes the database runs. */
+const WRITE_OPCODES = new Set(['OpenWrite', 'CreateBtree', 'Destroy', 'Clear', 'VUpdate', 'ParseSchema']);
+
+/** Primary SQLite result codes, by number, as better-sqlite3 names them in `code`. */
+const RESULT_CODES: Record<number, string> = {
+  1: 'SQLITE_ERROR',
+  2: 'SQLITE_INTERNAL',
+  3: 'SQLITE_PERM',
+  4: 'SQLITE_ABORT',
+  5: 'SQLITE_BUSY',
+  6: 'SQLITE_LOCKED',
+  7: 'SQLITE_NOMEM',
+  8: 'SQLITE_READONLY',
+  9: 'SQLITE_INTERRUPT',
+  10: 'SQLITE_IOERR',
+  11: 'SQLITE_CORRUPT',
+  13: 'SQLITE_FULL',
+  14: 'SQLITE_CANTOPEN',
+  15: 'SQLITE_PROTOCOL',
+  17: 'SQLITE_SCHEMA',
+  18: 'SQLITE_TOOBIG',
+  19: 'SQLITE_CONSTRAINT',
+  20: 'SQLITE_MISMATCH',
+  21: 'SQLITE_MISUSE',
+  23: 'SQLITE_AUTH',
+  25: 'SQLITE_RANGE',
+  26: 'SQLITE_NOTADB',
+};
+
+/**
+ * Runs a node:sqlite call; an SQLite error leaves with better-sqlite3's `code` (`SQLITE_BUSY`, …),
+ * so callers judge errors the same way on both drivers.
+ */
+function sqliteCall<T>(call: () => T): T {
+  try {
+    return call();
+  } catch (err) {
+    const e = err as { code?: string; errcode?: number };
+    if (e && e.code === 'ERR_SQLITE_ERROR' && typeof e.errcode === 'number') {
+      e.code = RESULT_CODES[e.errcode & 0xff] ?? `SQLITE_${e.errcode}`;
+    }
+    throw err;
+  }
 }
 
 function nodeSqlite(): NodeSqliteModule | undefined {
@@ -103,7 +149,7 @@ export function openSqlite(path: string, options: OpenSqliteOptions = {}): Sqlit
   const sqlite = nodeSqlite();
   if (!sqlite)
     throw new Error(`node:sqlite is not available in Node ${process.versions.node} (it needs >= 22.13)`);
-  return new NodeSqliteDatabase(new sqlite.DatabaseSync(path, { readOnly: readonly }));
+  return new NodeSqliteDatabase(sqliteCall(() => new sqlite.DatabaseSync(path, { readOnly: readonly })));
 }
 
 /** `node:sqlite` behind better-sqlite3's shape. */
@@ -114,37 +160,45 @@ class NodeSqliteDatabase implements SqliteDatabase {
   constructor(private readonly db: NodeDatabase) {}
 
   prepare(sql: string): SqliteStatement {
-    return new NodeSqliteStatement(this.db.prepare(sql));
+    const stmt = sqliteCall(() => this.db.prepare(sql));
+    // node:sqlite prepares the first statement and drops the rest; better-sqlite3 refuses such text,
+    // and so does this, or `SELECT 1; DELETE …` would read as if it were the SELECT alone.
+    const rest = stmt.sourceSQL === undefined ? '' : sql.slice(stmt.sourceSQL.length);
+    if (rest.replace(/--[^\n]*|\/\*[\s\S]*?\*\/|[\s;]/g, '') !== '') {
+      throw new RangeError('The supplied SQL string contains more than one statement');
+    }
+    return new NodeSqliteStatement(stmt, this.db);
   }
 
   exec(sql: string): void {
-    this.db.exec(sql);
+    sqliteCall(() => this.db.exec(sql));
   }
 
   pragma(text: string): unknown[] {
-    return this.db.prepare(`PRAGMA ${text}`).all();
+    return sqliteCall(() => this.db.prepare(`PRAGMA ${text}`).all());
   }
 
   transaction<A extends unknown[], R>(fn: (...args: A) => R): Transaction<(...args: A) => R> {
     const run =
       (begin: string) =>
       (...args: A): R => {
+        const outermost = this.depth === 0;
         const savepoint = `onbehalf_${this.depth}`;
-        this.db.exec(this.depth === 0 ? begin : `SAVEPOINT ${savepoint}`);
+        sqliteCall(() => this.db.exec(outermost ? begin : `SAVEPOINT ${savepoint}`));
         this.depth++;
         try {
           const result = fn(...args);
-          this.depth--;
-          this.db.exec(this.depth === 0 ? 'COMMIT' : `RELEASE ${savepoint}`);
+          sqliteCall(() => this.db.exec(outermost ? 'COMMIT' : `RELEASE ${savepoint}`));
           return result;
         } catch (err) {
-          this.depth--;
           try {
-            this.db.exec(this.depth === 0 ? 'ROLLBACK' : `ROLLBACK TO ${savepoint}; RELEASE ${savepoint}`);
+            this.db.exec(outermost ? 'ROLLBACK' : `ROLLBACK TO ${savepoint}; RELEASE ${savepoint}`);
           } catch {
             // SQLite already rolled back (e.g. after SQLITE_FULL); the original error is what matters.
           }
           throw err;
+        } finally {
+          this.depth--;
         }
       };
     return Object.assign(run('BEGIN'), { immediate: run('BEGIN IMMEDIATE') });
@@ -163,32 +217,55 @@ class NodeSqliteDatabase implements SqliteDatabase {
 
 class NodeSqliteStatement implements SqliteStatement {
   private arrays = false;
+  private writes: boolean | undefined;
 
-  constructor(private readonly stmt: NodeStatement) {
+  constructor(
+    private readonly stmt: NodeStatement,
+    private readonly db: NodeDatabase,
+  ) {
     // better-sqlite3 ignores object keys the statement does not name; rows carry such keys.
     stmt.setAllowUnknownNamedParameters?.(true);
   }
 
   run(...params: unknown[]) {
-    return this.stmt.run(...params.map(bindable));
+    return sqliteCall(() => this.stmt.run(...params.map(bindable)));
   }
 
   get(...params: unknown[]): unknown {
-    const row = this.stmt.get(...params.map(bindable));
+    const row = sqliteCall(() => this.stmt.get(...params.map(bindable)));
     return this.arrays && row && !this.stmt.setReturnArrays ? Object.values(row) : row;
   }
 
   all(...params: unknown[]): unknown[] {
-    const rows = this.stmt.all(...params.map(bindable));
+    const rows = sqliteCall(() => this.stmt.all(...params.map(bindable)));
     return this.arrays && !this.stmt.setReturnArrays ? rows.map((r) => Object.values(r as object)) : rows;
   }
 
   iterate(...params: unknown[]): IterableIterator<unknown> {
-    return this.stmt.iterate(...params.map(bindable));
+    return sqliteCall(() => this.stmt.iterate(...params.map(bindable)));
   }
 
   get reader(): boolean {
     return this.stmt.columns ? this.stmt.columns().length > 0 : true;
+  }
+
+  /**
+   * node:sqlite does not expose `sqlite3_stmt_readonly`; its bytecode tells the same: a statement that
+   * writes opens a write transaction (`Transaction` with p2 ≠ 0) or a table for writing.
+   */
+  get readonly(): boolean | undefined {
+    if (this.writes === undefined) {
+      const sql = this.stmt.sourceSQL;
+      if (sql === undefined) return undefined;
+      const program = sqliteCall(() => this.db.prepare(`EXPLAIN ${sql}`).all()) as {
+        opcode: string;
+        p2: number;
+      }[];
+      this.writes = program.some(
+        (op) => (op.opcode === 'Transaction' && op.p2 !== 0) || WRITE_OPCODES.has(op.opcode),
+      );
+    }
+    return !this.writes;
   }
 
   raw(on: boolean): this {

@@ -13,6 +13,7 @@ import { AuditSpanProcessor } from '../../src/audit/audit-span-processor.js';
 import { withAttribution } from '../../src/context/attribution.js';
 import { audited } from '../../src/context/audited.js';
 import { AttributionSpanProcessor } from '../../src/processor/attribution-span-processor.js';
+import { openSqlite } from '../../src/stores/sqlite-driver.js';
 import { SqliteAuditStore } from '../../src/stores/sqlite-store.js';
 import { type AuditPipeline, setupAuditPipeline, storeConnection, testSigningKey } from '../helpers/audit.js';
 import { BasicTracerProvider } from '../helpers/trace-sdk.js';
@@ -56,7 +57,8 @@ describe('the store becomes unwritable mid-run', () => {
     pipeline = setupAuditPipeline({ audit: { maxQueueSize: 5 }, store: { checkpointIntervalMs: 0 } });
     // The store waits 5 s for a lock by default; a short wait keeps the test quick and changes nothing else.
     storeConnection(pipeline.store).pragma('busy_timeout = 50');
-    const locker = new Database(pipeline.path);
+    // The store's own driver: two SQLite libraries in one process do not see each other's locks.
+    const locker = openSqlite(pipeline.path);
     const results: number[] = [];
     await withAttribution(actor, async () => {
       results.push(await audited('before', {}, () => 0));

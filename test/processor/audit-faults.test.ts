@@ -2,12 +2,12 @@
 // the failure is counted and reported, queued events are stored once the store is back, and what
 // could not be queued leaves a gap record. The outage is real: another connection holds the write lock.
 import { type DiagLogger, DiagLogLevel, diag } from '@opentelemetry/api';
-import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { StoredAuditEvent } from '../../src/audit/event.js';
 import { verifyAuditStore } from '../../src/audit/verify-store.js';
 import { withAttribution } from '../../src/context/attribution.js';
 import { audited } from '../../src/context/audited.js';
+import { openSqlite, type SqliteDatabase } from '../../src/stores/sqlite-driver.js';
 import { SqliteAuditStore } from '../../src/stores/sqlite-store.js';
 import { inboxAgent } from '../fixtures/seed.js';
 import {
@@ -18,10 +18,14 @@ import {
 } from '../helpers/audit.js';
 
 let p: AuditPipeline | undefined;
-let lock: Database.Database | undefined;
+let lock: SqliteDatabase | undefined;
 afterEach(async () => {
   if (lock?.open) {
-    if (lock.inTransaction) lock.exec('ROLLBACK');
+    try {
+      lock.exec('ROLLBACK');
+    } catch {
+      // Not in a transaction any more.
+    }
     lock.close();
   }
   lock = undefined;
@@ -36,9 +40,12 @@ function pipeline(audit: AuditPipelineOptions['audit'] = {}, store: AuditPipelin
   return p;
 }
 
-/** Another process takes the write lock and keeps it: every write to the store fails with SQLITE_BUSY. */
-function holdWriteLock(path: string): Database.Database {
-  lock = new Database(path);
+/**
+ * Another connection takes the write lock and keeps it: every write to the store fails with SQLITE_BUSY.
+ * It uses the store's own driver: two SQLite libraries in one process do not see each other's locks.
+ */
+function holdWriteLock(path: string): SqliteDatabase {
+  lock = openSqlite(path);
   lock.exec('BEGIN EXCLUSIVE');
   return lock;
 }
