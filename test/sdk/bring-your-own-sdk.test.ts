@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSigningKey, privateJwk } from '../../src/keys/keys.js';
-import { openAuditStore } from '../../src/stores/open.js';
+import { runAuditedApp } from '../helpers/audited-app.js';
 import { type OtlpReceiver, startOtlpReceiver } from '../helpers/otlp-receiver.js';
 
 const repo = join(import.meta.dirname, '../..');
@@ -54,26 +54,14 @@ async function runFixture(app: string, env: Record<string, string> = {}) {
   receiver.spans.length = 0;
   receiver.requests.length = 0;
   const store = join(tmp, `${name}.db`);
-  const { stdout, stderr } = await run(process.execPath, [join(fixtures, app)], {
+  const r = await runAuditedApp({
+    args: [join(fixtures, app)],
     cwd: repo,
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: process.env.HOME ?? tmp,
-      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
-      OTEL_METRICS_EXPORTER: 'none',
-      OTEL_LOGS_EXPORTER: 'none',
-      ONBEHALF_STORE: store,
-      ...keyEnv,
-      ...env,
-    },
+    store,
+    otlpEndpoint: receiver.url,
+    env: { ...keyEnv, ...env },
   });
-  const opened = await openAuditStore(store);
-  try {
-    const rows = await opened.query({ recordTypes: ['action'] });
-    return { stdout, stderr, rows, saw: JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') };
-  } finally {
-    await opened.close();
-  }
+  return { ...r, saw: JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') };
 }
 
 type Run = Awaited<ReturnType<typeof runFixture>>;
