@@ -3,8 +3,7 @@
 // as a child process (test/fixtures/byo/, importing the built package), with a real SQLite store,
 // its own exporter pointed at a loopback OTLP receiver, and a real loopback HTTP call to a tool service.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -19,8 +18,11 @@ const run = promisify(execFile);
 
 // @vercel/otel 2.1.3 and @langfuse/otel 5.11.1 declare peers on OpenTelemetry JS 2.x only
 // (sdk-trace-base, resources, core ^2): they cannot run on the 3.x line (sdk-node 0.30x).
+// (Read from the folder: sdk-node 0.30x's `exports` do not offer `./package.json`.)
 const sdkNodeVersion = (
-  createRequire(import.meta.url)('@opentelemetry/sdk-node/package.json') as { version: string }
+  JSON.parse(readFileSync(join(repo, 'node_modules/@opentelemetry/sdk-node/package.json'), 'utf8')) as {
+    version: string;
+  }
 ).version;
 const onOtel3 = sdkNodeVersion.startsWith('0.30');
 /** Said in the test's name when it is skipped, so the run shows why. */
