@@ -23,6 +23,7 @@ import {
 import type { AuditStore } from '../stores/audit-store.js';
 import { createAuditStore } from '../stores/open.js';
 import { otlpTargetFromEnv } from './otlp-env.js';
+import { startupCheckSpans } from './startup-checks.js';
 
 /** Options of {@link createOnbehalf}; every one defaults from the environment. */
 export interface OnbehalfComponentOptions extends PropagationKeyOptions {
@@ -152,7 +153,8 @@ export function createOnbehalf(options: OnbehalfComponentOptions = {}): Onbehalf
     auditLoggerProvider,
     serviceName,
     counts: () => ({
-      spans: attributionProcessor.stats.seen,
+      // The start-up check's own span is not the app's: a broken setup must still say "0 spans seen".
+      spans: attributionProcessor.stats.seen - startupCheckSpans(attributionProcessor),
       stored: auditProcessor?.stats.stored ?? 0,
       lost: auditProcessor?.stats.lost ?? 0,
       store: store?.location,

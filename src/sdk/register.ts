@@ -23,6 +23,10 @@ function start(): OnbehalfHandle {
   }
 }
 
+/**
+ * What register started from the environment: the {@link OnbehalfHandle} of {@link startOnbehalf}, for
+ * an app that wants its counts or an early `shutdown()`.
+ */
 const onbehalf = start();
 
 let summarized = exitSummaryOff(process.env);

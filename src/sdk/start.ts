@@ -7,8 +7,11 @@ import { checkSpansReachOnbehalf } from './startup-checks.js';
 
 /** An OpenTelemetry instrumentation, as the SDK's `instrumentations` option takes it. */
 export interface Instrumentation {
+  /** The instrumentation's package name, e.g. `@opentelemetry/instrumentation-http`. */
   readonly instrumentationName: string;
+  /** Patches the module it instruments. */
   enable(): void;
+  /** Removes the patch. */
   disable(): void;
 }
 
@@ -32,11 +35,13 @@ export interface OnbehalfOptions extends OnbehalfComponentOptions {
 
 /** The NodeSDK {@link startOnbehalf} started. */
 export interface StartedSdk {
+  /** Flushes and stops the SDK's pipelines; {@link OnbehalfHandle.shutdown} calls it. */
   shutdown(): Promise<void>;
 }
 
 /** What {@link startOnbehalf} started; `shutdown()` flushes telemetry and closes the store. */
 export interface OnbehalfHandle extends OnbehalfComponents {
+  /** The NodeSDK it started. */
   readonly sdk: StartedSdk;
   /**
    * Why spans cannot reach onbehalf, when start-up found a reason (a second `@opentelemetry/api` copy,

@@ -1,7 +1,7 @@
 // Start-up checks that spans can reach onbehalf. Each failure mode here once made onbehalf record
 // nothing without a word: a second copy of `@opentelemetry/api` that refuses the globals onbehalf
 // registered, another tracer provider registered first, no context manager.
-import { realpathSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { context, createContextKey, trace } from '@opentelemetry/api';
@@ -39,7 +39,8 @@ function apiCopyFrom(base: string): ApiCopy | undefined {
     let dir = dirname(entry);
     // Up from the entry file to the package's own folder (`…/@opentelemetry/api`).
     while (!dir.endsWith(join('@opentelemetry', 'api')) && dirname(dir) !== dir) dir = dirname(dir);
-    const version = (require(`${API}/package.json`) as { version: string }).version;
+    // Read from the folder: the package's `exports` do not offer `./package.json` to require().
+    const { version } = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string };
     return { path: realpathSync(dir), version };
   } catch {
     return undefined;
@@ -72,13 +73,24 @@ function secondApiCopy(): string | undefined {
   return undefined;
 }
 
+/** How many of a processor's `stats.seen` are start-up check spans, not the app's. */
+const checkSpans = new WeakMap<object, number>();
+
+/** The spans the start-up check started through `processor`: not the app's, so not in the exit summary. */
+export function startupCheckSpans(processor: object): number {
+  return checkSpans.get(processor) ?? 0;
+}
+
 function providerNotOurs(parts: Pick<OnbehalfComponents, 'attributionProcessor'>): string | undefined {
-  const before = parts.attributionProcessor.stats.seen;
+  const processor = parts.attributionProcessor;
+  const before = processor.stats.seen;
   const span = trace
     .getTracer('onbehalf')
     .startSpan('onbehalf.startup_check', { root: true, attributes: { [STARTUP_CHECK_ATTRIBUTE]: true } });
   span.end();
-  if (parts.attributionProcessor.stats.seen > before) return undefined;
+  const seen = processor.stats.seen - before;
+  checkSpans.set(processor, startupCheckSpans(processor) + seen);
+  if (seen > 0) return undefined;
   return (
     'spans will not be recorded: another OpenTelemetry tracer provider was registered before onbehalf started, ' +
     "so onbehalf's processors see no span. Fix: load onbehalf first (node --import onbehalf/register), or add " +

@@ -95,17 +95,25 @@ const hex = (b64: unknown) => Buffer.from((b64 as string) ?? '', 'base64').toStr
 
 function decodeTraces(body: Buffer): ReceivedSpan[] {
   const req = collector.trace.v1.ExportTraceServiceRequest;
-  const msg = req.toObject(req.decode(body), TO_OBJECT) as { resourceSpans: Json[] };
+  return spansOf(req.toObject(req.decode(body), TO_OBJECT) as { resourceSpans: Json[] }, hex);
+}
+
+/** OTLP/HTTP JSON (what `exporter-trace-otlp-http` sends): ids are hex already. */
+function decodeJsonTraces(body: Buffer): ReceivedSpan[] {
+  return spansOf(JSON.parse(body.toString('utf8')) as { resourceSpans: Json[] }, (id) => String(id ?? ''));
+}
+
+function spansOf(msg: { resourceSpans: Json[] }, id: (raw: unknown) => string): ReceivedSpan[] {
   const out: ReceivedSpan[] = [];
   for (const rs of msg.resourceSpans) {
     const resource = attrs((rs.resource as Json | undefined)?.attributes as KeyValue[]);
-    for (const ss of rs.scopeSpans as Json[]) {
+    for (const ss of (rs.scopeSpans as Json[] | undefined) ?? []) {
       const scope = ((ss.scope as Json | undefined)?.name as string) ?? '';
-      for (const s of ss.spans as Json[]) {
+      for (const s of (ss.spans as Json[] | undefined) ?? []) {
         out.push({
-          traceId: hex(s.traceId),
-          spanId: hex(s.spanId),
-          parentSpanId: hex(s.parentSpanId),
+          traceId: id(s.traceId),
+          spanId: id(s.spanId),
+          parentSpanId: id(s.parentSpanId),
           name: s.name as string,
           attributes: attrs(s.attributes as KeyValue[]),
           resource,
@@ -150,7 +158,10 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
   return req.headers['content-encoding'] === 'gzip' ? gunzipSync(raw) : raw;
 }
 
-/** Starts a receiver on 127.0.0.1 (a free port). Only protobuf bodies are accepted, as the exporters send. */
+/**
+ * Starts a receiver on 127.0.0.1 (a free port). Protobuf bodies are accepted, as OpenTelemetry's exporters
+ * send them, and JSON trace bodies, as vendors' exporters do.
+ */
 export async function startOtlpReceiver(): Promise<OtlpReceiver> {
   const receiver: Omit<OtlpReceiver, 'url' | 'close'> = { spans: [], logs: [], requests: [] };
   const server = createServer(async (req, res) => {
@@ -159,7 +170,11 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
     let status = 200;
     try {
       const body = await readBody(req);
-      if (contentType !== 'application/x-protobuf') status = 415;
+      // OTLP/HTTP JSON traces at any `…/v1/traces` path, as vendors' exporters send them (Langfuse's
+      // endpoint is `/api/public/otel/v1/traces`).
+      if (contentType.startsWith('application/json') && path.endsWith('/v1/traces'))
+        receiver.spans.push(...decodeJsonTraces(body));
+      else if (contentType !== 'application/x-protobuf') status = 415;
       else if (path === '/v1/traces') receiver.spans.push(...decodeTraces(body));
       else if (path === '/v1/logs') receiver.logs.push(...decodeLogs(body));
       else status = 404;
