@@ -88,7 +88,12 @@ function copyTree() {
   }
   for (const f of files) cpSync(join(root, f), join(copy, f), { verbatimSymlinks: true });
   const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
-  manifest.devDependencies = sorted({ ...manifest.devDependencies, ...stack.devDependencies });
+  // A version replaces the root's; null drops a devDependency the stack cannot take (a package whose
+  // peers are the other OpenTelemetry line).
+  const devDependencies = { ...manifest.devDependencies, ...stack.devDependencies };
+  for (const [name, version] of Object.entries(devDependencies))
+    if (version === null) delete devDependencies[name];
+  manifest.devDependencies = sorted(devDependencies);
   writeFileSync(join(copy, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   rmSync(join(copy, 'package-lock.json'), { force: true });
   if (existsSync(join(stackDir, 'package-lock.json')))

@@ -2,7 +2,9 @@
 // onbehalf there compiles nothing; better-sqlite3 (an optional dependency, a native addon) is used only
 // where `node:sqlite` is missing, or when `ONBEHALF_SQLITE_DRIVER=better-sqlite3` asks for it.
 // Both are driven through the small synchronous surface below, better-sqlite3's own shape.
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { dirname, resolve } from 'node:path';
 
 /** A prepared statement. */
 export interface SqliteStatement {
@@ -149,6 +151,10 @@ export function openSqlite(path: string, options: OpenSqliteOptions = {}): Sqlit
   const sqlite = nodeSqlite();
   if (!sqlite)
     throw new Error(`node:sqlite is not available in Node ${process.versions.node} (it needs >= 22.13)`);
+  // The cause SQLite's own "unable to open database file" leaves out, worded as better-sqlite3 words it.
+  if (path !== ':memory:' && !path.startsWith('file:') && !existsSync(dirname(resolve(path)))) {
+    throw new TypeError('Cannot open database because the directory does not exist');
+  }
   return new NodeSqliteDatabase(sqliteCall(() => new sqlite.DatabaseSync(path, { readOnly: readonly })));
 }
 
