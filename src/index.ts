@@ -118,6 +118,12 @@ export {
   type RedactionRule,
   redact,
 } from './redaction/redact.js';
+export {
+  createOnbehalf,
+  type OnbehalfComponentOptions,
+  type OnbehalfComponents,
+  type OnbehalfCounts,
+} from './sdk/components.js';
 export { type OnbehalfHandle, type OnbehalfOptions, startOnbehalf } from './sdk/start.js';
 export {
   type AuditQuery,
