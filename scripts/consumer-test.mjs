@@ -5,7 +5,8 @@
 // call from an agent that imports nothing from onbehalf (ESM and CommonJS, under
 // `--import onbehalf/register`) and from an application running its own NodeSDK with createOnbehalf().
 //
-//   node scripts/consumer-test.mjs [--keep]    --keep leaves the projects in the temp dir
+//   node scripts/consumer-test.mjs [--keep] [--stack NAME]
+//     --keep leaves the projects in the temp dir; --stack runs one stack only (node24-otel3, node20-otel2)
 import { execFileSync, spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const fixtures = join(root, 'scripts', 'consumer');
 const keep = process.argv.includes('--keep');
+const only = process.argv.includes('--stack') ? process.argv[process.argv.indexOf('--stack') + 1] : undefined;
 const MINUTE = 60_000;
 
 /** Who the agent is and for whom it runs, given only through the environment. */
@@ -179,6 +181,9 @@ async function agentRun(stack, dir, label, args, failures, extraEnv = {}) {
     );
     return { label, rows: 0 };
   }
+  // register promises one line at exit saying what it stored and lost.
+  if (args[0] === '--import' && !summary)
+    failures.push(`${label}: register printed no exit summary on stderr`);
   const verify = await run('npx', ['--no', 'onbehalf', 'verify', store], { cwd: dir, env });
   if (verify.status !== 0)
     failures.push(
@@ -291,9 +296,13 @@ function print(report) {
 }
 
 async function main() {
+  const all = stacks().filter((stack) => !only || stack.name === only);
+  if (!all.length) {
+    console.error(`consumer test: no stack named ${only} (node24-otel3, node20-otel2)`);
+    process.exit(2);
+  }
   const work = mkdtempSync(join(tmpdir(), 'onbehalf-consumer-'));
   const tarball = pack(work);
-  const all = stacks();
   console.log(`consumer test: installing ${tarball} into ${all.length} fresh projects under ${work}`);
   // Both installs at once: they share npm's cache and the wall time is the slower one.
   const installs = await Promise.all(all.map((stack) => install(stack, work, tarball)));
