@@ -1,5 +1,6 @@
 // The SQLite driver under the SQLite store. Node ≥ 22.13 ships SQLite (`node:sqlite`), so installing
-// onbehalf there compiles nothing; better-sqlite3 (an optional dependency, a native addon) is used only
+// onbehalf there compiles nothing; better-sqlite3 (an optional peer dependency, a native addon the
+// application installs itself: npm would build an optional dependency on every Node) is used only
 // where `node:sqlite` is missing, or when `ONBEHALF_SQLITE_DRIVER=better-sqlite3` asks for it.
 // Both are driven through the small synchronous surface below, better-sqlite3's own shape.
 import { existsSync } from 'node:fs';
