@@ -1,10 +1,11 @@
-import { type Attributes, type Context, diag } from '@opentelemetry/api';
+import { type Attributes, type Context, diag, type SpanContext } from '@opentelemetry/api';
 import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { actorFromEnv, taskDefaultsFromEnv } from '../config/env.js';
 import {
   type Actor,
   type Attribution,
   getAttribution,
+  isNestedIn,
   localRoot,
   parseAttribution,
 } from '../context/attribution.js';
@@ -35,7 +36,16 @@ export interface AttributionProcessorStats {
   defaulted: number;
   /** Spans left unstamped because stamping threw. */
   failed: number;
+  /**
+   * Spans whose start context carried another attribution than their parent span's (a framework
+   * that starts spans from whatever context a background callback queue runs in): stamped with the
+   * parent's.
+   */
+  parentWon: number;
 }
+
+/** Spans of this process whose attribution is remembered for their children; the oldest are forgotten. */
+const REMEMBERED_SPANS = 8192;
 
 /**
  * Stamps every span at start with the attribution of its parent context (who acts, on whose behalf,
@@ -45,7 +55,9 @@ export interface AttributionProcessorStats {
  * attribution in context is immutable; the hot path is one map lookup and one `setAttributes`.
  */
 export class AttributionSpanProcessor implements SpanProcessor {
-  readonly stats: AttributionProcessorStats = { stamped: 0, defaulted: 0, failed: 0 };
+  readonly stats: AttributionProcessorStats = { stamped: 0, defaulted: 0, failed: 0, parentWon: 0 };
+  /** Span id → the attribution it was stamped with (null: none), for spans started in this process. */
+  private readonly bySpan = new Map<string, Readonly<Attribution> | null>();
   private readonly cache = new WeakMap<object, Attributes>();
   private readonly defaultAttributes: Attributes | undefined;
   /** The default actor alone: what an unverified claim is merged with, never the default principal. */
@@ -72,7 +84,8 @@ export class AttributionSpanProcessor implements SpanProcessor {
 
   onStart(span: Span, parentContext: Context): void {
     try {
-      const attribution = getAttribution(parentContext);
+      const attribution = this.attributionOf(span, parentContext);
+      this.remember(span.spanContext().spanId, attribution);
       if (attribution) {
         span.setAttributes(this.attributesOf(attribution));
         this.stats.stamped++;
@@ -83,6 +96,30 @@ export class AttributionSpanProcessor implements SpanProcessor {
     } catch (err) {
       this.stats.failed++;
       diag.warn('onbehalf: could not stamp attribution on span', err);
+    }
+  }
+
+  /**
+   * A span's attribution is that of its own trace: the parent span's, when the parent started in this
+   * process with one, unless the context's is a delegation nested inside it. A context that carries
+   * a stranger's attribution (another request's, handed over by a shared callback queue) loses.
+   */
+  private attributionOf(span: Span, parentContext: Context): Readonly<Attribution> | undefined {
+    const fromContext = getAttribution(parentContext);
+    const parentId = (span as { parentSpanContext?: SpanContext }).parentSpanContext?.spanId;
+    const fromParent = parentId === undefined ? undefined : this.bySpan.get(parentId);
+    if (!fromParent || fromContext === fromParent || (fromContext && isNestedIn(fromContext, fromParent))) {
+      return fromContext;
+    }
+    this.stats.parentWon++;
+    return fromParent;
+  }
+
+  private remember(spanId: string, attribution: Readonly<Attribution> | undefined): void {
+    this.bySpan.set(spanId, attribution ?? null);
+    if (this.bySpan.size > REMEMBERED_SPANS) {
+      const oldest = this.bySpan.keys().next().value;
+      if (oldest !== undefined) this.bySpan.delete(oldest);
     }
   }
 
