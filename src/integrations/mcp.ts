@@ -1,5 +1,6 @@
 // Model Context Protocol: trace context and attribution in `params._meta`, and an audited server-side
 // tool span. Structural types only, so onbehalf does not depend on the MCP SDK.
+import { randomBytes } from 'node:crypto';
 import {
   type Attributes,
   type Context,
@@ -11,6 +12,7 @@ import {
   SpanKind,
   SpanStatusCode,
   type TextMapGetter,
+  TraceFlags,
   trace,
 } from '@opentelemetry/api';
 import {
@@ -57,8 +59,8 @@ const metaGetter: TextMapGetter<McpMeta> = {
  * as the OpenTelemetry MCP conventions recommend. The app's own `_meta` keys are kept; stale
  * propagation keys are replaced.
  *
- * Call it inside an active span: a signed attribution is bound to the trace, so without one only
- * unverified claims go out.
+ * A signed attribution is bound to a trace: called outside any span, the request is given a trace of
+ * its own (a fresh `traceparent`), so it is still signed whenever this process has a signing key.
  *
  * @example
  * await client.callTool(injectMcpMeta({ name: 'send_mail', arguments: { to, body } }));
@@ -69,12 +71,24 @@ export function injectMcpMeta<P extends { _meta?: McpMeta | undefined }>(
 ): P & { _meta: McpMeta } {
   const meta: McpMeta = { ...(params._meta ?? {}) };
   for (const key of PROPAGATION_KEYS) delete meta[key];
-  propagation.inject(ctx, meta, {
-    set: (carrier, key, value) => {
-      carrier[key] = value;
-    },
+  const written: McpMeta = {};
+  const set = { set: (carrier: McpMeta, key: string, value: string) => void (carrier[key] = value) };
+  propagation.inject(ctx, written, set);
+  // Attribution going out with no trace to bind a token to: again, on a trace of its own.
+  if (written.baggage !== undefined && written.traceparent === undefined) {
+    for (const key of Object.keys(written)) delete written[key];
+    propagation.inject(withNewTrace(ctx), written, set);
+  }
+  return { ...params, _meta: { ...meta, ...written } };
+}
+
+/** `ctx` with a new trace, which a signed token can be bound to and the server's span can continue. */
+function withNewTrace(ctx: Context): Context {
+  return trace.setSpanContext(ctx, {
+    traceId: randomBytes(16).toString('hex'),
+    spanId: randomBytes(8).toString('hex'),
+    traceFlags: TraceFlags.SAMPLED,
   });
-  return { ...params, _meta: meta };
 }
 
 /** The `_meta` of an MCP request, from whichever of its usual places holds it. */

@@ -63,6 +63,7 @@ export class AttributionSpanProcessor implements SpanProcessor {
   /** The default actor alone: what an unverified claim is merged with, never the default principal. */
   private readonly defaultActorAttributes: Attributes | undefined;
   private readonly defaultActor: Actor | undefined;
+  private readonly defaultTaskAttribution: Readonly<Attribution> | undefined;
 
   constructor(private readonly options: AttributionSpanProcessorOptions = {}) {
     const env = options.env ?? process.env;
@@ -71,13 +72,14 @@ export class AttributionSpanProcessor implements SpanProcessor {
       // Validated once here, so a broken default is reported at start-up, not per span.
       const task = parseAttribution({ actor, ...(options.defaultTask ?? taskDefaultsFromEnv(env)) });
       this.defaultActor = task.actor;
+      this.defaultTaskAttribution = localRoot(task);
       this.defaultActorAttributes = attributionToAttributes(
         { actor: this.defaultActor, provenance: 'local' },
         options,
       );
       this.defaultAttributes =
         task.principal || task.trigger
-          ? attributionToAttributes(localRoot(task), options)
+          ? attributionToAttributes(this.defaultTaskAttribution, options)
           : this.defaultActorAttributes;
     }
   }
@@ -106,8 +108,9 @@ export class AttributionSpanProcessor implements SpanProcessor {
    */
   private attributionOf(span: Span, parentContext: Context): Readonly<Attribution> | undefined {
     const fromContext = getAttribution(parentContext);
-    const parentId = (span as { parentSpanContext?: SpanContext }).parentSpanContext?.spanId;
-    const fromParent = parentId === undefined ? undefined : this.bySpan.get(parentId);
+    const parent = (span as { parentSpanContext?: SpanContext }).parentSpanContext;
+    // A remote parent came in with its own attribution (verified or a claim): the context has it.
+    const fromParent = parent && !parent.isRemote ? this.bySpan.get(parent.spanId) : undefined;
     if (!fromParent || fromContext === fromParent || (fromContext && isNestedIn(fromContext, fromParent))) {
       return fromContext;
     }
@@ -141,6 +144,14 @@ export class AttributionSpanProcessor implements SpanProcessor {
       this.cache.set(attribution, attributes);
     }
     return attributes;
+  }
+
+  /**
+   * The attribution of spans started outside any: the default actor, with the default principal and
+   * trigger if set. What the process propagates when the context carries none.
+   */
+  get defaultAttribution(): Readonly<Attribution> | undefined {
+    return this.defaultTaskAttribution;
   }
 
   /** The process's default actor, if one is configured. */

@@ -108,7 +108,12 @@ export function startOnbehalf(options: OnbehalfOptions = {}): OnbehalfHandle {
   });
   // Before anything starts: a broken key file fails start-up rather than running unsigned.
   const signingKey = resolveSigningKey(options, env);
-  const attributionPropagator = attributionPropagatorFrom(options, env, signingKey);
+  const attributionPropagator = attributionPropagatorFrom(
+    options,
+    env,
+    signingKey,
+    attributionProcessor.defaultAttribution,
+  );
   const store = resolveStore(options, env, signingKey);
   const auditProcessor = store
     ? new AuditSpanProcessor({ commit: commitFrom(env), ...options.audit, store })
