@@ -65,14 +65,18 @@ const metaGetter: TextMapGetter<McpMeta> = {
  * @example
  * await client.callTool(injectMcpMeta({ name: 'send_mail', arguments: { to, body } }));
  */
-export function injectMcpMeta<P extends { _meta?: McpMeta | undefined }>(
-  params: P,
+export function injectMcpMeta<P extends object>(
+  params: P & { _meta?: McpMeta | undefined },
   ctx: Context = context.active(),
 ): P & { _meta: McpMeta } {
   const meta: McpMeta = { ...(params._meta ?? {}) };
   for (const key of PROPAGATION_KEYS) delete meta[key];
   const written: McpMeta = {};
-  const set = { set: (carrier: McpMeta, key: string, value: string) => void (carrier[key] = value) };
+  const set = {
+    set: (carrier: McpMeta, key: string, value: string) => {
+      carrier[key] = value;
+    },
+  };
   propagation.inject(ctx, written, set);
   // Attribution going out with no trace to bind a token to: again, on a trace of its own.
   if (written.baggage !== undefined && written.traceparent === undefined) {

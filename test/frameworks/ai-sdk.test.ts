@@ -25,7 +25,8 @@ const aiVersion = JSON.parse(readFileSync(join(repo, 'node_modules/ai/package.js
 beforeAll(ensureBuilt, 120_000);
 afterAll(() => tmp.remove());
 
-describe(`examples/ai-sdk on ai@${aiVersion}`, () => {
+// examples/ai-sdk is written for ai@6 (`experimental_telemetry`, MockLanguageModelV3); ai@7 has its own test.
+describe.skipIf(!aiVersion.startsWith('6.'))(`examples/ai-sdk on ai@${aiVersion}`, () => {
   let registered: ReturnType<typeof actionRows>;
 
   it('under --import onbehalf/register: one attributed row per tool call, arguments redacted', async () => {
