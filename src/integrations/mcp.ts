@@ -5,6 +5,7 @@ import {
   type Attributes,
   type Context,
   context,
+  createContextKey,
   isSpanContextValid,
   type Link,
   propagation,
@@ -23,6 +24,7 @@ import {
   ATTR_GEN_AI_TOOL_NAME,
 } from '../conventions/generated.js';
 import { redact } from '../redaction/redact.js';
+import { runInToolSpan } from './tool-span.js';
 
 /** The `_meta` property bag of an MCP request's params. */
 export type McpMeta = Record<string, unknown>;
@@ -162,41 +164,43 @@ export function auditedMcpTool<P extends unknown[], R>(
     // The MCP SDK passes (args, extra) to tools with an input schema and (extra) to those without.
     const extra = params[params.length - 1] as McpHandlerExtra | undefined;
     const args = params.length > 1 ? params[0] : undefined;
-    // The transport's own span, if any, stays reachable as a link (MCP conventions).
-    const ambient = trace.getSpanContext(context.active());
-    const links: Link[] = ambient && isSpanContextValid(ambient) ? [{ context: ambient }] : [];
-    return withMcpContext(extra, () =>
-      trace
-        .getTracer('onbehalf')
-        .startActiveSpan(
-          `tools/call ${name}`,
-          { kind: SpanKind.SERVER, attributes: toolCallAttributes(name, args, extra), links },
-          async (span) => {
-            try {
-              const result = await handler(...params);
-              if ((result as McpToolResultLike | undefined)?.isError === true) {
-                span.setAttribute(ATTR_ERROR_TYPE, 'tool_error');
-                span.setStatus({ code: SpanStatusCode.ERROR, message: 'tool returned isError' });
-              }
-              return result;
-            } catch (err) {
-              span.setAttribute(
-                ATTR_ERROR_TYPE,
-                err instanceof Error && err.name !== 'Error' ? err.name : '_OTHER',
-              );
-              span.recordException(err instanceof Error ? err : String(err));
-              span.setStatus({
-                code: SpanStatusCode.ERROR,
-                message: err instanceof Error ? err.message : String(err),
-              });
-              throw err;
-            } finally {
-              span.end();
-            }
-          },
-        ),
-    );
+    return serveMcpToolCall(name, args, extra, () => handler(...params));
   };
+}
+
+/** Set while a `tools/call` server span runs, so a wrapped handler inside it makes no second one. */
+const IN_TOOL_CALL = createContextKey('onbehalf.mcp.tools-call');
+
+/**
+ * Runs one MCP tool call on the server: in the context its `_meta` carries, inside a
+ * `tools/call {name}` SERVER span (see {@link auditedMcpTool}). Inside such a span already (register
+ * instruments the SDK, and the handler is also wrapped by hand), it just runs the call.
+ */
+export function serveMcpToolCall<R>(
+  name: string,
+  args: unknown,
+  extra: McpHandlerExtra | undefined,
+  run: () => R | Promise<R>,
+): Promise<R> {
+  if (context.active().getValue(IN_TOOL_CALL)) return Promise.resolve().then(run);
+  // The transport's own span, if any, stays reachable as a link (MCP conventions).
+  const ambient = trace.getSpanContext(context.active());
+  const links: Link[] = ambient && isSpanContextValid(ambient) ? [{ context: ambient }] : [];
+  const ctx = extractMcpContext(extra).setValue(IN_TOOL_CALL, true);
+  return trace
+    .getTracer('onbehalf')
+    .startActiveSpan(
+      `tools/call ${name}`,
+      { kind: SpanKind.SERVER, attributes: toolCallAttributes(name, args, extra), links },
+      ctx,
+      (span) =>
+        runInToolSpan(span, run, (result) => {
+          if ((result as McpToolResultLike | undefined)?.isError === true) {
+            span.setAttribute(ATTR_ERROR_TYPE, 'tool_error');
+            span.setStatus({ code: SpanStatusCode.ERROR, message: 'tool returned isError' });
+          }
+        }),
+    );
 }
 
 function toolCallAttributes(name: string, args: unknown, extra: McpHandlerExtra | undefined): Attributes {

@@ -17,6 +17,7 @@ import {
 import { AuditSpanProcessor, type AuditSpanProcessorOptions } from '../audit/audit-span-processor.js';
 import { DEFAULT_STORE, ENV } from '../config/env.js';
 import type { Actor } from '../context/attribution.js';
+import { frameworkInstrumentations } from '../integrations/frameworks.js';
 import type { SigningKey } from '../keys/keys.js';
 import { AuditLogExporter, createAuditLoggerProvider } from '../otlp/audit-log-exporter.js';
 import type { AuditLogFormat } from '../otlp/log-record.js';
@@ -50,7 +51,10 @@ export interface OnbehalfOptions extends PropagationKeyOptions {
   spanProcessors?: SpanProcessor[];
   /** The sampler of the normal pipeline; `ParentBased(AlwaysOn)` by default. */
   sampler?: Sampler;
-  /** Replaces the default instrumentations (`http` and `undici`/`fetch`). */
+  /**
+   * Replaces the default instrumentations: `http`, `undici`/`fetch`, and the agent frameworks onbehalf
+   * knows (LangChain.js/LangGraph.js tools, the MCP SDK), each only when the app loads it.
+   */
   instrumentations?: Instrumentation[];
   /** More propagators, after W3C trace context and baggage. */
   propagators?: TextMapPropagator[];
@@ -143,7 +147,11 @@ export function startOnbehalf(options: OnbehalfOptions = {}): OnbehalfHandle {
         ...(options.propagators ?? []),
       ],
     }),
-    instrumentations: options.instrumentations ?? [new HttpInstrumentation(), new UndiciInstrumentation()],
+    instrumentations: options.instrumentations ?? [
+      new HttpInstrumentation(),
+      new UndiciInstrumentation(),
+      ...frameworkInstrumentations(),
+    ],
   });
   sdk.start();
 

@@ -1,0 +1,88 @@
+// onbehalf instruments the frameworks an app uses without the app importing onbehalf: when the app
+// loads a framework's module (ESM through the loader hook register installs, or CommonJS), its classes
+// are patched before the app sees them. Apps that do not use the framework pay nothing.
+import {
+  type Instrumentation,
+  InstrumentationBase,
+  InstrumentationNodeModuleDefinition,
+  InstrumentationNodeModuleFile,
+} from '@opentelemetry/instrumentation';
+
+/** A file of a framework package to patch, e.g. `@langchain/core/dist/tools/index.cjs`. */
+export interface FrameworkFile {
+  /** The file's path from the package name, as Node resolves it (ESM and CommonJS builds differ). */
+  file: string;
+  /** Patches the loaded module's exports in place; false when they are not the expected shape. */
+  patch: (moduleExports: object) => boolean;
+}
+
+/**
+ * An OpenTelemetry instrumentation that patches framework files when the app loads them. A module
+ * whose shape changed (a framework release onbehalf does not know) is reported on stderr once and
+ * left unpatched: the app still runs, and the message says its tool calls go unrecorded.
+ */
+export function frameworkInstrumentation(
+  framework: string,
+  packageName: string,
+  versions: string[],
+  files: readonly FrameworkFile[],
+): Instrumentation {
+  let warned = false;
+  class FrameworkInstrumentation extends InstrumentationBase {
+    constructor() {
+      super(`onbehalf-${packageName}`, '1', {});
+    }
+    protected init() {
+      return new InstrumentationNodeModuleDefinition(
+        packageName,
+        versions,
+        undefined,
+        undefined,
+        files.map(
+          ({ file, patch }) =>
+            new InstrumentationNodeModuleFile(
+              file,
+              versions,
+              (moduleExports: object) => {
+                let ok = false;
+                try {
+                  ok = patch(moduleExports);
+                } catch {}
+                if (!ok && !warned) {
+                  warned = true;
+                  process.stderr.write(
+                    `onbehalf: could not instrument ${framework} (${file} is not what onbehalf knows): its tool calls are not recorded\n`,
+                  );
+                }
+                return moduleExports;
+              },
+              () => {},
+            ),
+        ),
+      );
+    }
+  }
+  return new FrameworkInstrumentation();
+}
+
+/** Marks a patched function, so a module loaded twice is patched once. */
+const PATCHED = Symbol.for('onbehalf.patched');
+
+/**
+ * Replaces `owner[name]` with `wrap(original)`, once. Returns false when there is nothing to patch
+ * (the framework changed its shape): the caller reports that instead of failing.
+ */
+export function patchMethod<T extends object>(
+  owner: T | undefined,
+  name: string,
+  wrap: (original: (...args: unknown[]) => unknown) => (...args: unknown[]) => unknown,
+): boolean {
+  const target = owner as Record<string, unknown> | undefined;
+  const original = target?.[name];
+  if (typeof original !== 'function' || !target) return false;
+  if ((original as { [PATCHED]?: boolean })[PATCHED]) return true;
+  const patched = wrap(original as (...args: unknown[]) => unknown);
+  Object.defineProperty(patched, PATCHED, { value: true });
+  target[name] = patched;
+  return true;
+}
