@@ -10,7 +10,10 @@ import {
 
 /** A file of a framework package to patch, e.g. `@langchain/core/dist/tools/index.cjs`. */
 export interface FrameworkFile {
-  /** The file's path from the package name, as Node resolves it (ESM and CommonJS builds differ). */
+  /**
+   * The file's path from the package name, as Node resolves it (ESM and CommonJS builds differ), or
+   * the package name itself for its main module.
+   */
   file: string;
   /** Patches the loaded module's exports in place; false when they are not the expected shape. */
   patch: (moduleExports: object) => boolean;
@@ -28,6 +31,22 @@ export function frameworkInstrumentation(
   files: readonly FrameworkFile[],
 ): Instrumentation {
   let warned = false;
+  const patchOrReport = (file: string, patch: FrameworkFile['patch']) => (moduleExports: object) => {
+    let ok = false;
+    try {
+      ok = patch(moduleExports);
+    } catch {}
+    if (!ok && !warned) {
+      warned = true;
+      process.stderr.write(
+        `onbehalf: could not instrument ${framework} (${file} is not what onbehalf knows): its tool calls are not recorded\n`,
+      );
+    }
+    return moduleExports;
+  };
+  // The package's main module is patched as the module; any other file as a file inside it.
+  const main = files.find((f) => f.file === packageName);
+  const inner = files.filter((f) => f !== main);
   class FrameworkInstrumentation extends InstrumentationBase {
     constructor() {
       super(`onbehalf-${packageName}`, '1', {});
@@ -36,28 +55,11 @@ export function frameworkInstrumentation(
       return new InstrumentationNodeModuleDefinition(
         packageName,
         versions,
+        main && patchOrReport(main.file, main.patch),
         undefined,
-        undefined,
-        files.map(
+        inner.map(
           ({ file, patch }) =>
-            new InstrumentationNodeModuleFile(
-              file,
-              versions,
-              (moduleExports: object) => {
-                let ok = false;
-                try {
-                  ok = patch(moduleExports);
-                } catch {}
-                if (!ok && !warned) {
-                  warned = true;
-                  process.stderr.write(
-                    `onbehalf: could not instrument ${framework} (${file} is not what onbehalf knows): its tool calls are not recorded\n`,
-                  );
-                }
-                return moduleExports;
-              },
-              () => {},
-            ),
+            new InstrumentationNodeModuleFile(file, versions, patchOrReport(file, patch), () => {}),
         ),
       );
     }

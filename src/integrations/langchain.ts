@@ -3,7 +3,7 @@
 // context. LangChain's callbacks run in a shared background queue, whose context may be another
 // request's; this span is started inside the call itself, so it belongs to the call's trace and
 // attribution, and the tool's own code (an `audited()` gate, an HTTP request) runs inside it.
-import { type Attributes, SpanKind, trace } from '@opentelemetry/api';
+import { type Attributes, context, SpanKind, trace } from '@opentelemetry/api';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import {
   ATTR_ATTRIBUTION_CONTENT_REDACTIONS,
@@ -80,6 +80,36 @@ function resultContent(result: unknown): unknown {
   if (result && typeof result === 'object' && 'content' in result)
     return (result as { content: unknown }).content;
   return result;
+}
+
+/**
+ * LangChain runs callbacks (tracers such as OpenInference's) in a shared `p-queue`: a queued callback
+ * runs in the context of whichever earlier callback's promise started it, which may belong to another
+ * request, so a tracer starting spans there files them under someone else's trace and attribution.
+ * Binding each queued function to the context it was queued in keeps every callback in its own
+ * request's context. Patches the `PQueue` class of a loaded `p-queue` (6.x, which LangChain uses).
+ */
+export function bindQueueToCallerContext(pQueueModule: object): boolean {
+  const PQueue = (pQueueModule as { default?: { prototype: object } }).default;
+  return patchMethod(
+    PQueue?.prototype,
+    'add',
+    (original) =>
+      function add(this: unknown, fn: unknown, ...rest: unknown[]) {
+        const bound = typeof fn === 'function' ? context.bind(context.active(), fn) : fn;
+        return original.call(this, bound, ...rest);
+      },
+  );
+}
+
+/** Keeps LangChain's background callbacks in the context of the request that queued them. */
+export function langChainCallbackQueueInstrumentation(): Instrumentation {
+  return frameworkInstrumentation(
+    'the LangChain callback queue',
+    'p-queue',
+    ['>=6 <7'],
+    [{ file: 'p-queue', patch: bindQueueToCallerContext }],
+  );
 }
 
 /**
