@@ -4,6 +4,7 @@
 import { register } from 'node:module';
 import { diag } from '@opentelemetry/api';
 import { enableAiSdkTelemetry } from '../integrations/ai-sdk.js';
+import { bridgeOpenAIAgents } from '../integrations/openai-agents.js';
 import { type OnbehalfHandle, startOnbehalf } from './start.js';
 
 register('@opentelemetry/instrumentation/hook.mjs', import.meta.url);
@@ -23,12 +24,18 @@ function start(): OnbehalfHandle {
 }
 
 const onbehalf = start();
-// AI SDK 7 emits no span until an integration is registered: before the app's first line, it is.
-await enableAiSdkTelemetry().catch((err: unknown) => {
-  process.stderr.write(
-    `onbehalf: could not turn on AI SDK telemetry, its tool calls are not recorded: ${err}\n`,
-  );
-});
+// Before the app's first line: AI SDK 7 emits no span until an integration is registered, and
+// OpenAI Agents none at all without the bridge.
+for (const [framework, enable] of [
+  ['AI SDK telemetry', enableAiSdkTelemetry],
+  ['the OpenAI Agents bridge', bridgeOpenAIAgents],
+] as const) {
+  await enable().catch((err: unknown) => {
+    process.stderr.write(
+      `onbehalf: could not turn on ${framework}, its tool calls are not recorded: ${err}\n`,
+    );
+  });
+}
 
 // A short script that simply ends must still flush its telemetry: beforeExit fires once the event loop
 // is empty, and shutdown() schedules the last exports, which keeps the process alive until they finish.
