@@ -5,29 +5,21 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { actionRows, ensureBuilt, repo, runNode, tempDir } from './support.js';
+import {
+  actionRows,
+  attributedToInboxAgent,
+  ensureBuilt,
+  inboxAgentEnv,
+  repo,
+  runNode,
+  tempDir,
+} from './support.js';
 
 const aiVersion = JSON.parse(readFileSync(join(repo, 'node_modules/ai/package.json'), 'utf8'))
   .version as string;
 const tmp = tempDir('ai-sdk-7');
-const env = {
-  ONBEHALF_AGENT_ID: 'nhi:agent-7f3',
-  ONBEHALF_AGENT_NAME: 'inbox-agent',
-  ONBEHALF_AGENT_OWNER: 'tom',
-  ONBEHALF_ON_BEHALF_OF: 'tom',
-  ONBEHALF_TRIGGER: 'email:msg-8821',
-};
-const attributed = {
-  actor_type: 'agent',
-  actor_id: 'nhi:agent-7f3',
-  actor_name: 'inbox-agent',
-  owner_id: 'tom',
-  on_behalf_of: 'tom',
-  trigger_type: 'email',
-  trigger_id: 'msg-8821',
-  provenance: 'local',
-  result: 'ok',
-};
+const env = inboxAgentEnv;
+const attributed = { ...attributedToInboxAgent, provenance: 'local', result: 'ok' };
 
 function expectToolRows(rows: ReturnType<typeof actionRows>) {
   for (const row of rows) expect(row).toMatchObject(attributed);

@@ -4,7 +4,15 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { actionRows, ensureBuilt, repo, runNode, tempDir } from './support.js';
+import {
+  actionRows,
+  attributedToInboxAgent,
+  ensureBuilt,
+  inboxAgentEnv,
+  repo,
+  runNode,
+  tempDir,
+} from './support.js';
 
 const manifest = join(repo, 'node_modules/@openai/agents/package.json');
 const installed = existsSync(manifest);
@@ -20,31 +28,14 @@ describe.skipIf(!installed)(`@openai/agents@${version} under register, no app co
     const store = join(tmp.dir, 'agents.db');
     const { stdout } = await runNode(
       'test/fixtures/frameworks/openai-agents-agent.mjs',
-      {
-        ONBEHALF_STORE: store,
-        ONBEHALF_AGENT_ID: 'nhi:agent-7f3',
-        ONBEHALF_AGENT_NAME: 'inbox-agent',
-        ONBEHALF_AGENT_OWNER: 'tom',
-        ONBEHALF_ON_BEHALF_OF: 'tom',
-        ONBEHALF_TRIGGER: 'email:msg-8821',
-      },
+      { ...inboxAgentEnv, ONBEHALF_STORE: store },
       { register: true },
     );
     expect(stdout).toContain('openai agents: Done.');
     const rows = actionRows(store);
     expect(rows.map((r) => r.action)).toEqual(['lookup_contact', 'send_mail']);
     for (const row of rows) {
-      expect(row).toMatchObject({
-        actor_type: 'agent',
-        actor_id: 'nhi:agent-7f3',
-        actor_name: 'inbox-agent',
-        owner_id: 'tom',
-        on_behalf_of: 'tom',
-        trigger_type: 'email',
-        trigger_id: 'msg-8821',
-        provenance: 'local',
-        result: 'ok',
-      });
+      expect(row).toMatchObject({ ...attributedToInboxAgent, provenance: 'local', result: 'ok' });
     }
     expect(JSON.parse(rows[0]!.tool_arguments as string)).toEqual({ name: 'Dana' });
     expect(JSON.parse(rows[1]!.tool_arguments as string)).toEqual({
