@@ -90,7 +90,10 @@ function resultContent(result: unknown): unknown {
  * request's context. Patches the `PQueue` class of a loaded `p-queue` (6.x, which LangChain uses).
  */
 export function bindQueueToCallerContext(pQueueModule: object): boolean {
-  const PQueue = (pQueueModule as { default?: { prototype: object } }).default;
+  // CommonJS exports `{ default: PQueue }`; seen from ESM, that object is the namespace's default.
+  type Exports = { default?: { prototype?: object; default?: { prototype?: object } } };
+  const exported = (pQueueModule as Exports).default;
+  const PQueue = exported?.prototype && 'add' in exported.prototype ? exported : exported?.default;
   return patchMethod(
     PQueue?.prototype,
     'add',

@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { withAttribution } from '../../src/context/attribution.js';
 import { ActionDeniedError, audited } from '../../src/context/audited.js';
+import { instrumentLangChainTools } from '../../src/integrations/langchain.js';
 import { auditedMcpTool, injectMcpMeta } from '../../src/integrations/mcp.js';
 import { attributedToInboxAgent, inboxAgent, type Pipeline, repo, setupPipeline } from './support.js';
 
@@ -111,6 +112,31 @@ describe.skipIf(aiMajor !== 6)(`audited() inside an AI SDK ${aiMajor} tool`, () 
     expect(rows.map((r) => [r.action, r.result, r.on_behalf_of])).toEqual([
       ['delete_record', 'denied', 'tom'],
     ]);
+  });
+});
+
+describe('audited() inside a LangChain tool', () => {
+  it('one row per call; a denial is one denied row', async () => {
+    p = setupPipeline();
+    const lcTools = await import('@langchain/core/tools');
+    // What register's instrumentation does when the app loads @langchain/core/tools.
+    expect(instrumentLangChainTools(lcTools)).toBe(true);
+    const del = lcTools.tool(async ({ id, ok }: { id: string; ok: boolean }) => deleteRecord(id, ok), {
+      name: 'delete_record',
+      schema: z.object({ id: z.string(), ok: z.boolean() }),
+    });
+    await withAttribution(inboxAgent, () =>
+      del.invoke({ type: 'tool_call', id: 'lc-1', name: 'delete_record', args: { id: 'rec-5', ok: true } }),
+    );
+    await expect(withAttribution(inboxAgent, () => del.invoke({ id: 'rec-6', ok: false }))).rejects.toThrow(
+      ActionDeniedError,
+    );
+    const rows = p.rows();
+    expect(rows.map((r) => [r.action, r.target, r.result])).toEqual([
+      ['delete_record', 'rec-5', 'ok'],
+      ['delete_record', 'rec-6', 'denied'],
+    ]);
+    expect(JSON.parse(rows[0]!.attributes as string)['gen_ai.tool.call.id']).toBe('lc-1');
   });
 });
 
