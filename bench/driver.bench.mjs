@@ -101,7 +101,11 @@ export async function run({ mode = 'quick' } = {}) {
       if (!result.ok) throw new Error(`driver bench: verify with ${driver} failed`);
       return n / seconds;
     };
-    const [node, better] = await interleaved(s.rounds, verifyWith('node:sqlite'), verifyWith('better-sqlite3'));
+    const [node, better] = await interleaved(
+      s.rounds,
+      verifyWith('node:sqlite'),
+      verifyWith('better-sqlite3'),
+    );
     const base = row({
       section: 'driver',
       name: `verify, better-sqlite3, ${n} events`,

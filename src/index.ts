@@ -44,6 +44,7 @@ export {
   mcpMetaOf,
   withMcpContext,
 } from './integrations/mcp.js';
+export { type AgentsSpanLike, OpenAIAgentsToolSpans } from './integrations/openai-agents.js';
 export {
   generateSigningKey,
   KeyError,

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type Context, diag } from '@opentelemetry/api';
 import type { ReadableSpan, Span, SpanProcessor } from '../otel/sdk-interfaces.js';
+import { isFoldedIntoGate } from '../processor/folded-tool-calls.js';
 import { recognizeToolCall, type ToolCall } from '../processor/tool-call.js';
 import type { RedactionOptions } from '../redaction/redact.js';
 import type { AuditStore } from '../stores/audit-store.js';
@@ -122,6 +123,8 @@ export class AuditSpanProcessor implements SpanProcessor {
     let call: ToolCall | undefined;
     try {
       call = recognizeToolCall(span);
+      // A gate inside this framework tool span already wrote the call's one row.
+      if (call && isFoldedIntoGate(span, call)) return;
       if (!call && this.options.isAuditRelevant?.(span)) call = { convention: 'onbehalf', name: span.name };
     } catch (err) {
       // Relevance unknown (a throwing isAuditRelevant): said out loud, since it may hide actions.

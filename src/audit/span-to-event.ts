@@ -106,7 +106,7 @@ function cap(value: string, redactions: Set<string>): string {
 }
 
 /** Arguments arrive as JSON text (most frameworks) or as values; both are redacted as values. */
-function redactValue(value: unknown, options: RedactionOptions | undefined) {
+export function redactValue(value: unknown, options: RedactionOptions | undefined) {
   if (typeof value === 'string') {
     try {
       return redact(JSON.parse(value), options);

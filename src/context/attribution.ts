@@ -141,7 +141,28 @@ function defaultChain(a: Readonly<Attribution>): string[] {
   return [...chain, a.actor.id];
 }
 
+/** Each attribution made by nesting, to the one it was nested in: how a delegation is told from a stranger. */
+const NESTED_IN = new WeakMap<object, Readonly<Attribution>>();
+
+/**
+ * Whether `inner` was made by {@link withAttribution} inside `outer`, directly or through further
+ * nesting: a delegation that belongs to `outer`'s work, not another request's attribution.
+ */
+export function isNestedIn(inner: Readonly<Attribution>, outer: Readonly<Attribution>): boolean {
+  for (let a = NESTED_IN.get(inner); a; a = NESTED_IN.get(a)) if (a === outer) return true;
+  return false;
+}
+
 function nest(outer: Readonly<Attribution>, inner: Readonly<Attribution>): Readonly<Attribution> {
+  const nested = nestedAttribution(outer, inner);
+  NESTED_IN.set(nested, outer);
+  return nested;
+}
+
+function nestedAttribution(
+  outer: Readonly<Attribution>,
+  inner: Readonly<Attribution>,
+): Readonly<Attribution> {
   if (inner.principal && outer.principal && inner.principal.id !== outer.principal.id) {
     throw new AttributionError(
       `invalid attribution: principal.id: a nested attribution cannot change the principal (${outer.principal.id} -> ${inner.principal.id})`,

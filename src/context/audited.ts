@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type Attributes, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { redactValue } from '../audit/span-to-event.js';
 import {
   ATTR_ATTRIBUTION_ACTION,
   ATTR_ATTRIBUTION_APPROVAL_APPROVER_ID,
@@ -16,6 +17,7 @@ import {
   ATTR_GEN_AI_TOOL_CALL_ID,
   ATTR_GEN_AI_TOOL_NAME,
 } from '../conventions/generated.js';
+import { type EnclosingToolCall, gateStartsInside } from '../processor/folded-tool-calls.js';
 import { redact } from '../redaction/redact.js';
 
 /** What {@link audited} records about a privileged action besides its name. */
@@ -74,7 +76,9 @@ const TRACER_NAME = 'onbehalf';
 export function audited<T>(action: string, details: AuditDetails, fn: () => T | Promise<T>): Promise<T> {
   const tracer = trace.getTracer(TRACER_NAME);
   const denial = denialReason(details);
-  const attributes = startAttributes(action, details);
+  // Inside a framework's own tool span, this gate's row is that call's only row.
+  const enclosing = gateStartsInside(trace.getActiveSpan());
+  const attributes = startAttributes(action, details, enclosing);
   // Known before the span starts, so no `started` record is written for an action that never runs.
   if (denial) attributes[ATTR_ATTRIBUTION_RESULT] = 'denied';
   let startTime: number | undefined;
@@ -137,11 +141,16 @@ function replayStart(d: AuditDetails): number | undefined {
   return start;
 }
 
-function startAttributes(action: string, d: AuditDetails): Attributes {
+function startAttributes(
+  action: string,
+  d: AuditDetails,
+  enclosing: EnclosingToolCall | undefined,
+): Attributes {
   const attributes: Attributes = {
     [ATTR_GEN_AI_OPERATION_NAME]: 'execute_tool',
     [ATTR_GEN_AI_TOOL_NAME]: action,
-    [ATTR_GEN_AI_TOOL_CALL_ID]: randomUUID(),
+    // The framework's id of the call this gate folds into, so the row can be matched to its trace.
+    [ATTR_GEN_AI_TOOL_CALL_ID]: enclosing?.call.callId ?? randomUUID(),
     [ATTR_ATTRIBUTION_ACTION]: action,
     [ATTR_ATTRIBUTION_RISK_TIER]: d.riskTier ?? 0,
     [ATTR_ATTRIBUTION_POLICY_DECISION]: d.policy?.decision ?? 'not_evaluated',
@@ -150,8 +159,15 @@ function startAttributes(action: string, d: AuditDetails): Attributes {
   if (d.target !== undefined) attributes[ATTR_ATTRIBUTION_TARGET] = d.target;
   if (d.policy?.rule) attributes[ATTR_ATTRIBUTION_POLICY_RULE] = d.policy.rule;
   if (d.approval?.approverId) attributes[ATTR_ATTRIBUTION_APPROVAL_APPROVER_ID] = d.approval.approverId;
-  if (d.arguments !== undefined) {
-    const { json, redactions } = redact(d.arguments);
+  // The gate's own arguments win; without them, the framework's, redacted the same way.
+  const args =
+    d.arguments !== undefined
+      ? redact(d.arguments)
+      : enclosing?.call.arguments !== undefined
+        ? redactValue(enclosing.call.arguments, undefined)
+        : undefined;
+  if (args) {
+    const { json, redactions } = args;
     if (json !== undefined) attributes[ATTR_GEN_AI_TOOL_CALL_ARGUMENTS] = json;
     if (redactions.length) attributes[ATTR_ATTRIBUTION_CONTENT_REDACTIONS] = redactions;
   }

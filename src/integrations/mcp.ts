@@ -1,9 +1,11 @@
 // Model Context Protocol: trace context and attribution in `params._meta`, and an audited server-side
 // tool span. Structural types only, so onbehalf does not depend on the MCP SDK.
+import { randomBytes } from 'node:crypto';
 import {
   type Attributes,
   type Context,
   context,
+  createContextKey,
   isSpanContextValid,
   type Link,
   propagation,
@@ -11,6 +13,7 @@ import {
   SpanKind,
   SpanStatusCode,
   type TextMapGetter,
+  TraceFlags,
   trace,
 } from '@opentelemetry/api';
 import {
@@ -21,6 +24,7 @@ import {
   ATTR_GEN_AI_TOOL_NAME,
 } from '../conventions/generated.js';
 import { redact } from '../redaction/redact.js';
+import { runInToolSpan } from './tool-span.js';
 
 /** The `_meta` property bag of an MCP request's params. */
 export type McpMeta = Record<string, unknown>;
@@ -57,24 +61,40 @@ const metaGetter: TextMapGetter<McpMeta> = {
  * as the OpenTelemetry MCP conventions recommend. The app's own `_meta` keys are kept; stale
  * propagation keys are replaced.
  *
- * Call it inside an active span: a signed attribution is bound to the trace, so without one only
- * unverified claims go out.
+ * A signed attribution is bound to a trace: called outside any span, the request is given a trace of
+ * its own (a fresh `traceparent`), so it is still signed whenever this process has a signing key.
  *
  * @example
  * await client.callTool(injectMcpMeta({ name: 'send_mail', arguments: { to, body } }));
  */
-export function injectMcpMeta<P extends { _meta?: McpMeta | undefined }>(
-  params: P,
+export function injectMcpMeta<P extends object>(
+  params: P & { _meta?: McpMeta | undefined },
   ctx: Context = context.active(),
 ): P & { _meta: McpMeta } {
   const meta: McpMeta = { ...(params._meta ?? {}) };
   for (const key of PROPAGATION_KEYS) delete meta[key];
-  propagation.inject(ctx, meta, {
-    set: (carrier, key, value) => {
+  const written: McpMeta = {};
+  const set = {
+    set: (carrier: McpMeta, key: string, value: string) => {
       carrier[key] = value;
     },
+  };
+  propagation.inject(ctx, written, set);
+  // Attribution going out with no trace to bind a token to: again, on a trace of its own.
+  if (written.baggage !== undefined && written.traceparent === undefined) {
+    for (const key of Object.keys(written)) delete written[key];
+    propagation.inject(withNewTrace(ctx), written, set);
+  }
+  return { ...params, _meta: { ...meta, ...written } };
+}
+
+/** `ctx` with a new trace, which a signed token can be bound to and the server's span can continue. */
+function withNewTrace(ctx: Context): Context {
+  return trace.setSpanContext(ctx, {
+    traceId: randomBytes(16).toString('hex'),
+    spanId: randomBytes(8).toString('hex'),
+    traceFlags: TraceFlags.SAMPLED,
   });
-  return { ...params, _meta: meta };
 }
 
 /** The `_meta` of an MCP request, from whichever of its usual places holds it. */
@@ -144,41 +164,43 @@ export function auditedMcpTool<P extends unknown[], R>(
     // The MCP SDK passes (args, extra) to tools with an input schema and (extra) to those without.
     const extra = params[params.length - 1] as McpHandlerExtra | undefined;
     const args = params.length > 1 ? params[0] : undefined;
-    // The transport's own span, if any, stays reachable as a link (MCP conventions).
-    const ambient = trace.getSpanContext(context.active());
-    const links: Link[] = ambient && isSpanContextValid(ambient) ? [{ context: ambient }] : [];
-    return withMcpContext(extra, () =>
-      trace
-        .getTracer('onbehalf')
-        .startActiveSpan(
-          `tools/call ${name}`,
-          { kind: SpanKind.SERVER, attributes: toolCallAttributes(name, args, extra), links },
-          async (span) => {
-            try {
-              const result = await handler(...params);
-              if ((result as McpToolResultLike | undefined)?.isError === true) {
-                span.setAttribute(ATTR_ERROR_TYPE, 'tool_error');
-                span.setStatus({ code: SpanStatusCode.ERROR, message: 'tool returned isError' });
-              }
-              return result;
-            } catch (err) {
-              span.setAttribute(
-                ATTR_ERROR_TYPE,
-                err instanceof Error && err.name !== 'Error' ? err.name : '_OTHER',
-              );
-              span.recordException(err instanceof Error ? err : String(err));
-              span.setStatus({
-                code: SpanStatusCode.ERROR,
-                message: err instanceof Error ? err.message : String(err),
-              });
-              throw err;
-            } finally {
-              span.end();
-            }
-          },
-        ),
-    );
+    return serveMcpToolCall(name, args, extra, () => handler(...params));
   };
+}
+
+/** Set while a `tools/call` server span runs, so a wrapped handler inside it makes no second one. */
+const IN_TOOL_CALL = createContextKey('onbehalf.mcp.tools-call');
+
+/**
+ * Runs one MCP tool call on the server: in the context its `_meta` carries, inside a
+ * `tools/call {name}` SERVER span (see {@link auditedMcpTool}). Inside such a span already (register
+ * instruments the SDK, and the handler is also wrapped by hand), it just runs the call.
+ */
+export function serveMcpToolCall<R>(
+  name: string,
+  args: unknown,
+  extra: McpHandlerExtra | undefined,
+  run: () => R | Promise<R>,
+): Promise<R> {
+  if (context.active().getValue(IN_TOOL_CALL)) return Promise.resolve().then(run);
+  // The transport's own span, if any, stays reachable as a link (MCP conventions).
+  const ambient = trace.getSpanContext(context.active());
+  const links: Link[] = ambient && isSpanContextValid(ambient) ? [{ context: ambient }] : [];
+  const ctx = extractMcpContext(extra).setValue(IN_TOOL_CALL, true);
+  return trace
+    .getTracer('onbehalf')
+    .startActiveSpan(
+      `tools/call ${name}`,
+      { kind: SpanKind.SERVER, attributes: toolCallAttributes(name, args, extra), links },
+      ctx,
+      (span) =>
+        runInToolSpan(span, run, (result) => {
+          if ((result as McpToolResultLike | undefined)?.isError === true) {
+            span.setAttribute(ATTR_ERROR_TYPE, 'tool_error');
+            span.setStatus({ code: SpanStatusCode.ERROR, message: 'tool returned isError' });
+          }
+        }),
+    );
 }
 
 function toolCallAttributes(name: string, args: unknown, extra: McpHandlerExtra | undefined): Attributes {

@@ -120,3 +120,10 @@ export interface LogRecordExporter {
   shutdown(): Promise<void>;
   forceFlush?(): Promise<void>;
 }
+
+/** An OpenTelemetry instrumentation, as the SDK's `instrumentations` option takes it. */
+export interface Instrumentation {
+  readonly instrumentationName: string;
+  enable(): void;
+  disable(): void;
+}

@@ -36,6 +36,14 @@ export const traceSdk = once(() =>
   fromSdkNode<typeof import('@opentelemetry/sdk-trace')>('@opentelemetry/sdk-trace'),
 );
 
+/**
+ * `@opentelemetry/instrumentation`: the copy sdk-node's own instrumentations use, whose loader hook
+ * register installs (a second copy would patch nothing in ESM apps).
+ */
+export const instrumentationSdk = once(() =>
+  fromSdkNode<typeof import('@opentelemetry/instrumentation')>('@opentelemetry/instrumentation'),
+);
+
 /** `@opentelemetry/sdk-node` itself. */
 export const nodeSdk = once(() =>
   fromSdkNode<typeof import('@opentelemetry/sdk-node')>('@opentelemetry/sdk-node'),

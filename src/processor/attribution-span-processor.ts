@@ -1,9 +1,10 @@
-import { type Attributes, type Context, diag } from '@opentelemetry/api';
+import { type Attributes, type Context, diag, type SpanContext } from '@opentelemetry/api';
 import { actorFromEnv, taskDefaultsFromEnv } from '../config/env.js';
 import {
   type Actor,
   type Attribution,
   getAttribution,
+  isNestedIn,
   localRoot,
   parseAttribution,
 } from '../context/attribution.js';
@@ -37,7 +38,16 @@ export interface AttributionProcessorStats {
   defaulted: number;
   /** Spans left unstamped because stamping threw. */
   failed: number;
+  /**
+   * Spans whose start context carried another attribution than their parent span's (a framework
+   * that starts spans from whatever context a background callback queue runs in): stamped with the
+   * parent's.
+   */
+  parentWon: number;
 }
+
+/** Spans of this process whose attribution is remembered for their children; the oldest are forgotten. */
+const REMEMBERED_SPANS = 8192;
 
 /**
  * Stamps every span at start with the attribution of its parent context (who acts, on whose behalf,
@@ -47,12 +57,15 @@ export interface AttributionProcessorStats {
  * attribution in context is immutable; the hot path is one map lookup and one `setAttributes`.
  */
 export class AttributionSpanProcessor implements SpanProcessor {
-  readonly stats: AttributionProcessorStats = { seen: 0, stamped: 0, defaulted: 0, failed: 0 };
+  readonly stats: AttributionProcessorStats = { seen: 0, stamped: 0, defaulted: 0, failed: 0, parentWon: 0 };
+  /** Span id → the attribution it was stamped with (null: none), for spans started in this process. */
+  private readonly bySpan = new Map<string, Readonly<Attribution> | null>();
   private readonly cache = new WeakMap<object, Attributes>();
   private readonly defaultAttributes: Attributes | undefined;
   /** The default actor alone: what an unverified claim is merged with, never the default principal. */
   private readonly defaultActorAttributes: Attributes | undefined;
   private readonly defaultActor: Actor | undefined;
+  private readonly defaultTaskAttribution: Readonly<Attribution> | undefined;
 
   constructor(private readonly options: AttributionSpanProcessorOptions = {}) {
     const env = options.env ?? process.env;
@@ -61,13 +74,14 @@ export class AttributionSpanProcessor implements SpanProcessor {
       // Validated once here, so a broken default is reported at start-up, not per span.
       const task = parseAttribution({ actor, ...(options.defaultTask ?? taskDefaultsFromEnv(env)) });
       this.defaultActor = task.actor;
+      this.defaultTaskAttribution = localRoot(task);
       this.defaultActorAttributes = attributionToAttributes(
         { actor: this.defaultActor, provenance: 'local' },
         options,
       );
       this.defaultAttributes =
         task.principal || task.trigger
-          ? attributionToAttributes(localRoot(task), options)
+          ? attributionToAttributes(this.defaultTaskAttribution, options)
           : this.defaultActorAttributes;
     }
   }
@@ -75,7 +89,8 @@ export class AttributionSpanProcessor implements SpanProcessor {
   onStart(span: Span, parentContext: Context): void {
     this.stats.seen++;
     try {
-      const attribution = getAttribution(parentContext);
+      const attribution = this.attributionOf(span, parentContext);
+      this.remember(span.spanContext().spanId, attribution);
       if (attribution) {
         span.setAttributes(this.attributesOf(attribution));
         this.stats.stamped++;
@@ -86,6 +101,31 @@ export class AttributionSpanProcessor implements SpanProcessor {
     } catch (err) {
       this.stats.failed++;
       diag.warn('onbehalf: could not stamp attribution on span', err);
+    }
+  }
+
+  /**
+   * A span's attribution is that of its own trace: the parent span's, when the parent started in this
+   * process with one, unless the context's is a delegation nested inside it. A context that carries
+   * a stranger's attribution (another request's, handed over by a shared callback queue) loses.
+   */
+  private attributionOf(span: Span, parentContext: Context): Readonly<Attribution> | undefined {
+    const fromContext = getAttribution(parentContext);
+    const parent = (span as { parentSpanContext?: SpanContext }).parentSpanContext;
+    // A remote parent came in with its own attribution (verified or a claim): the context has it.
+    const fromParent = parent && !parent.isRemote ? this.bySpan.get(parent.spanId) : undefined;
+    if (!fromParent || fromContext === fromParent || (fromContext && isNestedIn(fromContext, fromParent))) {
+      return fromContext;
+    }
+    this.stats.parentWon++;
+    return fromParent;
+  }
+
+  private remember(spanId: string, attribution: Readonly<Attribution> | undefined): void {
+    this.bySpan.set(spanId, attribution ?? null);
+    if (this.bySpan.size > REMEMBERED_SPANS) {
+      const oldest = this.bySpan.keys().next().value;
+      if (oldest !== undefined) this.bySpan.delete(oldest);
     }
   }
 
@@ -107,6 +147,14 @@ export class AttributionSpanProcessor implements SpanProcessor {
       this.cache.set(attribution, attributes);
     }
     return attributes;
+  }
+
+  /**
+   * The attribution of spans started outside any: the default actor, with the default principal and
+   * trigger if set. What the process propagates when the context carries none.
+   */
+  get defaultAttribution(): Readonly<Attribution> | undefined {
+    return this.defaultTaskAttribution;
   }
 
   /** The process's default actor, if one is configured. */

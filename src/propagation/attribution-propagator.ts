@@ -57,6 +57,12 @@ export interface AttributionPropagatorOptions {
   verifyCacheSize?: number;
   /** Longest delegation chain accepted inbound; {@link MAX_ATTRIBUTION_LIST} by default. */
   maxChain?: number;
+  /**
+   * What goes out when the context carries no attribution: the process's own default (its
+   * `ONBEHALF_AGENT_*`, `ONBEHALF_ON_BEHALF_OF`, `ONBEHALF_TRIGGER`), the same the attribution
+   * processor stamps on its spans, so an agent configured only by the environment is known downstream.
+   */
+  defaultAttribution?: Readonly<Attribution>;
 }
 
 /** Counters of an {@link AttributionPropagator}; it never throws into the host application. */
@@ -142,6 +148,7 @@ export class AttributionPropagator implements TextMapPropagator {
   private readonly plain: boolean;
   private readonly maxChain: number;
   private readonly cacheSize: number;
+  private readonly defaultAttribution: Readonly<Attribution> | undefined;
   private readonly outbound = new WeakMap<object, Map<string, Outbound>>();
   private readonly scrubbed = new WeakMap<object, Readonly<Attribution>>();
   private readonly inbound = new WeakMap<object, Inbound>();
@@ -156,6 +163,7 @@ export class AttributionPropagator implements TextMapPropagator {
     this.plain = options.plainEntries ?? true;
     this.maxChain = options.maxChain ?? MAX_ATTRIBUTION_LIST;
     this.cacheSize = options.verifyCacheSize ?? 1024;
+    this.defaultAttribution = options.defaultAttribution;
     const trusted = options.trustedKeys;
     this.trustedKeys = trusted instanceof TrustedKeySet ? trusted : new TrustedKeySet(trusted ?? []);
     // A process can always check what it signed itself (a call that comes back to it).
@@ -172,7 +180,7 @@ export class AttributionPropagator implements TextMapPropagator {
   inject(ctx: Context, carrier: unknown, setter: TextMapSetter): void {
     try {
       if (coreSdk().isTracingSuppressed(ctx)) return;
-      const attribution = getAttribution(ctx);
+      const attribution = getAttribution(ctx) ?? this.defaultAttribution;
       const baggage = propagation.getBaggage(ctx);
       const appEntries: string[] = [];
       let strayClaims = false;

@@ -1,4 +1,5 @@
 import { ENV } from '../config/env.js';
+import type { Attribution } from '../context/attribution.js';
 import { loadSigningKey, type SigningKey, type TrustedKey } from '../keys/keys.js';
 import { AttributionPropagator } from './attribution-propagator.js';
 import { TrustedKeySet } from './trusted-key-set.js';
@@ -30,8 +31,9 @@ export function attributionPropagatorFrom(
   options: PropagationKeyOptions,
   env: Record<string, string | undefined> = process.env,
   signingKey: SigningKey | undefined = resolveSigningKey(options, env),
+  defaultAttribution?: Readonly<Attribution>,
 ): AttributionPropagator {
   const trustedOption = options.trustedKeys ?? (env[ENV.trustedKeys]?.trim() || undefined);
   const trustedKeys = trustedOption === undefined ? undefined : new TrustedKeySet(trustedOption);
-  return new AttributionPropagator({ signingKey, trustedKeys });
+  return new AttributionPropagator({ signingKey, trustedKeys, defaultAttribution });
 }

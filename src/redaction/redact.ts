@@ -85,6 +85,23 @@ export const DEFAULT_REDACTION_RULES: readonly RedactionRule[] = Object.freeze([
 
 const DEFAULT_SECRET_KEYS =
   /pass(word)?|secret|token|api[-_]?key|authorization|credential|private[-_]?key|cookie/i;
+/**
+ * Keys that name an amount, not a credential: `input_tokens`, `gen_ai.usage.output_tokens`,
+ * `max_tokens`, `tokenUsage`, `token_count`. A number or a usage summary under them is kept (its
+ * strings still scanned like any other).
+ */
+const AMOUNT_KEYS = /tokens$|token_?count|usage/i;
+
+/**
+ * Redaction by meaning, not by name alone: a boolean is never a credential, nor is a count of tokens
+ * (`input_tokens: 42`). A number under `password` still is.
+ */
+function secretByKey(key: string, v: unknown, secretKeys: RegExp): boolean {
+  if (!key || v === null || v === undefined || v === '' || typeof v === 'boolean') return false;
+  const amount = typeof v === 'number' || (typeof v === 'object' && !Array.isArray(v));
+  if (amount && AMOUNT_KEYS.test(key)) return false;
+  return secretKeys.test(key);
+}
 const DEFAULT_MAX_LENGTH = 8192;
 
 /**
@@ -105,7 +122,7 @@ export function redact(value: unknown, options: RedactionOptions = {}): Redacted
     const originals: object[] = [];
     json =
       JSON.stringify(value, function (this: unknown, key: string, v: unknown) {
-        if (key && secretKeys.test(key) && v !== null && v !== undefined && v !== '') {
+        if (secretByKey(key, v, secretKeys)) {
           found.add('secret');
           return '[REDACTED:secret]';
         }

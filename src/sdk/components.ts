@@ -126,7 +126,12 @@ export function createOnbehalf(options: OnbehalfComponentOptions = {}): Onbehalf
   });
   // Before anything starts: a broken key file fails start-up rather than running unsigned.
   const signingKey = resolveSigningKey(options, env);
-  const attributionPropagator = attributionPropagatorFrom(options, env, signingKey);
+  const attributionPropagator = attributionPropagatorFrom(
+    options,
+    env,
+    signingKey,
+    attributionProcessor.defaultAttribution,
+  );
   const store = resolveStore(options, env, signingKey);
   const auditProcessor = store
     ? new AuditSpanProcessor({ commit: commitFrom(env), ...options.audit, store })

@@ -3,6 +3,8 @@
 // imports to be instrumented; CommonJS apps are patched through require.
 import { register } from 'node:module';
 import { diag } from '@opentelemetry/api';
+import { enableAiSdkTelemetry } from '../integrations/ai-sdk.js';
+import { bridgeOpenAIAgents } from '../integrations/openai-agents.js';
 import { instrumentationHookUrl } from '../otel/sdk-loader.js';
 import { exitSummary, exitSummaryOff } from './exit-summary.js';
 import { type OnbehalfHandle, startOnbehalf } from './start.js';
@@ -28,6 +30,18 @@ function start(): OnbehalfHandle {
  * an app that wants its counts or an early `shutdown()`.
  */
 const onbehalf = start();
+// Before the app's first line: AI SDK 7 emits no span until an integration is registered, and
+// OpenAI Agents none at all without the bridge.
+for (const [framework, enable] of [
+  ['AI SDK telemetry', enableAiSdkTelemetry],
+  ['the OpenAI Agents bridge', bridgeOpenAIAgents],
+] as const) {
+  await enable().catch((err: unknown) => {
+    process.stderr.write(
+      `onbehalf: could not turn on ${framework}, its tool calls are not recorded: ${err}\n`,
+    );
+  });
+}
 
 let summarized = exitSummaryOff(process.env);
 function summarize(): void {

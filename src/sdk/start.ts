@@ -1,19 +1,13 @@
 import { diag, type TextMapPropagator, trace } from '@opentelemetry/api';
-import type { Sampler, SpanExporter, SpanProcessor } from '../otel/sdk-interfaces.js';
+import { frameworkInstrumentations } from '../integrations/frameworks.js';
+import type { Instrumentation, Sampler, SpanExporter, SpanProcessor } from '../otel/sdk-interfaces.js';
 import { nodeSdk, otlpTraceExporter, requireOwn, traceSdk, w3cPropagator } from '../otel/sdk-loader.js';
 import { createOnbehalf, type OnbehalfComponentOptions, type OnbehalfComponents } from './components.js';
 import { otlpTargetFromEnv } from './otlp-env.js';
-import { checkSpansReachOnbehalf } from './startup-checks.js';
 
-/** An OpenTelemetry instrumentation, as the SDK's `instrumentations` option takes it. */
-export interface Instrumentation {
-  /** The instrumentation's package name, e.g. `@opentelemetry/instrumentation-http`. */
-  readonly instrumentationName: string;
-  /** Patches the module it instruments. */
-  enable(): void;
-  /** Removes the patch. */
-  disable(): void;
-}
+export type { Instrumentation } from '../otel/sdk-interfaces.js';
+
+import { checkSpansReachOnbehalf } from './startup-checks.js';
 
 /** Options of {@link startOnbehalf}; every one defaults from the environment. */
 export interface OnbehalfOptions extends OnbehalfComponentOptions {
@@ -27,7 +21,10 @@ export interface OnbehalfOptions extends OnbehalfComponentOptions {
   spanProcessors?: SpanProcessor[];
   /** The sampler of the normal pipeline; `ParentBased(AlwaysOn)` by default. */
   sampler?: Sampler;
-  /** Replaces the default instrumentations (`http` and `undici`/`fetch`). */
+  /**
+   * Replaces the default instrumentations: `http`, `undici`/`fetch`, and the agent frameworks onbehalf
+   * knows (LangChain.js/LangGraph.js tools, the MCP SDK), each only when the app loads it.
+   */
   instrumentations?: Instrumentation[];
   /** More propagators, after W3C trace context, baggage and attribution. */
   propagators?: TextMapPropagator[];
@@ -79,7 +76,10 @@ export function startOnbehalf(options: OnbehalfOptions = {}): OnbehalfHandle {
     metricReaders: env.OTEL_METRICS_EXPORTER ? undefined : [],
     logRecordProcessors: env.OTEL_LOGS_EXPORTER ? undefined : [],
     textMapPropagator: w3cPropagator([parts.attributionPropagator, ...(options.propagators ?? [])]),
-    instrumentations: (options.instrumentations ?? defaultInstrumentations()) as never,
+    instrumentations: (options.instrumentations ?? [
+      ...defaultInstrumentations(),
+      ...frameworkInstrumentations(),
+    ]) as never,
   });
   sdk.start();
   const problem = parts.auditProcessor ? checkSpansReachOnbehalf(parts) : undefined;

@@ -7,6 +7,7 @@ import {
   actionRows,
   attributedToInboxAgent,
   ensureBuilt,
+  inboxAgentEnv,
   repo,
   runNode,
   stable,
@@ -25,7 +26,8 @@ const aiVersion = JSON.parse(readFileSync(join(repo, 'node_modules/ai/package.js
 beforeAll(ensureBuilt, 120_000);
 afterAll(() => tmp.remove());
 
-describe(`examples/ai-sdk on ai@${aiVersion}`, () => {
+// examples/ai-sdk is written for ai@6 (`experimental_telemetry`, MockLanguageModelV3); ai@7 has its own test.
+describe.skipIf(!aiVersion.startsWith('6.'))(`examples/ai-sdk on ai@${aiVersion}`, () => {
   let registered: ReturnType<typeof actionRows>;
 
   it('under --import onbehalf/register: one attributed row per tool call, arguments redacted', async () => {
@@ -57,6 +59,26 @@ describe(`examples/ai-sdk on ai@${aiVersion}`, () => {
     expect(JSON.parse(registered[1]!.redactions as string)).toEqual(['credit_card', 'email']);
     // The tool result (with Dana's address) is kept only redacted too.
     expect(registered[1]!.attributes).not.toContain('dana@acme.example');
+  });
+
+  it('an agent with no onbehalf code, attributed by the environment: one row per tool call', async () => {
+    const store = join(tmp.dir, 'no-code.db');
+    const { stdout } = await runNode(
+      'test/fixtures/frameworks/ai-sdk-6-agent.mjs',
+      { ...inboxAgentEnv, ONBEHALF_STORE: store },
+      { register: true },
+    );
+    expect(stdout).toContain('lookup_contact, send_mail');
+    const rows = actionRows(store);
+    expect(rows.map((r) => r.action)).toEqual(['lookup_contact', 'send_mail']);
+    for (const row of rows) {
+      expect(row).toMatchObject({ ...attributedToInboxAgent, provenance: 'local', result: 'ok' });
+    }
+    expect(JSON.parse(rows[1]!.tool_arguments as string)).toEqual({
+      to: '[REDACTED:email]',
+      body: 'Paid with card [REDACTED:credit_card].',
+    });
+    expect(JSON.stringify(rows)).not.toContain('dana@acme.example');
   });
 
   it('set up in code with startOnbehalf: the same rows', async () => {

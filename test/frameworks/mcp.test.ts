@@ -11,7 +11,12 @@ import { trace } from '@opentelemetry/api';
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { withAttribution } from '../../src/context/attribution.js';
+import {
+  type Attribution,
+  localRoot,
+  parseAttribution,
+  withAttribution,
+} from '../../src/context/attribution.js';
 import {
   auditedMcpTool,
   injectMcpMeta,
@@ -78,8 +83,11 @@ describe('MCP _meta helpers, client and server in one process', () => {
   });
 
   /** A pipeline whose propagator signs with a key (a process trusts its own) or, unsigned, sends claims. */
-  function pipeline(signed: boolean): Pipeline {
-    const attribution = new AttributionPropagator(signed ? { signingKey: generateSigningKey() } : {});
+  function pipeline(signed: boolean, defaultAttribution?: Attribution): Pipeline {
+    const attribution = new AttributionPropagator({
+      ...(signed ? { signingKey: generateSigningKey() } : {}),
+      defaultAttribution: defaultAttribution && localRoot(parseAttribution(defaultAttribution)),
+    });
     p = setupPipeline({
       propagator: new CompositePropagator({
         propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator(), attribution],
@@ -178,6 +186,38 @@ describe('MCP _meta helpers, client and server in one process', () => {
       ['send_mail', 'error', 'tom'],
     ]);
     expect(JSON.parse(rows[0]!.attributes as string)['error.type']).toBe('tool_error');
+  });
+
+  const sendMail: { name: string; arguments: Record<string, unknown>; _meta?: Record<string, unknown> } = {
+    name: 'send_mail',
+    arguments: { to: 'x' },
+  };
+
+  it('outside any span the call gets a trace of its own, so its attribution is still signed and verified', async () => {
+    const pl = pipeline(true);
+    const { client, seen } = await connect();
+    await withAttribution(inboxAgent, () => client.callTool(injectMcpMeta(sendMail), CallToolResultSchema));
+    const meta = mcpMetaOf(seen[0]);
+    expect(meta?.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+    expect(meta?.baggage).toContain('attribution.token=');
+    const rows = pl.rows();
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ ...attributedToInboxAgent, provenance: 'verified' });
+    expect(rows[0]!.trace_id).toBe(String(meta?.traceparent).split('-')[1]);
+  });
+
+  it("an agent configured only by its process defaults propagates them, signed, like withAttribution's", async () => {
+    const pl = pipeline(true, inboxAgent);
+    const { client } = await connect();
+    // No withAttribution and no span: only the process default, as ONBEHALF_AGENT_ID etc. set it.
+    await client.callTool(injectMcpMeta(sendMail), CallToolResultSchema);
+    expect(pl.rows()).toEqual([
+      expect.objectContaining({
+        ...attributedToInboxAgent,
+        provenance: 'verified',
+        delegation_chain: '["tom","nhi:agent-7f3"]',
+      }),
+    ]);
   });
 
   it('injectMcpMeta replaces stale propagation keys and leaves params unchanged', () => {

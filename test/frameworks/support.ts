@@ -121,6 +121,15 @@ export const inboxAgent = {
   trigger: { type: 'email', id: 'msg-8821' },
 };
 
+/** The inbox agent configured by the environment only: its identity, Tom, email msg-8821. */
+export const inboxAgentEnv = {
+  ONBEHALF_AGENT_ID: 'nhi:agent-7f3',
+  ONBEHALF_AGENT_NAME: 'inbox-agent',
+  ONBEHALF_AGENT_OWNER: 'tom',
+  ONBEHALF_ON_BEHALF_OF: 'tom',
+  ONBEHALF_TRIGGER: 'email:msg-8821',
+};
+
 /** The attribution columns every row of the inbox agent must carry. */
 export const attributedToInboxAgent = {
   record_type: 'action',

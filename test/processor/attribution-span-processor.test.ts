@@ -71,7 +71,7 @@ describe('stamping from context', () => {
     expect(span.attributes).toMatchObject(EVERY_ATTRIBUTE);
     expect(attributionKeys(span)).toEqual(Object.keys(EVERY_ATTRIBUTE).sort());
     expect(span.attributes['user.id']).toBeUndefined();
-    expect(t.processor.stats).toEqual({ seen: 1, stamped: 1, defaulted: 0, failed: 0 });
+    expect(t.processor.stats).toEqual({ seen: 1, stamped: 1, defaulted: 0, failed: 0, parentWon: 0 });
   });
 
   it('mirrors the principal to user.id when asked', () => {
@@ -140,6 +140,69 @@ describe('stamping from context', () => {
   });
 });
 
+describe("a span's attribution is that of its own trace", () => {
+  const alice: Attribution = {
+    ...inboxAgent,
+    principal: { id: 'alice', type: 'human' },
+    trigger: { type: 'http', id: 'req-a' },
+  };
+  const bob: Attribution = {
+    ...inboxAgent,
+    principal: { id: 'bob', type: 'human' },
+    trigger: { type: 'http', id: 'req-b' },
+  };
+
+  it("a child started from another request's context under its own parent keeps the parent's attribution", () => {
+    const t = start();
+    // What a shared callback queue does: bob's parent span, alice's context around it.
+    const bobParent = withAttribution(bob, () => t.tracer.startSpan('bob-chain'));
+    const aliceContext = withAttribution(alice, () => context.active());
+    t.tracer.startSpan('bob-tool', {}, trace.setSpan(aliceContext, bobParent)).end();
+    bobParent.end();
+    const tool = t.span('bob-tool');
+    expect(tool.spanContext().traceId).toBe(bobParent.spanContext().traceId);
+    expect(tool.attributes).toMatchObject({
+      'attribution.principal.id': 'bob',
+      'attribution.trigger.id': 'req-b',
+    });
+    expect(t.processor.stats.parentWon).toBe(1);
+  });
+
+  it("a child whose context carries no attribution still takes its parent span's", () => {
+    const t = start();
+    const parent = withAttribution(bob, () => t.tracer.startSpan('parent'));
+    t.tracer.startSpan('child', {}, trace.setSpan(ROOT_CONTEXT, parent)).end();
+    parent.end();
+    expect(t.span('child').attributes['attribution.principal.id']).toBe('bob');
+  });
+
+  it('a delegation nested inside the parent span wins over the parent, since it is the same work', () => {
+    const t = start();
+    const helper = { type: 'agent' as const, id: 'nhi:helper', name: 'helper' };
+    withAttribution(bob, () =>
+      t.tracer.startActiveSpan('parent', (parent) => {
+        withAttribution({ actor: helper }, () => t.tracer.startSpan('delegated').end());
+        parent.end();
+      }),
+    );
+    expect(t.span('delegated').attributes).toMatchObject({
+      'attribution.actor.id': 'nhi:helper',
+      'attribution.principal.id': 'bob',
+      'attribution.delegation.chain': ['bob', 'nhi:agent-7f3', 'nhi:helper'],
+    });
+    expect(t.processor.stats.parentWon).toBe(0);
+  });
+
+  it("a parent with no attribution leaves the child to its context's", () => {
+    const t = start();
+    t.tracer.startActiveSpan('request', (request) => {
+      withAttribution(alice, () => t.tracer.startSpan('work').end());
+      request.end();
+    });
+    expect(t.span('work').attributes['attribution.principal.id']).toBe('alice');
+  });
+});
+
 describe('the default actor', () => {
   it('outside any attribution a span carries only the default actor from options', () => {
     const t = start({
@@ -168,7 +231,7 @@ describe('the default actor', () => {
         'attribution.provenance',
       ].sort(),
     );
-    expect(t.processor.stats).toEqual({ seen: 1, stamped: 0, defaulted: 1, failed: 0 });
+    expect(t.processor.stats).toEqual({ seen: 1, stamped: 0, defaulted: 1, failed: 0, parentWon: 0 });
   });
 
   it('comes from ONBEHALF_AGENT_ID / NAME / OWNER through the env option', () => {
@@ -208,7 +271,7 @@ describe('the default actor', () => {
     const t = start({ env: {} });
     t.tracer.startSpan('plain').end();
     expect(attributionKeys(t.span('plain'))).toEqual([]);
-    expect(t.processor.stats).toEqual({ seen: 1, stamped: 0, defaulted: 0, failed: 0 });
+    expect(t.processor.stats).toEqual({ seen: 1, stamped: 0, defaulted: 0, failed: 0, parentWon: 0 });
   });
 
   it('inside an attribution the attribution wins over the default actor', () => {
@@ -310,7 +373,7 @@ describe('a malformed attribution never breaks the host', () => {
       expect(attributionKeys(span)).toEqual([]);
       expect(recorder.started).toEqual(['host-work']);
       expect(recorder.ended).toEqual(['host-work']);
-      expect(t.processor.stats).toEqual({ seen: 1, stamped: 0, defaulted: 0, failed: 1 });
+      expect(t.processor.stats).toEqual({ seen: 1, stamped: 0, defaulted: 0, failed: 1, parentWon: 0 });
     });
   }
 
@@ -319,7 +382,7 @@ describe('a malformed attribution never breaks the host', () => {
     context.with(contextWithAttribution(throwingProxy as Attribution), () => t.tracer.startSpan('bad').end());
     withAttribution(inboxAgent, () => t.tracer.startSpan('good').end());
     expect(t.span('good').attributes['attribution.actor.id']).toBe('nhi:agent-7f3');
-    expect(t.processor.stats).toEqual({ seen: 2, stamped: 1, defaulted: 0, failed: 1 });
+    expect(t.processor.stats).toEqual({ seen: 2, stamped: 1, defaulted: 0, failed: 1, parentWon: 0 });
   });
 
   it('the processor is also safe when driven directly with a broken span', () => {

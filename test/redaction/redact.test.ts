@@ -79,6 +79,28 @@ describe('redact: kinds of content', () => {
     expect(r.json).not.toContain('plain');
   });
 
+  it('token counts and usage summaries are amounts, not secrets; a numeric password still is', () => {
+    const usage = {
+      'gen_ai.usage.input_tokens': 12,
+      'gen_ai.usage.output_tokens': 7,
+      max_tokens: 1024,
+      tokenUsage: { promptTokens: 12, completionTokens: 7, note: 'Bearer abcdefghijklmnop' },
+      stream_token_valid: true,
+      refresh_tokens: ['r1-opaque'],
+      password: 123456,
+    };
+    const out = redact(usage);
+    expect(JSON.parse(out.json as string)).toEqual({
+      'gen_ai.usage.input_tokens': 12,
+      'gen_ai.usage.output_tokens': 7,
+      max_tokens: 1024,
+      tokenUsage: { promptTokens: 12, completionTokens: 7, note: '[REDACTED:secret]' },
+      stream_token_valid: true,
+      refresh_tokens: '[REDACTED:secret]',
+      password: '[REDACTED:secret]',
+    });
+  });
+
   it('sensitive content in object keys does not leak', () => {
     const out = redact({ byRecipient: { 'dana@acme.example': 3 } });
     expect(out.json).not.toContain('dana@acme.example');
