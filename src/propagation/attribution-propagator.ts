@@ -25,13 +25,7 @@ import {
   type TokenVerification,
   verifySignedClaims,
 } from './attribution-token.js';
-import {
-  BAGGAGE_HEADER,
-  type BaggageProblem,
-  encodeBaggageEntry,
-  fitBaggage,
-  parseBaggageHeader,
-} from './baggage-limits.js';
+import { BAGGAGE_HEADER, type BaggageProblem, encodeBaggageEntry, fitBaggage } from './baggage-limits.js';
 import {
   ATTRIBUTION_BAGGAGE_PREFIX,
   ATTRIBUTION_TOKEN_KEY,
@@ -39,6 +33,7 @@ import {
   plainEntries,
   withoutSecrets,
 } from './claims.js';
+import { inboundAttributionEntries } from './inbound-baggage.js';
 import { TrustedKeySet } from './trusted-key-set.js';
 
 /** Options of {@link AttributionPropagator}. */
@@ -200,22 +195,14 @@ export class AttributionPropagator implements TextMapPropagator {
 
   extract(ctx: Context, carrier: unknown, getter: TextMapGetter): Context {
     try {
-      const raw = getter.get(carrier, BAGGAGE_HEADER);
-      if (raw === undefined) return ctx;
-      const parsed = parseBaggageHeader(raw);
-      for (const p of parsed.problems) this.count(this.stats.malformed, p);
-      const claims = new Map<string, string>();
-      let duplicateToken = false;
-      for (const e of parsed.entries) {
-        if (!e.key.startsWith(ATTRIBUTION_BAGGAGE_PREFIX)) continue;
-        if (claims.has(e.key)) {
-          if (e.key === ATTRIBUTION_TOKEN_KEY) duplicateToken = true;
-          continue;
-        }
-        claims.set(e.key, e.value);
-      }
-      if (claims.size === 0) return ctx;
+      if (getter.get(carrier, BAGGAGE_HEADER) === undefined) return ctx;
+      // Whatever the header holds under attribution.*, and however it is spelled, the app never sees it.
       let out = stripClaims(ctx);
+      const inbound = inboundAttributionEntries(carrier, getter);
+      for (const p of inbound.problems) this.count(this.stats.malformed, p);
+      const claims = inbound.entries;
+      const duplicateToken = inbound.tokenMembers > 1;
+      if (claims.size === 0) return out;
       const token = claims.get(ATTRIBUTION_TOKEN_KEY);
       if (duplicateToken) {
         // Two tokens in one header: one of them was added by someone else, and neither is believed.
@@ -247,7 +234,8 @@ export class AttributionPropagator implements TextMapPropagator {
     } catch (err) {
       this.stats.failed++;
       this.warnOnce('extract', `onbehalf: attribution extract failed: ${(err as Error).message}`);
-      return ctx;
+      // Even then, inbound attribution.* entries must not reach the app as facts.
+      return stripClaims(ctx);
     }
   }
 

@@ -24,6 +24,7 @@ const COLUMNS = [
   'Approval',
   'Result',
   'Risk',
+  'Provenance',
   'Trace',
 ] as const;
 
@@ -60,6 +61,7 @@ function row(r: StoredAuditEvent, options: TimelineOptions): string {
     approval(r),
     result(r),
     risk(r),
+    provenance(r),
     traceCell(r, options.jaegerUrl),
   ];
   return (
@@ -161,6 +163,16 @@ function risk(r: StoredAuditEvent): string {
   if (r.risk_tier === null) return '<td><span class="small">not set</span></td>';
   const name = TIER_NAME[r.risk_tier] ?? '';
   return `<td class="risk risk-${r.risk_tier}">${r.risk_tier} · ${name}</td>`;
+}
+
+/** Where who, for whom and why came from: this process, a verified signature, or a caller's claim. */
+function provenance(r: StoredAuditEvent): string {
+  const p = r.provenance;
+  if (p === 'verified') return '<td><span class="status good">✓ verified</span></td>';
+  if (p === 'local') return '<td><span class="status neutral">local</span></td>';
+  if (p === 'unverified')
+    return '<td><span class="status bad">claim</span><span class="small">unverified caller</span></td>';
+  return '<td><span class="small">not recorded</span></td>';
 }
 
 function traceCell(r: StoredAuditEvent, jaegerUrl: string | undefined): string {

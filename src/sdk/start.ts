@@ -52,7 +52,7 @@ export interface OnbehalfOptions extends PropagationKeyOptions {
   sampler?: Sampler;
   /** Replaces the default instrumentations (`http` and `undici`/`fetch`). */
   instrumentations?: Instrumentation[];
-  /** More propagators, after W3C trace context and baggage. */
+  /** More propagators, after W3C trace context and baggage and before onbehalf's attribution. */
   propagators?: TextMapPropagator[];
   /**
    * The audit store: a store, a file path (SQLite), a `postgres://` URL, or `false` for none.
@@ -131,11 +131,13 @@ export function startOnbehalf(options: OnbehalfOptions = {}): OnbehalfHandle {
     metricReaders: env.OTEL_METRICS_EXPORTER ? undefined : [],
     logRecordProcessors: env.OTEL_LOGS_EXPORTER ? undefined : [],
     textMapPropagator: new CompositePropagator({
+      // Attribution last: its extract removes inbound attribution.* entries from whatever baggage the
+      // others extracted, and its inject writes the baggage header they wrote with its entries first.
       propagators: [
         new W3CTraceContextPropagator(),
         new W3CBaggagePropagator(),
-        attributionPropagator,
         ...(options.propagators ?? []),
+        attributionPropagator,
       ],
     }),
     instrumentations: options.instrumentations ?? [new HttpInstrumentation(), new UndiciInstrumentation()],
