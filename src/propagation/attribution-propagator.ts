@@ -15,6 +15,7 @@ import {
   getAttribution,
   MAX_ATTRIBUTION_LIST,
 } from '../context/attribution.js';
+import { keySpeaksFor } from '../keys/key-binding.js';
 import type { SigningKey, TrustedKey } from '../keys/keys.js';
 import {
   checkTimeAndTrace,
@@ -140,7 +141,7 @@ export class AttributionPropagator implements TextMapPropagator {
   private readonly outbound = new WeakMap<object, Map<string, Outbound>>();
   private readonly scrubbed = new WeakMap<object, Readonly<Attribution>>();
   private readonly inbound = new WeakMap<object, Inbound>();
-  private readonly verifiedTokens = new Map<string, Verified>();
+  private readonly verifiedTokens = new Map<string, { verified: Verified; key: TrustedKey }>();
   private readonly warned = new Set<string>();
 
   /** @throws KeyError when `trustedKeys` names a file that cannot be used. */
@@ -244,20 +245,33 @@ export class AttributionPropagator implements TextMapPropagator {
     const now = Math.floor(Date.now() / 1000);
     const options = { traceId, now, clockSkewSeconds: this.skew };
     const cached = this.verifiedTokens.get(token);
-    // A key dropped from the trusted set since also stops its cached tokens.
-    if (cached && this.trustedKeys.has(cached.kid)) {
+    // A key dropped or reloaded (its binding may have changed) since also stops its cached tokens.
+    if (cached && this.trustedKeys.peek(cached.verified.kid) === cached.key) {
       this.stats.verifyCacheHits++;
-      return checkTimeAndTrace(cached, options);
+      return checkTimeAndTrace(cached.verified, options);
     }
-    const checked = verifySignedClaims(token, (kid) => this.trustedKeys.get(kid), this.maxChain);
-    if (checked.ok && this.cacheSize > 0) {
+    let used: TrustedKey | undefined;
+    const keyFor = (kid: string) => {
+      used = this.trustedKeys.get(kid);
+      return used;
+    };
+    const checked = verifySignedClaims(token, keyFor, this.maxChain, (key, actor) =>
+      // What this process signed itself it may read back whoever acted: it attested that locally.
+      this.isOwnKey(key) ? true : keySpeaksFor(key, actor),
+    );
+    if (checked.ok && used && this.cacheSize > 0) {
       if (this.verifiedTokens.size >= this.cacheSize) {
         const oldest = this.verifiedTokens.keys().next().value;
         if (oldest !== undefined) this.verifiedTokens.delete(oldest);
       }
-      this.verifiedTokens.set(token, checked);
+      this.verifiedTokens.set(token, { verified: checked, key: used });
     }
     return checked.ok ? checkTimeAndTrace(checked, options) : checked;
+  }
+
+  private isOwnKey(key: TrustedKey): boolean {
+    const own = this.signingKey;
+    return own !== undefined && key.kid === own.kid && key.publicKey.equals(own.publicKey);
   }
 
   private outboundEntries(attribution: Readonly<Attribution>, ctx: Context): string[] {

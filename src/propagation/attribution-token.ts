@@ -10,11 +10,13 @@
 import { randomBytes, sign, verify } from 'node:crypto';
 import { z } from 'zod';
 import {
+  type Actor,
   type Attribution,
   MAX_ATTRIBUTION_LIST,
   MAX_ATTRIBUTION_STRING,
   parseAttribution,
 } from '../context/attribution.js';
+import { actorRef, keySpeaksFor } from '../keys/key-binding.js';
 import type { SigningKey, TrustedKey } from '../keys/keys.js';
 
 /** The JOSE `typ` of an attribution token (RFC 8725 §3.11: explicit typing stops cross-JWT confusion). */
@@ -81,6 +83,7 @@ export type TokenRejection =
   | 'not_yet_valid'
   | 'lifetime'
   | 'chain_too_deep'
+  | 'unbound_actor'
   | 'trace_mismatch';
 
 /** Outcome of {@link verifyAttributionToken}. */
@@ -177,7 +180,7 @@ export interface VerifyTokenOptions {
 
 /**
  * Verifies a token: EdDSA only (never `none`), the expected `typ`, a trusted `kid`, the signature,
- * the claims, `iat`/`exp` (with clock skew), the lifetime, the depth of `act` and the trace binding.
+ * the claims, a key bound to the token's current actor (docs/trust-model.md), `iat`/`exp` (with clock skew), the lifetime, the depth of `act` and the trace binding.
  * Never throws; a failure names its reason.
  */
 export function verifyAttributionToken(token: string, options: VerifyTokenOptions): TokenVerification {
@@ -191,6 +194,7 @@ export function verifySignedClaims(
   token: string,
   keyFor: (kid: string) => TrustedKey | undefined,
   maxChain = MAX_ATTRIBUTION_LIST,
+  speaksFor: (key: TrustedKey, actor: Pick<Actor, 'type' | 'id'>) => boolean = keySpeaksFor,
 ): TokenVerification {
   if (typeof token !== 'string' || token.length > MAX_ATTRIBUTION_TOKEN_BYTES)
     return fail('oversized', `longer than ${MAX_ATTRIBUTION_TOKEN_BYTES} bytes`);
@@ -234,6 +238,10 @@ export function verifySignedClaims(
   }
   const chain = claims.sub !== undefined && actors[0] !== claims.sub ? [claims.sub, ...actors] : actors;
   if (chain.length > maxChain) return fail('chain_too_deep', `delegation chain longer than ${maxChain}`);
+  // The signature says who signed; only the key's binding says whom the signer may speak for.
+  const current = { type: claims.act.actor_type, id: claims.act.sub };
+  if (!speaksFor(key, current))
+    return fail('unbound_actor', `kid ${header.kid} may not speak for ${actorRef(current)}`);
   try {
     const attribution = parseAttribution({
       actor: {

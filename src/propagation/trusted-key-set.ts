@@ -79,6 +79,11 @@ export class TrustedKeySet {
     return this.keys.has(kid) || this.extra.has(kid);
   }
 
+  /** The key trusted now under `kid`, if any; like {@link TrustedKeySet.has} it never triggers a refetch. */
+  peek(kid: string): TrustedKey | undefined {
+    return this.keys.get(kid) ?? this.extra.get(kid);
+  }
+
   /** The kids trusted now. */
   kids(): string[] {
     return [...new Set([...this.keys.keys(), ...this.extra.keys()])];

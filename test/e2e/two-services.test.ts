@@ -16,6 +16,7 @@ import {
   attributionToClaims,
   signAttributionToken,
 } from '../../src/propagation/attribution-token.js';
+import { boundPublicJwk } from '../helpers/keys.js';
 import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from '../helpers/trace-sdk.js';
 
 const repo = join(import.meta.dirname, '../..');
@@ -37,7 +38,12 @@ beforeAll(async () => {
   process.env.OTEL_METRICS_EXPORTER = 'none';
   process.env.OTEL_LOGS_EXPORTER = 'none';
   // The agent's key rotated: both public keys are trusted while callers move over.
-  writeFileSync(join(tmp, 'jwks.json'), JSON.stringify({ keys: [agentKey.publicJwk, rotatedKey.publicJwk] }));
+  // Each key speaks for the two agents of the agent process (the inbox agent and its calendar sub-agent).
+  const agents = ['agent:nhi:agent-7f3', 'agent:nhi:agent-c21'];
+  writeFileSync(
+    join(tmp, 'jwks.json'),
+    JSON.stringify({ keys: [boundPublicJwk(agentKey, ...agents), boundPublicJwk(rotatedKey, ...agents)] }),
+  );
   for (const [name, key] of [
     ['agent', agentKey],
     ['rotated', rotatedKey],

@@ -17,6 +17,7 @@ import {
 } from '../../src/propagation/attribution-propagator.js';
 import { BAGGAGE_MAX_BYTES, BAGGAGE_MAX_ENTRIES } from '../../src/propagation/baggage-limits.js';
 import { setupTracing, type Tracing } from '../fixtures/tracing.js';
+import { trustedKey } from '../helpers/keys.js';
 
 let t: Tracing;
 beforeEach(() => {
@@ -26,7 +27,9 @@ afterEach(() => t.teardown());
 
 const agentKey = generateSigningKey();
 const subAgentKey = generateSigningKey();
-const publicOf = (k: SigningKey) => ({ kid: k.kid, publicKey: k.publicKey, jwk: k.publicJwk });
+/** The receiver's view of a key: bound to the agents these tests sign as. */
+const publicOf = (k: SigningKey) =>
+  k === subAgentKey ? trustedKey(k, 'agent:nhi:agent-c21') : trustedKey(k, 'agent:nhi:agent-7f3');
 
 /** One process's propagation: W3C trace context + baggage, then attribution (as startOnbehalf composes it). */
 function processWith(options: AttributionPropagatorOptions) {
@@ -232,7 +235,6 @@ describe('AttributionPropagator', () => {
 
   it('keeps the header within the W3C limits whatever the attribution and the app baggage hold', () => {
     const agent = processWith({ signingKey: agentKey });
-    const tool = processWith({ trustedKeys: [publicOf(agentKey)] });
     const str = fc
       .string({ unit: 'grapheme', minLength: 1, maxLength: 256 })
       .filter((s) => !Array.from(s).some((ch) => (ch.codePointAt(0) ?? 0) < 0x20 || ch === '\u007f'));
@@ -253,7 +255,8 @@ describe('AttributionPropagator', () => {
           const header = headers.baggage ?? '';
           expect(Buffer.byteLength(header)).toBeLessThanOrEqual(BAGGAGE_MAX_BYTES);
           expect(header.split(',').length).toBeLessThanOrEqual(BAGGAGE_MAX_ENTRIES);
-          const a = getAttribution(tool.extract(headers));
+          const receiver = processWith({ trustedKeys: [trustedKey(agentKey, `agent:${actorId}`)] });
+          const a = getAttribution(receiver.extract(headers));
           expect(a?.provenance).toBe('verified');
           expect(a?.actor.id).toBe(actorId);
         },

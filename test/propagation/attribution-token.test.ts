@@ -10,6 +10,7 @@ import {
   signAttributionToken,
   verifyAttributionToken,
 } from '../../src/propagation/attribution-token.js';
+import { trustedKey } from '../helpers/keys.js';
 
 const trace = '4bf92f3577b34da6a3ce929d0e0e4736';
 const otherTrace = '0af7651916cd43dd8448eb211c80319c';
@@ -24,10 +25,10 @@ const attribution = parseAttribution({
   provenance: 'local',
 });
 
+/** Every actor these tests sign for: the key is bound to each of them. */
+const ACTORS = ['agent:nhi:agent-c21', 'human:tom', `agent:${'a'.repeat(256)}`];
 const trusted = (...keys: SigningKey[]) => {
-  const map = new Map<string, TrustedKey>(
-    keys.map((k) => [k.kid, { kid: k.kid, publicKey: k.publicKey, jwk: k.publicJwk }]),
-  );
+  const map = new Map<string, TrustedKey>(keys.map((k) => [k.kid, trustedKey(k, ...ACTORS)]));
   return (kid: string) => map.get(kid);
 };
 const key = generateSigningKey();
