@@ -57,8 +57,9 @@ const metaGetter: TextMapGetter<McpMeta> = {
  * as the OpenTelemetry MCP conventions recommend. The app's own `_meta` keys are kept; stale
  * propagation keys are replaced.
  *
- * Call it inside an active span: a signed attribution is bound to the trace, so without one only
- * unverified claims go out.
+ * Call it inside the request's own client span (e.g. `tools/call send_mail`): a signed attribution is
+ * bound to the trace, so without a span only unverified claims go out, and the server accepts a token
+ * once per caller span, so a second request sent from the same span is refused as a replay.
  *
  * @example
  * await client.callTool(injectMcpMeta({ name: 'send_mail', arguments: { to, body } }));

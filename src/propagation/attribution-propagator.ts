@@ -35,6 +35,7 @@ import {
   withoutSecrets,
 } from './claims.js';
 import { inboundAttributionEntries } from './inbound-baggage.js';
+import { ReplayCache } from './replay-cache.js';
 import { TrustedKeySet } from './trusted-key-set.js';
 
 /** Options of {@link AttributionPropagator}. */
@@ -43,8 +44,14 @@ export interface AttributionPropagatorOptions {
   signingKey?: SigningKey;
   /** Keys trusted to sign inbound attribution: a key set, keys, a JWKS file path or a JWKS URL. */
   trustedKeys?: TrustedKeySet | readonly TrustedKey[] | string;
-  /** Lifetime of the tokens this process signs; 300 s by default. */
+  /** Lifetime of the tokens this process signs; 120 s by default. */
   tokenLifetimeSeconds?: number;
+  /** The services this process calls, put in the `aud` of the tokens it signs. */
+  tokenAudience?: string | readonly string[];
+  /** This service's names: inbound tokens must carry one in `aud` (and a token with another `aud` is refused). */
+  audience?: string | readonly string[];
+  /** How many (token, caller span) pairs to remember against replays; 100 000 by default. */
+  replayCacheSize?: number;
   /** Clock skew allowed when checking `iat`/`exp`; 30 s by default. */
   clockSkewSeconds?: number;
   /** Send the readable `attribution.*` entries next to the token; true by default. */
@@ -91,6 +98,8 @@ interface Inbound {
   token: string;
   traceId: string;
   exp: number;
+  /** Only a token meant for no one in particular (no `aud`) is forwarded unchanged. */
+  forwardable: boolean;
 }
 
 type Verified = Extract<TokenVerification, { ok: true }>;
@@ -143,6 +152,12 @@ export class AttributionPropagator implements TextMapPropagator {
   private readonly inbound = new WeakMap<object, Inbound>();
   private readonly verifiedTokens = new Map<string, { verified: Verified; key: TrustedKey }>();
   private readonly warned = new Set<string>();
+  private readonly tokenAudience: string | readonly string[] | undefined;
+  private readonly audience: string | readonly string[] | undefined;
+  /** Verified (token, caller span) pairs: the same request presented again is a replay. */
+  readonly replays: ReplayCache;
+  /** The carriers a token was accepted from: extracting the same request's headers twice is no replay. */
+  private readonly acceptedCarriers = new WeakMap<object, string>();
 
   /** @throws KeyError when `trustedKeys` names a file that cannot be used. */
   constructor(options: AttributionPropagatorOptions = {}) {
@@ -152,6 +167,9 @@ export class AttributionPropagator implements TextMapPropagator {
     this.plain = options.plainEntries ?? true;
     this.maxChain = options.maxChain ?? MAX_ATTRIBUTION_LIST;
     this.cacheSize = options.verifyCacheSize ?? 1024;
+    this.tokenAudience = options.tokenAudience;
+    this.audience = options.audience;
+    this.replays = new ReplayCache(options.replayCacheSize);
     const trusted = options.trustedKeys;
     this.trustedKeys = trusted instanceof TrustedKeySet ? trusted : new TrustedKeySet(trusted ?? []);
     // A process can always check what it signed itself (a call that comes back to it).
@@ -209,13 +227,16 @@ export class AttributionPropagator implements TextMapPropagator {
         // Two tokens in one header: one of them was added by someone else, and neither is believed.
         this.count(this.stats.rejected, 'duplicate');
       } else if (token !== undefined) {
-        const result = this.verify(token, traceIdOf(ctx, carrier, getter));
+        const parent = parentOf(ctx, carrier, getter);
+        const verified = this.verify(token, parent?.traceId);
+        const result = verified.ok ? this.checkReplay(verified, token, carrier, parent?.spanId) : verified;
         if (result.ok) {
           this.stats.verified++;
           this.inbound.set(result.attribution, {
             token,
             traceId: result.claims.trace_id,
             exp: result.claims.exp,
+            forwardable: result.claims.aud === undefined,
           });
           return contextWithAttribution(result.attribution, out);
         }
@@ -240,10 +261,32 @@ export class AttributionPropagator implements TextMapPropagator {
     }
   }
 
+  /** A verified token is refused when this request (token and caller span) was accepted before. */
+  private checkReplay(
+    verified: Verified,
+    token: string,
+    carrier: unknown,
+    parentSpanId: string | undefined,
+  ): TokenVerification {
+    const sameRequest = carrier !== null && typeof carrier === 'object' ? carrier : undefined;
+    if (sameRequest && this.acceptedCarriers.get(sameRequest) === token) return verified;
+    const now = Date.now() / 1000;
+    const until = verified.claims.exp + this.skew;
+    if (!this.replays.firstUse(verified.claims.jti, parentSpanId ?? '', until, now)) {
+      return {
+        ok: false,
+        reason: 'replay',
+        detail: `token ${verified.claims.jti} was already accepted from caller span ${parentSpanId ?? '(none)'}`,
+      };
+    }
+    if (sameRequest) this.acceptedCarriers.set(sameRequest, token);
+    return verified;
+  }
+
   /** Verifies a token for a trace, through the cache of tokens already verified. */
   verify(token: string, traceId: string | undefined): TokenVerification {
     const now = Math.floor(Date.now() / 1000);
-    const options = { traceId, now, clockSkewSeconds: this.skew };
+    const options = { traceId, now, clockSkewSeconds: this.skew, audience: this.audience };
     const cached = this.verifiedTokens.get(token);
     // A key dropped or reloaded (its binding may have changed) since also stops its cached tokens.
     if (cached && this.trustedKeys.peek(cached.verified.kid) === cached.key) {
@@ -300,7 +343,12 @@ export class AttributionPropagator implements TextMapPropagator {
     let token: string | undefined;
     let exp = Number.POSITIVE_INFINITY;
     const inbound = this.inbound.get(original);
-    if (inbound && inbound.traceId === traceId && inbound.exp - now > REFRESH_MARGIN_SECONDS) {
+    if (
+      inbound?.forwardable &&
+      this.tokenAudience === undefined &&
+      inbound.traceId === traceId &&
+      inbound.exp - now > REFRESH_MARGIN_SECONDS
+    ) {
       // Unchanged verified attribution on its own trace: the original signer's token says it best.
       token = inbound.token;
       exp = inbound.exp;
@@ -312,6 +360,7 @@ export class AttributionPropagator implements TextMapPropagator {
         traceId,
         now,
         lifetimeSeconds: this.lifetime,
+        audience: this.tokenAudience,
       });
       if (token) {
         this.stats.signed++;
@@ -365,11 +414,15 @@ function stripClaims(ctx: Context): Context {
   return keys.length > 0 ? propagation.setBaggage(ctx, baggage.removeEntries(...keys)) : ctx;
 }
 
-/** The trace id the request arrived in: from the extracted context, else its own `traceparent`. */
-function traceIdOf(ctx: Context, carrier: unknown, getter: TextMapGetter): string | undefined {
+/** The trace and caller span the request arrived in: from the extracted context, else its own `traceparent`. */
+function parentOf(
+  ctx: Context,
+  carrier: unknown,
+  getter: TextMapGetter,
+): { traceId: string; spanId: string } | undefined {
   const sc = trace.getSpanContext(ctx);
-  if (sc && isSpanContextValid(sc)) return sc.traceId;
+  if (sc && isSpanContextValid(sc)) return sc;
   const header = getter.get(carrier, 'traceparent');
   const value = Array.isArray(header) ? header[0] : header;
-  return value ? parseTraceParent(value)?.traceId : undefined;
+  return value ? (parseTraceParent(value) ?? undefined) : undefined;
 }

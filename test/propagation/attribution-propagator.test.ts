@@ -106,10 +106,17 @@ describe('AttributionPropagator', () => {
   it('signs once per attribution and trace, and verifies once per token', () => {
     const agent = processWith({ signingKey: agentKey });
     const tool = processWith({ trustedKeys: [publicOf(agentKey)] });
+    // One request per client span, as HTTP instrumentation makes them: same trace, new parent span each.
     const many = withAttribution(tom, () =>
-      t.tracer.startActiveSpan('call', (span) => {
-        const all = Array.from({ length: 50 }, () => agent.inject());
-        span.end();
+      t.tracer.startActiveSpan('task', (task) => {
+        const all = Array.from({ length: 50 }, () =>
+          t.tracer.startActiveSpan('request', (span) => {
+            const h = agent.inject();
+            span.end();
+            return h;
+          }),
+        );
+        task.end();
         return all;
       }),
     );
@@ -124,6 +131,43 @@ describe('AttributionPropagator', () => {
     for (const h of many.slice(0, 3))
       expect(getAttribution(uncached.extract(h))?.provenance).toBe('verified');
     expect(uncached.attribution.stats.verifyCacheHits).toBe(0);
+  });
+
+  it('refuses a captured request sent again, but not a second read of the same request', () => {
+    const agent = processWith({ signingKey: agentKey });
+    const tool = processWith({ trustedKeys: [publicOf(agentKey)] });
+    const captured = callAs(agent);
+    expect(getAttribution(tool.extract(captured))?.provenance).toBe('verified');
+    // The same headers object read twice (instrumentation, then the app) is one request.
+    expect(getAttribution(tool.extract(captured))?.provenance).toBe('verified');
+    // The same bytes sent again are a new carrier with the same token and caller span: a replay.
+    const replayed = { ...captured };
+    expect(getAttribution(tool.extract(replayed))?.provenance).toBe('unverified');
+    expect(tool.attribution.stats.rejected.replay).toBe(1);
+    // A new request in the same trace (a new caller span) is still accepted: what a captured token allows.
+    const again = {
+      ...captured,
+      traceparent: captured.traceparent!.replace(/-[0-9a-f]{16}-/, '-00f067aa0ba902b7-'),
+    };
+    expect(getAttribution(tool.extract(again))?.provenance).toBe('verified');
+  });
+
+  it('tokens carry the audience the sender names, and a receiver accepts only its own', () => {
+    const agent = processWith({ signingKey: agentKey, tokenAudience: 'tool-service' });
+    const own = processWith({ trustedKeys: [publicOf(agentKey)], audience: 'tool-service' });
+    const other = processWith({ trustedKeys: [publicOf(agentKey)], audience: 'billing' });
+    const none = processWith({ trustedKeys: [publicOf(agentKey)] });
+    const headers = callAs(agent);
+    expect(getAttribution(own.extract(headers))?.provenance).toBe('verified');
+    expect(getAttribution(other.extract({ ...headers }))?.provenance).toBe('unverified');
+    expect(other.attribution.stats.rejected.audience).toBe(1);
+    // RFC 7519 §4.1.3: a receiver that is not named in aud refuses the token.
+    expect(getAttribution(none.extract({ ...headers }))?.provenance).toBe('unverified');
+    expect(none.attribution.stats.rejected.audience).toBe(1);
+    // A receiver with an audience refuses tokens that name no one.
+    const plain = callAs(processWith({ signingKey: agentKey }));
+    expect(getAttribution(own.extract(plain))?.provenance).toBe('unverified');
+    expect(own.attribution.stats.rejected.audience).toBe(1);
   });
 
   it('a plain `attribution.principal.id=ceo` from an outside caller never makes ceo the principal', () => {
