@@ -8,6 +8,7 @@ import {
 import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { JWK } from 'jose';
+import { fetchJwks } from './jwks-fetch.js';
 import { boundJwk, keyBindingOf, parseActorRef } from './key-binding.js';
 
 /** An Ed25519 key pair as onbehalf uses it: for signed attribution and for store checkpoints. */
@@ -101,19 +102,9 @@ export function loadTrustedKeysFile(path: string): TrustedKey[] {
   return trustedKeysFromJwks(readJson(path, 'trusted keys'), path);
 }
 
-/** Reads trusted public keys from a JWKS file, or from an `http(s)://` URL. */
+/** Reads trusted public keys from a JWKS file, or from an `https://` URL (see jwks-fetch.ts for its bounds). */
 export async function loadTrustedKeys(fileOrUrl: string): Promise<TrustedKey[]> {
-  if (/^https?:\/\//.test(fileOrUrl)) {
-    let doc: unknown;
-    try {
-      const res = await fetch(fileOrUrl, { signal: AbortSignal.timeout(5000) });
-      if (!res.ok) throw new Error(`HTTP ${res.status}`);
-      doc = await res.json();
-    } catch (err) {
-      throw new KeyError(`trusted keys ${fileOrUrl}: ${(err as Error).message}`);
-    }
-    return trustedKeysFromJwks(doc, fileOrUrl);
-  }
+  if (/^https?:\/\//i.test(fileOrUrl)) return (await fetchJwks(fileOrUrl)).keys;
   return trustedKeysFromJwks(readJson(fileOrUrl, 'trusted keys'), fileOrUrl);
 }
 
