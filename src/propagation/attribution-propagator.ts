@@ -119,11 +119,12 @@ const TRACES_PER_ATTRIBUTION = 64;
  * inbound token is forwarded unchanged while it is fresh; an unverified claim is never signed. Tokens
  * are cached per (attribution, trace), so a hot path signs once.
  *
- * Extract: a token that verifies against the trusted keys (signature, expiry, trace binding) puts a
- * `provenance: 'verified'` attribution in context. Without one, plain entries are only a claim
- * (`provenance: 'unverified'`) and never fill the principal or actor. Inbound `attribution.*` entries
- * are removed from the app's baggage so nothing downstream mistakes them for facts. Bad headers are
- * counted in {@link AttributionPropagator.stats}, never thrown.
+ * Extract: a token that verifies against the trusted keys (signature, a key bound to its actor,
+ * expiry, audience, trace binding, not a replay) puts a `provenance: 'verified'` attribution in
+ * context (docs/trust-model.md). Without one, plain entries are only a claim (`provenance:
+ * 'unverified'`) and fill no column. The header is read as OpenTelemetry core reads it, and every
+ * inbound `attribution.*` entry is removed from the app's baggage so nothing downstream mistakes it
+ * for a fact. Bad headers are counted in {@link AttributionPropagator.stats}, never thrown.
  */
 export class AttributionPropagator implements TextMapPropagator {
   readonly stats: AttributionPropagatorStats = {

@@ -24,7 +24,6 @@ const COLUMNS = [
   'Approval',
   'Result',
   'Risk',
-  'Provenance',
   'Trace',
 ] as const;
 
@@ -61,7 +60,6 @@ function row(r: StoredAuditEvent, options: TimelineOptions): string {
     approval(r),
     result(r),
     risk(r),
-    provenance(r),
     traceCell(r, options.jaegerUrl),
   ];
   return (
@@ -92,6 +90,7 @@ function actor(r: StoredAuditEvent): string {
     `<td class="actor"><span class="kind kind-${kind}">${kindIcon(kind, 14)}${KIND_LABEL[kind]}</span>` +
     `<span class="who">${name ? keep(name) : 'unknown'}</span>` +
     (id ? `<span class="small mono">${keep(id)}</span>` : '') +
+    provenance(r) +
     '</td>'
   );
 }
@@ -165,14 +164,16 @@ function risk(r: StoredAuditEvent): string {
   return `<td class="risk risk-${r.risk_tier}">${r.risk_tier} · ${name}</td>`;
 }
 
-/** Where who, for whom and why came from: this process, a verified signature, or a caller's claim. */
+/**
+ * Where who, for whom and why came from: this process, a verified signature, or a caller's claim. In
+ * the actor cell, since it qualifies who acted, and so the table still fits a printed page.
+ */
 function provenance(r: StoredAuditEvent): string {
   const p = r.provenance;
-  if (p === 'verified') return '<td><span class="status good">✓ verified</span></td>';
-  if (p === 'local') return '<td><span class="status neutral">local</span></td>';
-  if (p === 'unverified')
-    return '<td><span class="status bad">claim</span><span class="small">unverified caller</span></td>';
-  return '<td><span class="small">not recorded</span></td>';
+  if (p === 'verified') return '<span class="small status good">✓ verified signature</span>';
+  if (p === 'local') return '<span class="small">set by this service (local)</span>';
+  if (p === 'unverified') return '<span class="small status bad">claim: not verified</span>';
+  return '<span class="small">provenance not recorded</span>';
 }
 
 function traceCell(r: StoredAuditEvent, jaegerUrl: string | undefined): string {
