@@ -88,7 +88,7 @@ export async function run({ mode = 'quick', http = true } = {}) {
   if (!http) return rows;
   const tmp = scratch('http');
   try {
-    writeKeyPair(join(tmp.dir, 'keys'), generateSigningKey());
+    writeKeyPair(join(tmp.dir, 'keys'), generateSigningKey(), { actors: ['agent:nhi:agent-7f3'] });
     const n = s.httpRequests;
     const c = s.httpConcurrency;
     const results = { otel: [], onbehalf1: [], onbehalf10: [], group10: [] };

@@ -40,7 +40,9 @@ const attribution = parseAttribution({
 /** Rows of {@link run}: median ns per call, and the ratio to the baseline it is compared with. */
 export async function run({ print = true } = {}) {
   const key = generateSigningKey();
-  const trusted = [{ kid: key.kid, publicKey: key.publicKey, jwk: key.publicJwk }];
+  // The receiver's key is bound to the agent it speaks for (docs/trust-model.md).
+  const jwk = { ...key.publicJwk, onbehalf_actors: ['agent:nhi:agent-7f3'] };
+  const trusted = [{ kid: key.kid, publicKey: key.publicKey, jwk }];
   const signer = new AttributionPropagator({ signingKey: key });
   const cached = new AttributionPropagator({ trustedKeys: trusted });
   const uncached = new AttributionPropagator({ trustedKeys: trusted, verifyCacheSize: 0 });

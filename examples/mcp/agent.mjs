@@ -9,7 +9,7 @@
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { trace } from '@opentelemetry/api';
+import { SpanKind, trace } from '@opentelemetry/api';
 import { injectMcpMeta, withAttribution } from 'onbehalf';
 
 const repo = join(import.meta.dirname, '../..');
@@ -40,21 +40,31 @@ const attribution = {
   trigger: { type: 'email', id: 'msg-8821' },
 };
 
+/**
+ * One MCP request in its own client span (the MCP conventions' `tools/call {name}`): the server takes
+ * a token once per caller span, so two requests sent from the same span would look like a replay.
+ */
+function callTool(params) {
+  return tracer.startActiveSpan(`tools/call ${params.name}`, { kind: SpanKind.CLIENT }, async (span) => {
+    try {
+      return await client.callTool(injectMcpMeta(params));
+    } finally {
+      span.end();
+    }
+  });
+}
+
 try {
   await withAttribution(attribution, () =>
     // The task's span: a signed attribution is bound to its trace.
     tracer.startActiveSpan('handle email msg-8821', async (span) => {
       try {
-        const contact = await client.callTool(
-          injectMcpMeta({ name: 'lookup_contact', arguments: { name: 'Dana' } }),
-        );
+        const contact = await callTool({ name: 'lookup_contact', arguments: { name: 'Dana' } });
         const to = contact.content[0].text;
-        const sent = await client.callTool(
-          injectMcpMeta({
-            name: 'send_mail',
-            arguments: { to, subject: 'Invoice 4471', body: 'Paid with card 4111 1111 1111 1111.' },
-          }),
-        );
+        const sent = await callTool({
+          name: 'send_mail',
+          arguments: { to, subject: 'Invoice 4471', body: 'Paid with card 4111 1111 1111 1111.' },
+        });
         console.log(`mcp agent: ${sent.content[0].text}`);
       } finally {
         span.end();

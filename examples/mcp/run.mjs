@@ -11,7 +11,10 @@ import { generateSigningKey, openAuditStore, writeKeyPair } from 'onbehalf';
 
 const dir = process.argv[2] ?? mkdtempSync(join(tmpdir(), 'onbehalf-mcp-'));
 mkdirSync(dir, { recursive: true });
-const { privatePath, publicPath } = writeKeyPair(join(dir, 'keys'), generateSigningKey());
+// The public key speaks for the inbox agent only: the server verifies that agent's attribution.
+const { privatePath, publicPath } = writeKeyPair(join(dir, 'keys'), generateSigningKey(), {
+  actors: ['agent:nhi:agent-7f3'],
+});
 const serverStore = join(dir, 'mcp-server.db');
 
 const agent = spawn(

@@ -10,7 +10,10 @@ import { generateSigningKey, writeKeyPair } from 'onbehalf';
 
 const here = import.meta.dirname;
 const dir = mkdtempSync(join(tmpdir(), 'onbehalf-two-services-'));
-const { privatePath, publicPath } = writeKeyPair(dir, generateSigningKey());
+// The public key speaks for the agent process's two agents: the tool service verifies those only.
+const { privatePath, publicPath } = writeKeyPair(dir, generateSigningKey(), {
+  actors: ['agent:nhi:agent-7f3', 'agent:nhi:agent-c21'],
+});
 // Traces only: no OTLP metrics or logs endpoint is running for this example.
 const baseEnv = {
   PATH: process.env.PATH,

@@ -6,7 +6,14 @@ import { recognizeToolCall, type ToolCall } from '../processor/tool-call.js';
 import type { RedactionOptions } from '../redaction/redact.js';
 import type { AuditStore } from '../stores/audit-store.js';
 import { type AuditEvent, auditEvent } from './event.js';
+import { onProcessExit } from './process-exit.js';
 import { spanToAuditEvent } from './span-to-event.js';
+import {
+  noteUnrecordedAction,
+  registerUnrecordedWriter,
+  returnUnrecordedActions,
+  takeUnrecordedActions,
+} from './unrecorded-actions.js';
 
 /** Options of {@link AuditSpanProcessor}. */
 export interface AuditSpanProcessorOptions {
@@ -94,6 +101,7 @@ export class AuditSpanProcessor implements SpanProcessor {
   /** The last write failed: new events wait for the retry instead of hitting the store one by one. */
   private failing = false;
   private isShutdown = false;
+  private readonly unhook: (() => void)[];
 
   constructor(private readonly options: AuditSpanProcessorOptions) {
     this.store = options.store;
@@ -102,6 +110,12 @@ export class AuditSpanProcessor implements SpanProcessor {
     this.maxBatchSize = options.maxBatchSize ?? 1000;
     this.maxQueueSize = options.maxQueueSize ?? 10_000;
     this.minStartedTier = options.startedRecordMinRiskTier ?? 2;
+    // Actions no pipeline recorded (before this one started, or beside it) become this writer's gap.
+    this.unhook = [
+      registerUnrecordedWriter(() => this.absorbUnrecorded()),
+      onProcessExit(() => this.flushOnExit()),
+    ];
+    this.absorbUnrecorded();
   }
 
   onStart(span: Span, _parentContext: Context): void {
@@ -163,12 +177,24 @@ export class AuditSpanProcessor implements SpanProcessor {
   async shutdown(): Promise<void> {
     if (this.isShutdown) return;
     this.isShutdown = true;
+    for (const unhook of this.unhook) unhook();
+    this.absorbUnrecorded();
     await this.drain();
     if (this.timer) clearTimeout(this.timer);
-    if (this.queue.length) {
+    if (this.queue.length || this.gap) {
       const lost = this.queue.length;
       this.stats.lost += lost;
+      const first = this.queue[0]?.timestamp ?? this.gap?.from ?? new Date().toISOString();
+      const last = this.queue[lost - 1]?.timestamp ?? this.gap?.to ?? first;
+      // Not written here: the next writer of any store records them as a gap.
+      returnUnrecordedActions({
+        count: lost + (this.gap?.count ?? 0),
+        reasons: new Set([...(lost ? ['not written before shutdown'] : []), ...(this.gap?.reasons ?? [])]),
+        from: this.gap && this.gap.from < first ? this.gap.from : first,
+        to: this.gap && this.gap.to > last ? this.gap.to : last,
+      });
       this.queue = [];
+      this.gap = undefined;
       this.stats.pending = 0;
       this.report(new Error(`onbehalf: ${lost} audit events could not be written before shutdown`));
     }
@@ -187,7 +213,12 @@ export class AuditSpanProcessor implements SpanProcessor {
 
   private submit(event: AuditEvent): void {
     if (this.isShutdown) {
-      this.loseEvents(1, 'span ended after shutdown', event.timestamp);
+      // This store is closed: the next writer records the gap.
+      this.stats.lost++;
+      noteUnrecordedAction(event.action, 'span ended after shutdown', event.timestamp);
+      this.report(
+        new Error('onbehalf: audit event lost (span ended after shutdown); the next writer records a gap'),
+      );
       return;
     }
     if (this.queue.length >= this.maxQueueSize) {
@@ -210,12 +241,41 @@ export class AuditSpanProcessor implements SpanProcessor {
 
   private loseEvents(count: number, reason: string, at: string): void {
     this.stats.lost += count;
-    this.gap ??= { count: 0, reasons: new Set(), from: at, to: at };
-    this.gap.count += count;
-    this.gap.reasons.add(reason);
-    if (at < this.gap.from) this.gap.from = at;
-    if (at > this.gap.to) this.gap.to = at;
+    this.addGap(count, [reason], at, at);
     this.report(new Error(`onbehalf: audit event lost (${reason}); a gap record will be written`));
+  }
+
+  private addGap(count: number, reasons: Iterable<string>, from: string, to: string): void {
+    this.gap ??= { count: 0, reasons: new Set(), from, to };
+    this.gap.count += count;
+    for (const r of reasons) this.gap.reasons.add(r);
+    if (from < this.gap.from) this.gap.from = from;
+    if (to > this.gap.to) this.gap.to = to;
+  }
+
+  /** Takes actions that ran unrecorded into this writer's next gap record. */
+  private absorbUnrecorded(): void {
+    const u = takeUnrecordedActions();
+    if (!u) return;
+    this.addGap(u.count, u.reasons, u.from, u.to);
+    if (this.store.appendSync && !this.failing && this.commit === 'per-event') this.flushSync();
+    else this.schedule(this.groupCommitMs);
+  }
+
+  /**
+   * On exit, an uncaught exception or a signal: what is queued is written now, synchronously, and
+   * the last checkpoint signed, where the store can (SQLite); the store stays open, since a handled
+   * signal does not end the process.
+   */
+  private flushOnExit(): void {
+    if (this.isShutdown || !this.store.appendSync) return;
+    this.absorbUnrecorded();
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    this.flushSync();
+    void this.store.checkpoint().catch((err: unknown) => this.report(err as Error));
   }
 
   /** The next batch: a gap record first when events were lost, then queued events. */

@@ -1,4 +1,5 @@
 import { sign as edSign, verify as edVerify } from 'node:crypto';
+import { keySignsOrigin } from '../keys/key-binding.js';
 import type { SigningKey, TrustedKey } from '../keys/keys.js';
 import { sha256 } from './merkle.js';
 
@@ -208,6 +209,8 @@ export function verifyCheckpoint(
   const name = keyName ?? checkpoint.origin;
   const known: { id: Buffer; key: TrustedKey }[] = [];
   for (const key of trustedKeys) {
+    // A key bound to other origins does not vouch for this one's checkpoints.
+    if (!keySignsOrigin(key, checkpoint.origin)) continue;
     try {
       known.push({ id: checkpointKeyId(name, key), key });
     } catch {

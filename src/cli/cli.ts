@@ -28,7 +28,9 @@ Usage:
                         [--jaeger-url URL] [--trusted-keys JWKS] [--checkpoint FILE|DIR]... [--out FILE]
                                                one self-contained HTML page: verification status, delegation
                                                graph and timeline (default file onbehalf-report.html)
-  onbehalf keygen [--out DIR] [--force]        Ed25519 key pair: DIR/signing-key.jwk and DIR/jwks.json
+  onbehalf keygen [--out DIR] [--actor TYPE:ID]... [--origin NAME]... [--force]
+                                               Ed25519 key pair: DIR/signing-key.jwk and DIR/jwks.json,
+                                               the public key bound to the actors (and origins) it speaks for
 
 STORE is a SQLite file path or a postgres:// URL.
 `;
@@ -51,13 +53,27 @@ export async function main(argv: string[]): Promise<number> {
         return EXIT.ok;
       }
       case 'keygen': {
-        const { values } = parse(rest, { out: { type: 'string' }, force: { type: 'boolean' } }, 0);
+        const { values } = parse(
+          rest,
+          {
+            out: { type: 'string' },
+            force: { type: 'boolean' },
+            actor: { type: 'string', multiple: true },
+            origin: { type: 'string', multiple: true },
+          },
+          0,
+        );
         const dir = values.out ?? '.';
         if (existsSync(`${dir}/signing-key.jwk`) && !values.force) {
           throw new CliError(`keygen: ${dir}/signing-key.jwk exists; use --force to replace it`);
         }
         const key = generateSigningKey();
-        const { privatePath, publicPath } = writeKeyPair(dir, key);
+        const { privatePath, publicPath } = writeKeyPair(dir, key, {
+          actors: values.actor,
+          origins: values.origin,
+        });
+        if (!values.actor?.length)
+          err('keygen: no --actor given: receivers verify no attribution signed with this key\n');
         out(`wrote ${privatePath} (private, mode 0600) and ${publicPath} (public); kid ${key.kid}\n`);
         return EXIT.ok;
       }

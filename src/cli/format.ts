@@ -15,6 +15,8 @@ const TABLE_COLUMNS: [header: string, cell: (r: StoredAuditEvent) => string][] =
   ['risk', (r) => (r.risk_tier === null ? '' : String(r.risk_tier))],
   ['policy', (r) => r.policy_decision ?? ''],
   ['result', (r) => r.result ?? ''],
+  // Whether who/for whom/why rests on this process, a verified signature, or a caller's claim.
+  ['provenance', (r) => r.provenance ?? ''],
 ];
 
 /** `inbox-agent (nhi:agent-7f3)`, or the id alone. */

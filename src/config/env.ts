@@ -8,6 +8,10 @@ export const ENV = {
   agentOwner: 'ONBEHALF_AGENT_OWNER',
   signingKey: 'ONBEHALF_SIGNING_KEY',
   trustedKeys: 'ONBEHALF_TRUSTED_KEYS',
+  /** This service's names, comma-separated: inbound attribution tokens must carry one in `aud`. */
+  audience: 'ONBEHALF_AUDIENCE',
+  /** The services this process calls, comma-separated: put in the `aud` of the tokens it signs. */
+  tokenAudience: 'ONBEHALF_TOKEN_AUDIENCE',
   /** `normal` (default) or `strict` (survives power loss). */
   durability: 'ONBEHALF_DURABILITY',
   /** `per-event` (default) or `group`. */

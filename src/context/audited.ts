@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { type Attributes, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { type Attributes, context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { redactValue } from '../audit/span-to-event.js';
+import { noteUnrecordedAction, unrecordedReason } from '../audit/unrecorded-actions.js';
 import {
   ATTR_ATTRIBUTION_ACTION,
   ATTR_ATTRIBUTION_APPROVAL_APPROVER_ID,
@@ -92,6 +93,8 @@ export function audited<T>(action: string, details: AuditDetails, fn: () => T | 
     `execute_tool ${action}`,
     { kind: SpanKind.INTERNAL, attributes, startTime },
     async (span) => {
+      // No pipeline records this span (no SDK, not started, shut down, suppressed): the action is counted for a gap record.
+      if (!span.isRecording()) noteUnrecordedAction(action, unrecordedReason(context.active()));
       try {
         if (denial) {
           span.setStatus({ code: SpanStatusCode.ERROR, message: denial });

@@ -63,6 +63,8 @@ const metaGetter: TextMapGetter<McpMeta> = {
  *
  * A signed attribution is bound to a trace: called outside any span, the request is given a trace of
  * its own (a fresh `traceparent`), so it is still signed whenever this process has a signing key.
+ * The server accepts a token once per caller span, so call it inside the request's own client span
+ * (e.g. `tools/call send_mail`): a second request sent from the same span is refused as a replay.
  *
  * @example
  * await client.callTool(injectMcpMeta({ name: 'send_mail', arguments: { to, body } }));

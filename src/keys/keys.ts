@@ -8,6 +8,8 @@ import {
 import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { JWK } from 'jose';
+import { fetchJwks } from './jwks-fetch.js';
+import { boundJwk, keyBindingOf, parseActorRef } from './key-binding.js';
 
 /** An Ed25519 key pair as onbehalf uses it: for signed attribution and for store checkpoints. */
 export interface SigningKey {
@@ -88,6 +90,8 @@ export function trustedKeysFromJwks(doc: unknown, source = 'JWKS'): TrustedKey[]
     } catch (err) {
       throw new KeyError(`trusted keys ${source}: key ${i}: ${(err as Error).message}`);
     }
+    // A malformed binding is an error now, not a key that silently speaks for no one.
+    keyBindingOf(out[out.length - 1]!.jwk, source);
   }
   if (out.length === 0) throw new KeyError(`trusted keys ${source}: no Ed25519 public key in the set`);
   return out;
@@ -98,28 +102,36 @@ export function loadTrustedKeysFile(path: string): TrustedKey[] {
   return trustedKeysFromJwks(readJson(path, 'trusted keys'), path);
 }
 
-/** Reads trusted public keys from a JWKS file, or from an `http(s)://` URL. */
+/** Reads trusted public keys from a JWKS file, or from an `https://` URL (see jwks-fetch.ts for its bounds). */
 export async function loadTrustedKeys(fileOrUrl: string): Promise<TrustedKey[]> {
-  if (/^https?:\/\//.test(fileOrUrl)) {
-    let doc: unknown;
-    try {
-      const res = await fetch(fileOrUrl, { signal: AbortSignal.timeout(5000) });
-      if (!res.ok) throw new Error(`HTTP ${res.status}`);
-      doc = await res.json();
-    } catch (err) {
-      throw new KeyError(`trusted keys ${fileOrUrl}: ${(err as Error).message}`);
-    }
-    return trustedKeysFromJwks(doc, fileOrUrl);
-  }
+  if (/^https?:\/\//i.test(fileOrUrl)) return (await fetchJwks(fileOrUrl)).keys;
   return trustedKeysFromJwks(readJson(fileOrUrl, 'trusted keys'), fileOrUrl);
 }
 
-/** Writes `DIR/signing-key.jwk` (private, mode 0600) and `DIR/jwks.json` (public). */
-export function writeKeyPair(dir: string, key: SigningKey): { privatePath: string; publicPath: string } {
+/** What the public key of {@link writeKeyPair} may speak for (docs/trust-model.md). */
+export interface KeyPairBinding {
+  /** Actors (`agent:ID`, `human:ID`, `service:ID`) whose attribution the key signs. */
+  actors?: readonly string[];
+  /** Store origins whose checkpoints it signs; any when not given. */
+  origins?: readonly string[];
+}
+
+/**
+ * Writes `DIR/signing-key.jwk` (private, mode 0600) and `DIR/jwks.json` (public, bound to
+ * `binding`'s actors and origins: a receiver verifies attribution of those actors only).
+ * @throws KeyError when an actor is not `type:id`.
+ */
+export function writeKeyPair(
+  dir: string,
+  key: SigningKey,
+  binding: KeyPairBinding = {},
+): { privatePath: string; publicPath: string } {
+  const actors = (binding.actors ?? []).map((a) => parseActorRef(a, '--actor'));
+  const publicJwk = boundJwk(key.publicJwk, actors, binding.origins);
   mkdirSync(dir, { recursive: true });
   const privatePath = join(dir, 'signing-key.jwk');
   const publicPath = join(dir, 'jwks.json');
-  writeFileSync(publicPath, `${JSON.stringify({ keys: [key.publicJwk] }, null, 2)}\n`);
+  writeFileSync(publicPath, `${JSON.stringify({ keys: [publicJwk] }, null, 2)}\n`);
   // Written aside and renamed, so a crash never leaves a truncated key that every later writer refuses.
   const partial = `${privatePath}.${process.pid}.partial`;
   writeFileSync(partial, `${JSON.stringify(privateJwk(key), null, 2)}\n`, { mode: 0o600 });

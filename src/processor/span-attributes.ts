@@ -31,10 +31,10 @@ export interface SpanAttributeOptions {
 }
 
 /**
- * The span attributes of an attribution (DESIGN §4). An unverified attribution is a claim: its actor
- * and principal are never written to the verified keys (`attribution.principal.id`, `enduser.id`,
- * `attribution.actor.id`, `gen_ai.agent.*`), only with `attribution.provenance=unverified` under
- * `attribution.claimed.*`.
+ * The span attributes of an attribution (conventions/registry.yaml). An unverified attribution is a claim:
+ * nothing of it is written to the keys the audit columns read (actor, principal, trigger, intent,
+ * scopes, session, delegation chain); every value goes under `attribution.claimed.*`, next to
+ * `attribution.provenance=unverified`, so a caller's word never fills a column (docs/trust-model.md).
  */
 export function attributionToAttributes(
   a: Readonly<Attribution>,
@@ -43,7 +43,7 @@ export function attributionToAttributes(
   const out: Attributes = {};
   const claimed = a.provenance === 'unverified';
   const put = (key: string, value: string | number | readonly string[] | undefined) => {
-    if (value !== undefined) out[claimed && CLAIMABLE.has(key) ? claimKey(key) : key] = value as string;
+    if (value !== undefined) out[claimed ? claimKey(key) : key] = value as string;
   };
   put(ATTR_ATTRIBUTION_ACTOR_TYPE, a.actor.type);
   put(ATTR_ATTRIBUTION_ACTOR_ID, a.actor.id);
@@ -69,25 +69,9 @@ export function attributionToAttributes(
   put(ATTR_ATTRIBUTION_SCOPES, a.scopes?.length ? a.scopes : undefined);
   put(ATTR_SESSION_ID, a.sessionId);
   put(ATTR_GEN_AI_CONVERSATION_ID, a.conversationId);
-  put(ATTR_ATTRIBUTION_PROVENANCE, a.provenance ?? 'local');
+  out[ATTR_ATTRIBUTION_PROVENANCE] = a.provenance ?? 'local';
   return Object.freeze(out);
 }
-
-/** Keys that identify who acted or for whom: a mere claim must not fill them. */
-const CLAIMABLE = new Set<string>([
-  ATTR_ATTRIBUTION_ACTOR_ID,
-  ATTR_ATTRIBUTION_ACTOR_NAME,
-  ATTR_ATTRIBUTION_ACTOR_OWNER_ID,
-  ATTR_ATTRIBUTION_PRINCIPAL_ID,
-  ATTR_ENDUSER_ID,
-  ATTR_USER_ID,
-  ATTR_USER_ROLES,
-  ATTR_GEN_AI_AGENT_ID,
-  ATTR_GEN_AI_AGENT_NAME,
-  ATTR_GEN_AI_AGENT_VERSION,
-  ATTR_ATTRIBUTION_DELEGATION_CHAIN,
-  ATTR_ATTRIBUTION_SCOPES,
-]);
 
 /** `attribution.principal.id` → `attribution.claimed.principal.id`; `enduser.id` → `attribution.claimed.enduser.id`. */
 export function claimKey(key: string): string {

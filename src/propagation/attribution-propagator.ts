@@ -14,6 +14,7 @@ import {
   getAttribution,
   MAX_ATTRIBUTION_LIST,
 } from '../context/attribution.js';
+import { keySpeaksFor } from '../keys/key-binding.js';
 import type { SigningKey, TrustedKey } from '../keys/keys.js';
 import { coreSdk } from '../otel/sdk-loader.js';
 import {
@@ -25,13 +26,7 @@ import {
   type TokenVerification,
   verifySignedClaims,
 } from './attribution-token.js';
-import {
-  BAGGAGE_HEADER,
-  type BaggageProblem,
-  encodeBaggageEntry,
-  fitBaggage,
-  parseBaggageHeader,
-} from './baggage-limits.js';
+import { BAGGAGE_HEADER, type BaggageProblem, encodeBaggageEntry, fitBaggage } from './baggage-limits.js';
 import {
   ATTRIBUTION_BAGGAGE_PREFIX,
   ATTRIBUTION_TOKEN_KEY,
@@ -39,6 +34,8 @@ import {
   plainEntries,
   withoutSecrets,
 } from './claims.js';
+import { inboundAttributionEntries } from './inbound-baggage.js';
+import { ReplayCache } from './replay-cache.js';
 import { TrustedKeySet } from './trusted-key-set.js';
 
 /** Options of {@link AttributionPropagator}. */
@@ -47,8 +44,14 @@ export interface AttributionPropagatorOptions {
   signingKey?: SigningKey;
   /** Keys trusted to sign inbound attribution: a key set, keys, a JWKS file path or a JWKS URL. */
   trustedKeys?: TrustedKeySet | readonly TrustedKey[] | string;
-  /** Lifetime of the tokens this process signs; 300 s by default. */
+  /** Lifetime of the tokens this process signs; 120 s by default. */
   tokenLifetimeSeconds?: number;
+  /** The services this process calls, put in the `aud` of the tokens it signs. */
+  tokenAudience?: string | readonly string[];
+  /** This service's names: inbound tokens must carry one in `aud` (and a token with another `aud` is refused). */
+  audience?: string | readonly string[];
+  /** How many (token, caller span) pairs to remember against replays; 100 000 by default. */
+  replayCacheSize?: number;
   /** Clock skew allowed when checking `iat`/`exp`; 30 s by default. */
   clockSkewSeconds?: number;
   /** Send the readable `attribution.*` entries next to the token; true by default. */
@@ -101,6 +104,8 @@ interface Inbound {
   token: string;
   traceId: string;
   exp: number;
+  /** Only a token meant for no one in particular (no `aud`) is forwarded unchanged. */
+  forwardable: boolean;
 }
 
 type Verified = Extract<TokenVerification, { ok: true }>;
@@ -120,11 +125,12 @@ const TRACES_PER_ATTRIBUTION = 64;
  * inbound token is forwarded unchanged while it is fresh; an unverified claim is never signed. Tokens
  * are cached per (attribution, trace), so a hot path signs once.
  *
- * Extract: a token that verifies against the trusted keys (signature, expiry, trace binding) puts a
- * `provenance: 'verified'` attribution in context. Without one, plain entries are only a claim
- * (`provenance: 'unverified'`) and never fill the principal or actor. Inbound `attribution.*` entries
- * are removed from the app's baggage so nothing downstream mistakes them for facts. Bad headers are
- * counted in {@link AttributionPropagator.stats}, never thrown.
+ * Extract: a token that verifies against the trusted keys (signature, a key bound to its actor,
+ * expiry, audience, trace binding, not a replay) puts a `provenance: 'verified'` attribution in
+ * context (docs/trust-model.md). Without one, plain entries are only a claim (`provenance:
+ * 'unverified'`) and fill no column. The header is read as OpenTelemetry core reads it, and every
+ * inbound `attribution.*` entry is removed from the app's baggage so nothing downstream mistakes it
+ * for a fact. Bad headers are counted in {@link AttributionPropagator.stats}, never thrown.
  */
 export class AttributionPropagator implements TextMapPropagator {
   readonly stats: AttributionPropagatorStats = {
@@ -152,8 +158,14 @@ export class AttributionPropagator implements TextMapPropagator {
   private readonly outbound = new WeakMap<object, Map<string, Outbound>>();
   private readonly scrubbed = new WeakMap<object, Readonly<Attribution>>();
   private readonly inbound = new WeakMap<object, Inbound>();
-  private readonly verifiedTokens = new Map<string, Verified>();
+  private readonly verifiedTokens = new Map<string, { verified: Verified; key: TrustedKey }>();
   private readonly warned = new Set<string>();
+  private readonly tokenAudience: string | readonly string[] | undefined;
+  private readonly audience: string | readonly string[] | undefined;
+  /** Verified (token, caller span) pairs: the same request presented again is a replay. */
+  readonly replays: ReplayCache;
+  /** The carriers a token was accepted from: extracting the same request's headers twice is no replay. */
+  private readonly acceptedCarriers = new WeakMap<object, string>();
 
   /** @throws KeyError when `trustedKeys` names a file that cannot be used. */
   constructor(options: AttributionPropagatorOptions = {}) {
@@ -164,6 +176,9 @@ export class AttributionPropagator implements TextMapPropagator {
     this.maxChain = options.maxChain ?? MAX_ATTRIBUTION_LIST;
     this.cacheSize = options.verifyCacheSize ?? 1024;
     this.defaultAttribution = options.defaultAttribution;
+    this.tokenAudience = options.tokenAudience;
+    this.audience = options.audience;
+    this.replays = new ReplayCache(options.replayCacheSize);
     const trusted = options.trustedKeys;
     this.trustedKeys = trusted instanceof TrustedKeySet ? trusted : new TrustedKeySet(trusted ?? []);
     // A process can always check what it signed itself (a call that comes back to it).
@@ -208,34 +223,29 @@ export class AttributionPropagator implements TextMapPropagator {
 
   extract(ctx: Context, carrier: unknown, getter: TextMapGetter): Context {
     try {
-      const raw = getter.get(carrier, BAGGAGE_HEADER);
-      if (raw === undefined) return ctx;
-      const parsed = parseBaggageHeader(raw);
-      for (const p of parsed.problems) this.count(this.stats.malformed, p);
-      const claims = new Map<string, string>();
-      let duplicateToken = false;
-      for (const e of parsed.entries) {
-        if (!e.key.startsWith(ATTRIBUTION_BAGGAGE_PREFIX)) continue;
-        if (claims.has(e.key)) {
-          if (e.key === ATTRIBUTION_TOKEN_KEY) duplicateToken = true;
-          continue;
-        }
-        claims.set(e.key, e.value);
-      }
-      if (claims.size === 0) return ctx;
+      if (getter.get(carrier, BAGGAGE_HEADER) === undefined) return ctx;
+      // Whatever the header holds under attribution.*, and however it is spelled, the app never sees it.
       let out = stripClaims(ctx);
+      const inbound = inboundAttributionEntries(carrier, getter);
+      for (const p of inbound.problems) this.count(this.stats.malformed, p);
+      const claims = inbound.entries;
+      const duplicateToken = inbound.tokenMembers > 1;
+      if (claims.size === 0) return out;
       const token = claims.get(ATTRIBUTION_TOKEN_KEY);
       if (duplicateToken) {
         // Two tokens in one header: one of them was added by someone else, and neither is believed.
         this.count(this.stats.rejected, 'duplicate');
       } else if (token !== undefined) {
-        const result = this.verify(token, traceIdOf(ctx, carrier, getter));
+        const parent = parentOf(ctx, carrier, getter);
+        const verified = this.verify(token, parent?.traceId);
+        const result = verified.ok ? this.checkReplay(verified, token, carrier, parent?.spanId) : verified;
         if (result.ok) {
           this.stats.verified++;
           this.inbound.set(result.attribution, {
             token,
             traceId: result.claims.trace_id,
             exp: result.claims.exp,
+            forwardable: result.claims.aud === undefined,
           });
           return contextWithAttribution(result.attribution, out);
         }
@@ -255,29 +265,65 @@ export class AttributionPropagator implements TextMapPropagator {
     } catch (err) {
       this.stats.failed++;
       this.warnOnce('extract', `onbehalf: attribution extract failed: ${(err as Error).message}`);
-      return ctx;
+      // Even then, inbound attribution.* entries must not reach the app as facts.
+      return stripClaims(ctx);
     }
+  }
+
+  /** A verified token is refused when this request (token and caller span) was accepted before. */
+  private checkReplay(
+    verified: Verified,
+    token: string,
+    carrier: unknown,
+    parentSpanId: string | undefined,
+  ): TokenVerification {
+    const sameRequest = carrier !== null && typeof carrier === 'object' ? carrier : undefined;
+    if (sameRequest && this.acceptedCarriers.get(sameRequest) === token) return verified;
+    const now = Date.now() / 1000;
+    const until = verified.claims.exp + this.skew;
+    if (!this.replays.firstUse(verified.claims.jti, parentSpanId ?? '', until, now)) {
+      return {
+        ok: false,
+        reason: 'replay',
+        detail: `token ${verified.claims.jti} was already accepted from caller span ${parentSpanId ?? '(none)'}`,
+      };
+    }
+    if (sameRequest) this.acceptedCarriers.set(sameRequest, token);
+    return verified;
   }
 
   /** Verifies a token for a trace, through the cache of tokens already verified. */
   verify(token: string, traceId: string | undefined): TokenVerification {
     const now = Math.floor(Date.now() / 1000);
-    const options = { traceId, now, clockSkewSeconds: this.skew };
+    const options = { traceId, now, clockSkewSeconds: this.skew, audience: this.audience };
     const cached = this.verifiedTokens.get(token);
-    // A key dropped from the trusted set since also stops its cached tokens.
-    if (cached && this.trustedKeys.has(cached.kid)) {
+    // A key dropped or reloaded (its binding may have changed) since also stops its cached tokens.
+    if (cached && this.trustedKeys.peek(cached.verified.kid) === cached.key) {
       this.stats.verifyCacheHits++;
-      return checkTimeAndTrace(cached, options);
+      return checkTimeAndTrace(cached.verified, options);
     }
-    const checked = verifySignedClaims(token, (kid) => this.trustedKeys.get(kid), this.maxChain);
-    if (checked.ok && this.cacheSize > 0) {
+    let used: TrustedKey | undefined;
+    const keyFor = (kid: string) => {
+      used = this.trustedKeys.get(kid);
+      return used;
+    };
+    const checked = verifySignedClaims(token, keyFor, this.maxChain, (key, actor) =>
+      // What this process signed itself it may read back whoever acted: it attested that locally.
+      this.isOwnKey(key) ? true : keySpeaksFor(key, actor),
+    );
+    if (checked.ok && used && this.cacheSize > 0) {
       if (this.verifiedTokens.size >= this.cacheSize) {
         const oldest = this.verifiedTokens.keys().next().value;
         if (oldest !== undefined) this.verifiedTokens.delete(oldest);
       }
-      this.verifiedTokens.set(token, checked);
+      this.verifiedTokens.set(token, { verified: checked, key: used });
     }
     return checked.ok ? checkTimeAndTrace(checked, options) : checked;
+  }
+
+  private isOwnKey(key: TrustedKey): boolean {
+    const own = this.signingKey;
+    return own !== undefined && key.kid === own.kid && key.publicKey.equals(own.publicKey);
   }
 
   private outboundEntries(attribution: Readonly<Attribution>, ctx: Context): string[] {
@@ -306,7 +352,12 @@ export class AttributionPropagator implements TextMapPropagator {
     let token: string | undefined;
     let exp = Number.POSITIVE_INFINITY;
     const inbound = this.inbound.get(original);
-    if (inbound && inbound.traceId === traceId && inbound.exp - now > REFRESH_MARGIN_SECONDS) {
+    if (
+      inbound?.forwardable &&
+      this.tokenAudience === undefined &&
+      inbound.traceId === traceId &&
+      inbound.exp - now > REFRESH_MARGIN_SECONDS
+    ) {
       // Unchanged verified attribution on its own trace: the original signer's token says it best.
       token = inbound.token;
       exp = inbound.exp;
@@ -318,6 +369,7 @@ export class AttributionPropagator implements TextMapPropagator {
         traceId,
         now,
         lifetimeSeconds: this.lifetime,
+        audience: this.tokenAudience,
       });
       if (token) {
         this.stats.signed++;
@@ -371,11 +423,15 @@ function stripClaims(ctx: Context): Context {
   return keys.length > 0 ? propagation.setBaggage(ctx, baggage.removeEntries(...keys)) : ctx;
 }
 
-/** The trace id the request arrived in: from the extracted context, else its own `traceparent`. */
-function traceIdOf(ctx: Context, carrier: unknown, getter: TextMapGetter): string | undefined {
+/** The trace and caller span the request arrived in: from the extracted context, else its own `traceparent`. */
+function parentOf(
+  ctx: Context,
+  carrier: unknown,
+  getter: TextMapGetter,
+): { traceId: string; spanId: string } | undefined {
   const sc = trace.getSpanContext(ctx);
-  if (sc && isSpanContextValid(sc)) return sc.traceId;
+  if (sc && isSpanContextValid(sc)) return sc;
   const header = getter.get(carrier, 'traceparent');
   const value = Array.isArray(header) ? header[0] : header;
-  return value ? coreSdk().parseTraceParent(value)?.traceId : undefined;
+  return value ? (coreSdk().parseTraceParent(value) ?? undefined) : undefined;
 }

@@ -10,25 +10,28 @@
 import { randomBytes, sign, verify } from 'node:crypto';
 import { z } from 'zod';
 import {
+  type Actor,
   type Attribution,
   MAX_ATTRIBUTION_LIST,
   MAX_ATTRIBUTION_STRING,
   parseAttribution,
 } from '../context/attribution.js';
+import { actorRef, keySpeaksFor } from '../keys/key-binding.js';
 import type { SigningKey, TrustedKey } from '../keys/keys.js';
 
 /** The JOSE `typ` of an attribution token (RFC 8725 §3.11: explicit typing stops cross-JWT confusion). */
 export const ATTRIBUTION_TOKEN_TYPE = 'onbehalf-attribution+jwt';
 /** Longest token accepted or produced, so it fits one W3C baggage list-member with its key. */
 export const MAX_ATTRIBUTION_TOKEN_BYTES = 4000;
-/** Default lifetime of a token made by {@link signAttributionToken}. */
-export const DEFAULT_TOKEN_LIFETIME_SECONDS = 300;
+/** Default lifetime of a token made by {@link signAttributionToken}: short, since a captured one works until then. */
+export const DEFAULT_TOKEN_LIFETIME_SECONDS = 120;
 /** Longest lifetime (`exp - iat`) a verifier accepts: a leaked token must not stay useful for long. */
-export const MAX_TOKEN_LIFETIME_SECONDS = 3600;
+export const MAX_TOKEN_LIFETIME_SECONDS = 900;
 /** Default clock skew allowed between signer and verifier. */
 export const DEFAULT_CLOCK_SKEW_SECONDS = 30;
 
 const str = z.string().min(1).max(MAX_ATTRIBUTION_STRING);
+const numericDate = z.number().finite().nonnegative();
 const actClaim: z.ZodType<ActClaim> = z.lazy(() =>
   z.object({ sub: str, act: actClaim.optional() }).passthrough(),
 );
@@ -60,8 +63,11 @@ const ClaimsSchema = z.object({
   session_id: str.optional(),
   conversation_id: str.optional(),
   trace_id: z.string().regex(/^[0-9a-f]{32}$/),
-  iat: z.number().int(),
-  exp: z.number().int(),
+  // RFC 7519 §2: a NumericDate is seconds since the epoch and may be fractional.
+  iat: numericDate,
+  exp: numericDate,
+  nbf: numericDate.optional(),
+  aud: z.union([str, z.array(str).min(1).max(MAX_ATTRIBUTION_LIST)]).optional(),
   jti: str,
 });
 
@@ -81,6 +87,9 @@ export type TokenRejection =
   | 'not_yet_valid'
   | 'lifetime'
   | 'chain_too_deep'
+  | 'unbound_actor'
+  | 'audience'
+  | 'replay'
   | 'trace_mismatch';
 
 /** Outcome of {@link verifyAttributionToken}. */
@@ -96,6 +105,8 @@ export interface SignTokenOptions {
   /** Seconds since the epoch; now by default. */
   now?: number;
   lifetimeSeconds?: number;
+  /** The receiving services (`aud`); a receiver with an audience accepts only tokens naming it. */
+  audience?: string | readonly string[];
 }
 
 /**
@@ -109,6 +120,8 @@ export function signAttributionToken(
 ): string | undefined {
   const now = options.now ?? Math.floor(Date.now() / 1000);
   const claims = attributionToClaims(attribution, options.traceId, now, options.lifetimeSeconds);
+  const aud = options.audience;
+  if (aud !== undefined && aud.length > 0) claims.aud = typeof aud === 'string' ? aud : [...aud];
   const header = encodeJson({ alg: 'EdDSA', typ: ATTRIBUTION_TOKEN_TYPE, kid: options.key.kid });
   // Optional claims go first, so a large attribution still carries who acted for whom.
   for (const drop of [[], ['roles', 'scp', 'intent'], ['session_id', 'conversation_id']] as const) {
@@ -162,6 +175,16 @@ export function attributionToClaims(
   return claims;
 }
 
+/**
+ * RFC 7515 §4.1.9: `typ` is a media type, compared case-insensitively, and `application/` may be left
+ * out; `application/onbehalf-attribution+JWT` is the same type as `onbehalf-attribution+jwt`.
+ */
+function isAttributionType(typ: unknown): boolean {
+  if (typeof typ !== 'string') return false;
+  const t = typ.toLowerCase();
+  return (t.startsWith('application/') ? t.slice('application/'.length) : t) === ATTRIBUTION_TOKEN_TYPE;
+}
+
 /** Options of {@link verifyAttributionToken}. */
 export interface VerifyTokenOptions {
   /** Finds the trusted public key of a `kid`. */
@@ -173,11 +196,16 @@ export interface VerifyTokenOptions {
   clockSkewSeconds?: number;
   /** Longest delegation chain accepted; {@link MAX_ATTRIBUTION_LIST} by default. */
   maxChain?: number;
+  /**
+   * This receiver's names. With one, a token must carry one of them in `aud`; without one, a token
+   * that carries an `aud` is refused (RFC 7519 §4.1.3: it is meant for someone else).
+   */
+  audience?: string | readonly string[];
 }
 
 /**
  * Verifies a token: EdDSA only (never `none`), the expected `typ`, a trusted `kid`, the signature,
- * the claims, `iat`/`exp` (with clock skew), the lifetime, the depth of `act` and the trace binding.
+ * the claims, a key bound to the token's current actor (docs/trust-model.md), `iat`/`exp` (with clock skew), the lifetime, the depth of `act` and the trace binding.
  * Never throws; a failure names its reason.
  */
 export function verifyAttributionToken(token: string, options: VerifyTokenOptions): TokenVerification {
@@ -191,6 +219,7 @@ export function verifySignedClaims(
   token: string,
   keyFor: (kid: string) => TrustedKey | undefined,
   maxChain = MAX_ATTRIBUTION_LIST,
+  speaksFor: (key: TrustedKey, actor: Pick<Actor, 'type' | 'id'>) => boolean = keySpeaksFor,
 ): TokenVerification {
   if (typeof token !== 'string' || token.length > MAX_ATTRIBUTION_TOKEN_BYTES)
     return fail('oversized', `longer than ${MAX_ATTRIBUTION_TOKEN_BYTES} bytes`);
@@ -205,9 +234,11 @@ export function verifySignedClaims(
   const header = decodeJson(h);
   if (!header) return fail('malformed', 'header is not a JSON object');
   if (header.alg !== 'EdDSA') return fail('algorithm', `alg ${JSON.stringify(header.alg)} is not EdDSA`);
-  if (header.typ !== ATTRIBUTION_TOKEN_TYPE) return fail('type', `typ ${JSON.stringify(header.typ)}`);
+  if (!isAttributionType(header.typ)) return fail('type', `typ ${JSON.stringify(header.typ)}`);
   // RFC 7515 §4.1.11: a critical extension nobody here understands makes the token unusable.
   if (header.crit !== undefined) return fail('malformed', 'unsupported crit header');
+  // RFC 7797: an unencoded payload changes what was signed; without crit it must not pass as plain JWS.
+  if (header.b64 !== undefined) return fail('malformed', 'b64 header is not supported');
   if (typeof header.kid !== 'string') return fail('malformed', 'no kid');
   const key = keyFor(header.kid);
   if (!key) return fail('unknown_key', `kid ${header.kid} is not trusted`);
@@ -234,6 +265,10 @@ export function verifySignedClaims(
   }
   const chain = claims.sub !== undefined && actors[0] !== claims.sub ? [claims.sub, ...actors] : actors;
   if (chain.length > maxChain) return fail('chain_too_deep', `delegation chain longer than ${maxChain}`);
+  // The signature says who signed; only the key's binding says whom the signer may speak for.
+  const current = { type: claims.act.actor_type, id: claims.act.sub };
+  if (!speaksFor(key, current))
+    return fail('unbound_actor', `kid ${header.kid} may not speak for ${actorRef(current)}`);
   try {
     const attribution = parseAttribution({
       actor: {
@@ -267,7 +302,7 @@ export function verifySignedClaims(
 /** The per-request part of {@link verifyAttributionToken}: expiry, lifetime and trace binding. */
 export function checkTimeAndTrace(
   checked: Extract<TokenVerification, { ok: true }>,
-  options: Pick<VerifyTokenOptions, 'traceId' | 'now' | 'clockSkewSeconds'>,
+  options: Pick<VerifyTokenOptions, 'traceId' | 'now' | 'clockSkewSeconds' | 'audience'>,
 ): TokenVerification {
   const { claims } = checked;
   const now = options.now ?? Math.floor(Date.now() / 1000);
@@ -276,12 +311,31 @@ export function checkTimeAndTrace(
     return fail('lifetime', `lifetime ${claims.exp - claims.iat}s exceeds ${MAX_TOKEN_LIFETIME_SECONDS}s`);
   if (now > claims.exp + skew) return fail('expired', `expired at ${claims.exp}`);
   if (claims.iat > now + skew) return fail('not_yet_valid', `issued in the future (${claims.iat})`);
+  if (claims.nbf !== undefined && claims.nbf > now + skew)
+    return fail('not_yet_valid', `not valid before ${claims.nbf}`);
+  const audience = audienceProblem(claims.aud, options.audience);
+  if (audience) return fail('audience', audience);
   if (claims.trace_id !== options.traceId)
     return fail(
       'trace_mismatch',
       `bound to trace ${claims.trace_id}, arrived in ${options.traceId ?? 'no trace'}`,
     );
   return checked;
+}
+
+/** Why `aud` does not fit this receiver's names (RFC 7519 §4.1.3), or undefined when it does. */
+function audienceProblem(
+  aud: string | string[] | undefined,
+  mine: string | readonly string[] | undefined,
+): string | undefined {
+  const names = mine === undefined ? [] : typeof mine === 'string' ? [mine] : mine;
+  const meant = aud === undefined ? [] : typeof aud === 'string' ? [aud] : aud;
+  if (names.length === 0)
+    return meant.length > 0 ? `meant for ${meant.join(', ')}; this receiver has no audience` : undefined;
+  if (meant.length === 0) return `no aud; this receiver requires ${names.join(' or ')}`;
+  return meant.some((a) => names.includes(a))
+    ? undefined
+    : `meant for ${meant.join(', ')}, not ${names.join(' or ')}`;
 }
 
 function fail(reason: TokenRejection, detail: string): Extract<TokenVerification, { ok: false }> {

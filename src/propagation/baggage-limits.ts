@@ -1,12 +1,12 @@
 /**
- * Reading and writing the W3C `baggage` header within the limits every platform must propagate
- * (W3C Baggage §3.3.1: 64 list-members, 8192 bytes), so nothing onbehalf writes is cut off on the way and
- * nothing a caller sends can make the reader do unbounded work.
+ * Writing the W3C `baggage` header within the limits every platform must propagate (W3C Baggage
+ * §3.3.1: 64 list-members, 8192 bytes), so nothing onbehalf writes is cut off on the way. Inbound
+ * headers are read by OpenTelemetry core's own parser (inbound-baggage.ts).
  */
 
 /** Most list-members a `baggage` header written by onbehalf has (W3C minimum every platform propagates). */
 export const BAGGAGE_MAX_ENTRIES = 64;
-/** Most bytes a `baggage` header written by onbehalf has; also the most read from an inbound one. */
+/** Most bytes a `baggage` header written by onbehalf has (and the most core reads from an inbound one). */
 export const BAGGAGE_MAX_BYTES = 8192;
 /** Most bytes of one list-member. */
 export const BAGGAGE_MAX_ENTRY_BYTES = 4096;
@@ -21,78 +21,8 @@ export interface BaggageEntry {
   metadata?: string;
 }
 
-/** What {@link parseBaggageHeader} found wrong; each is counted by the caller. */
+/** What looked wrong with an inbound `baggage` header; each is counted, never thrown. */
 export type BaggageProblem = 'oversized' | 'too_many_entries' | 'malformed_entry';
-
-/** Result of {@link parseBaggageHeader}. */
-export interface ParsedBaggage {
-  entries: BaggageEntry[];
-  problems: BaggageProblem[];
-}
-
-// RFC 7230 token characters: the only ones a baggage key may hold.
-const KEY = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-// baggage-octet: printable US-ASCII except space, `"`, `,`, `;` and `\`.
-const VALUE = /^[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*$/;
-
-/**
- * Parses inbound `baggage` header values. Reads at most {@link BAGGAGE_MAX_BYTES} bytes and
- * {@link BAGGAGE_MAX_ENTRIES} entries; the rest is ignored and reported, never an exception.
- */
-export function parseBaggageHeader(header: string | string[] | undefined): ParsedBaggage {
-  const entries: BaggageEntry[] = [];
-  const problems = new Set<BaggageProblem>();
-  const values = header === undefined ? [] : Array.isArray(header) ? header : [header];
-  let bytes = 0;
-  outer: for (const value of values) {
-    if (typeof value !== 'string') continue;
-    // Splitting a huge string would itself be the work a hostile header asks for: stop at the limit.
-    const limited = value.length > BAGGAGE_MAX_BYTES ? value.slice(0, BAGGAGE_MAX_BYTES + 1) : value;
-    const members = limited.split(',');
-    // The last member of a cut string is incomplete: drop it rather than read half a value.
-    if (limited.length < value.length) {
-      members.pop();
-      problems.add('oversized');
-    }
-    for (const raw of members) {
-      const member = raw.trim();
-      if (member === '') continue;
-      bytes += member.length + 1;
-      if (bytes > BAGGAGE_MAX_BYTES + 1) {
-        problems.add('oversized');
-        break outer;
-      }
-      if (entries.length >= BAGGAGE_MAX_ENTRIES) {
-        problems.add('too_many_entries');
-        break outer;
-      }
-      const entry = parseMember(member);
-      if (entry) entries.push(entry);
-      else problems.add('malformed_entry');
-    }
-  }
-  return { entries, problems: [...problems] };
-}
-
-function parseMember(member: string): BaggageEntry | undefined {
-  if (member.length > BAGGAGE_MAX_ENTRY_BYTES) return undefined;
-  const semi = member.indexOf(';');
-  const pair = semi === -1 ? member : member.slice(0, semi);
-  const eq = pair.indexOf('=');
-  if (eq <= 0) return undefined;
-  const key = pair.slice(0, eq).trim();
-  const encoded = pair.slice(eq + 1).trim();
-  if (!KEY.test(key) || !VALUE.test(encoded)) return undefined;
-  let value: string;
-  try {
-    value = decodeURIComponent(encoded);
-  } catch {
-    return undefined;
-  }
-  const entry: BaggageEntry = { key, value };
-  if (semi !== -1) entry.metadata = member.slice(semi);
-  return entry;
-}
 
 /** `key=percent-encoded-value[;metadata]`, as it goes on the wire. */
 export function encodeBaggageEntry(entry: BaggageEntry): string {

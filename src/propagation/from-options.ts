@@ -10,6 +10,10 @@ export interface PropagationKeyOptions {
   signingKey?: SigningKey | string;
   /** Keys trusted to sign inbound attribution, or a JWKS file path or URL; `ONBEHALF_TRUSTED_KEYS` by default. */
   trustedKeys?: readonly TrustedKey[] | string;
+  /** This service's names, which inbound tokens must carry in `aud`; `ONBEHALF_AUDIENCE` by default. */
+  audience?: string | readonly string[];
+  /** The services this process calls, put in its tokens' `aud`; `ONBEHALF_TOKEN_AUDIENCE` by default. */
+  tokenAudience?: string | readonly string[];
 }
 
 /** This process's signing key from options or `ONBEHALF_SIGNING_KEY`, loaded now; undefined when none is set. */
@@ -35,5 +39,19 @@ export function attributionPropagatorFrom(
 ): AttributionPropagator {
   const trustedOption = options.trustedKeys ?? (env[ENV.trustedKeys]?.trim() || undefined);
   const trustedKeys = trustedOption === undefined ? undefined : new TrustedKeySet(trustedOption);
-  return new AttributionPropagator({ signingKey, trustedKeys, defaultAttribution });
+  return new AttributionPropagator({
+    signingKey,
+    trustedKeys,
+    defaultAttribution,
+    audience: options.audience ?? listFrom(env[ENV.audience]),
+    tokenAudience: options.tokenAudience ?? listFrom(env[ENV.tokenAudience]),
+  });
+}
+
+function listFrom(value: string | undefined): string[] | undefined {
+  const names = (value ?? '')
+    .split(',')
+    .map((n) => n.trim())
+    .filter(Boolean);
+  return names.length > 0 ? names : undefined;
 }

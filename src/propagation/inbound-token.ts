@@ -37,8 +37,11 @@ export interface AccessTokenVerifierOptions {
   typ?: string;
   /** Clock tolerance for `exp`/`nbf`; 30 s by default. */
   clockToleranceSeconds?: number;
-  /** Actor type of the parties in `act`; `agent` by default. */
-  actorType?: 'agent' | 'human' | 'service';
+  /**
+   * Actor type of the parties in `act`; `agent` by default. Never `human`: a human actor is verified
+   * only from a token with no `act`, where the subject the identity provider authenticated acts itself.
+   */
+  actorType?: 'agent' | 'service';
   /** Type of the subject (`sub`); `human` by default. */
   subjectType?: 'human' | 'service';
   /** Longest delegation chain accepted; {@link MAX_ATTRIBUTION_LIST} by default. */
@@ -85,6 +88,12 @@ export class AccessTokenVerifier {
       throw new InboundTokenError('AccessTokenVerifier: issuer is required', 'invalid');
     if (!options.audience || (Array.isArray(options.audience) && options.audience.length === 0))
       throw new InboundTokenError('AccessTokenVerifier: audience is required', 'invalid');
+    // Plain JavaScript callers are checked too: an `act` party is whoever the token's client says it is.
+    if ((options.actorType as string | undefined) === 'human')
+      throw new InboundTokenError(
+        'AccessTokenVerifier: actorType human: a human actor is verified only from a token with no act claim',
+        'invalid',
+      );
     this.getKey = keyResolver(options.jwks);
   }
 

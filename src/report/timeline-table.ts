@@ -90,6 +90,7 @@ function actor(r: StoredAuditEvent): string {
     `<td class="actor"><span class="kind kind-${kind}">${kindIcon(kind, 14)}${KIND_LABEL[kind]}</span>` +
     `<span class="who">${name ? keep(name) : 'unknown'}</span>` +
     (id ? `<span class="small mono">${keep(id)}</span>` : '') +
+    provenance(r) +
     '</td>'
   );
 }
@@ -161,6 +162,18 @@ function risk(r: StoredAuditEvent): string {
   if (r.risk_tier === null) return '<td><span class="small">not set</span></td>';
   const name = TIER_NAME[r.risk_tier] ?? '';
   return `<td class="risk risk-${r.risk_tier}">${r.risk_tier} · ${name}</td>`;
+}
+
+/**
+ * Where who, for whom and why came from: this process, a verified signature, or a caller's claim. In
+ * the actor cell, since it qualifies who acted, and so the table still fits a printed page.
+ */
+function provenance(r: StoredAuditEvent): string {
+  const p = r.provenance;
+  if (p === 'verified') return '<span class="small status good">✓ verified signature</span>';
+  if (p === 'local') return '<span class="small">set by this service (local)</span>';
+  if (p === 'unverified') return '<span class="small status bad">claim: not verified</span>';
+  return '<span class="small">provenance not recorded</span>';
 }
 
 function traceCell(r: StoredAuditEvent, jaegerUrl: string | undefined): string {

@@ -26,7 +26,7 @@ export interface OnbehalfOptions extends OnbehalfComponentOptions {
    * knows (LangChain.js/LangGraph.js tools, the MCP SDK), each only when the app loads it.
    */
   instrumentations?: Instrumentation[];
-  /** More propagators, after W3C trace context, baggage and attribution. */
+  /** More propagators, after W3C trace context and baggage and before onbehalf's attribution. */
   propagators?: TextMapPropagator[];
 }
 
@@ -75,7 +75,9 @@ export function startOnbehalf(options: OnbehalfOptions = {}): OnbehalfHandle {
     // NodeSDK would otherwise start OTLP metric and log exporters nobody asked for.
     metricReaders: env.OTEL_METRICS_EXPORTER ? undefined : [],
     logRecordProcessors: env.OTEL_LOGS_EXPORTER ? undefined : [],
-    textMapPropagator: w3cPropagator([parts.attributionPropagator, ...(options.propagators ?? [])]),
+    // Attribution last: its extract removes inbound attribution.* entries from whatever baggage the
+    // others extracted, and its inject writes the baggage header they wrote with its entries first.
+    textMapPropagator: w3cPropagator([...(options.propagators ?? []), parts.attributionPropagator]),
     instrumentations: (options.instrumentations ?? [
       ...defaultInstrumentations(),
       ...frameworkInstrumentations(),

@@ -21,6 +21,7 @@ import { ATTRIBUTION_TOKEN_TYPE, signAttributionToken } from '../../src/propagat
 import { startOnbehalf } from '../../src/sdk/start.js';
 import { StoreError } from '../../src/stores/audit-store.js';
 import { type AuditPipeline, setupAuditPipeline } from '../helpers/audit.js';
+import { trustedKey } from '../helpers/keys.js';
 import { pinnedKeys, scratchDir, verifyPath } from './support.js';
 
 const TRACE = '0af7651916cd43dd8448eb211c80319c';
@@ -146,7 +147,7 @@ const hostileBaggage = fc.oneof(
 describe('fuzzed inbound baggage and tokens', () => {
   it('never throws, never yields provenance=verified, and only well-formed attributions', () => {
     const propagator = new AttributionPropagator({
-      trustedKeys: [{ kid: trusted.kid, publicKey: trusted.publicKey, jwk: trusted.publicJwk }],
+      trustedKeys: [trustedKey(trusted, 'agent:nhi:agent-7f3')],
     });
     let claims = 0;
     fc.assert(

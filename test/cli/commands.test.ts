@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { timelineLine } from '../../src/cli/commands/store-commands.js';
 import { TABLE_COLUMNS } from '../../src/stores/query-sql.js';
+import { SqliteAuditStore } from '../../src/stores/sqlite-store.js';
 import { pipelineWithGap } from '../helpers/audit.js';
 
 const CLI = join(import.meta.dirname, '../../dist/cli/main.js');
@@ -195,7 +197,20 @@ describe('onbehalf query, sql, timeline', () => {
       'send_mail → stranger@evil.example',
       'delete_mail → sent/fwd-invoice-2025-12',
     ]);
+    // Each row says where its attribution came from; none of these rests on a claim.
+    for (const l of lines) expect(l).toMatch(/ {2}provenance=local$/);
+    expect(r.stdout).not.toMatch(/rest on claims/);
     expect(run('timeline', store).status).toBe(2);
+  });
+
+  it('marks the rows of a timeline that rest on claims, and says how many', async () => {
+    const reader = new SqliteAuditStore(store, { readonly: true });
+    const rows = await reader.query({ trigger: 'msg-8821' });
+    await reader.close();
+    const claimed = { ...rows[0]!, provenance: 'unverified' as const };
+    expect(timelineLine(claimed)).toMatch(/provenance=unverified {2}CLAIM$/);
+    expect(timelineLine({ ...rows[0]!, provenance: null })).toMatch(/provenance=not recorded {2}CLAIM$/);
+    expect(timelineLine({ ...rows[0]!, provenance: 'verified' })).toMatch(/provenance=verified$/);
   });
 });
 

@@ -3,7 +3,6 @@
 import { execFile } from 'node:child_process';
 import { sign } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -16,6 +15,8 @@ import {
   attributionToClaims,
   signAttributionToken,
 } from '../../src/propagation/attribution-token.js';
+import { boundPublicJwk } from '../helpers/keys.js';
+import { rawGet as rawRequest } from '../helpers/raw-http.js';
 import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from '../helpers/trace-sdk.js';
 
 const repo = join(import.meta.dirname, '../..');
@@ -37,7 +38,12 @@ beforeAll(async () => {
   process.env.OTEL_METRICS_EXPORTER = 'none';
   process.env.OTEL_LOGS_EXPORTER = 'none';
   // The agent's key rotated: both public keys are trusted while callers move over.
-  writeFileSync(join(tmp, 'jwks.json'), JSON.stringify({ keys: [agentKey.publicJwk, rotatedKey.publicJwk] }));
+  // Each key speaks for the two agents of the agent process (the inbox agent and its calendar sub-agent).
+  const agents = ['agent:nhi:agent-7f3', 'agent:nhi:agent-c21'];
+  writeFileSync(
+    join(tmp, 'jwks.json'),
+    JSON.stringify({ keys: [boundPublicJwk(agentKey, ...agents), boundPublicJwk(rotatedKey, ...agents)] }),
+  );
   for (const [name, key] of [
     ['agent', agentKey],
     ['rotated', rotatedKey],
@@ -97,24 +103,7 @@ function toolSpan(orderId: string, traceId?: string): ReadableSpan {
   return found[found.length - 1] as ReadableSpan;
 }
 
-/** A request written byte by byte on a raw socket: nothing adds or fixes headers on the way. */
-function rawGet(path: string, headers: Record<string, string>): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1');
-    const chunks: Buffer[] = [];
-    socket.on('data', (c) => chunks.push(c));
-    socket.on('error', reject);
-    socket.on('end', () => {
-      const text = Buffer.concat(chunks).toString('utf8');
-      const [head = '', body = ''] = text.split('\r\n\r\n');
-      resolve({ status: Number(head.split(' ')[1]), body });
-    });
-    const lines = Object.entries(headers)
-      .map(([k, v]) => `${k}: ${v}\r\n`)
-      .join('');
-    socket.end(`GET ${path} HTTP/1.0\r\nHost: 127.0.0.1\r\n${lines}\r\n`);
-  });
-}
+const rawGet = (path: string, headers: Record<string, string>) => rawRequest(port, path, headers);
 
 const tom = parseAttribution({
   actor: { type: 'agent', id: 'nhi:agent-7f3', name: 'inbox-agent', ownerId: 'tom' },

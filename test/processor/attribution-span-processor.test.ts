@@ -416,7 +416,28 @@ describe('claims stay claims', () => {
     expect(a['attribution.claimed.principal.id']).toBe('ceo');
     expect(a['attribution.claimed.enduser.id']).toBe('ceo');
     expect(a['attribution.claimed.actor.id']).toBe('nhi:agent-7f3');
-    expect(a['attribution.trigger.id']).toBe('msg-8821');
+    // A claimed trigger does not put the span into that trigger's timeline.
+    expect(a['attribution.trigger.id']).toBeUndefined();
+    expect(a['attribution.claimed.trigger.id']).toBe('msg-8821');
+  });
+
+  it('without a default actor, a claim fills no actor, principal, trigger or intent key', () => {
+    const t = start({ env: {} });
+    const claimed: Attribution = {
+      actor: { type: 'human', id: 'tom' },
+      principal: { id: 'ceo', type: 'human' },
+      trigger: { type: 'email', id: 'msg-8821' },
+      intent: { name: 'cover-up' },
+      scopes: ['payments:write'],
+      sessionId: 's-1',
+      provenance: 'unverified',
+    };
+    context.with(contextWithAttribution(Object.freeze(claimed)), () => t.tracer.startSpan('claimed').end());
+    const a = t.span('claimed').attributes;
+    const unclaimed = Object.keys(a).filter((k) => !k.startsWith('attribution.claimed.'));
+    expect(unclaimed).toEqual(['attribution.provenance']);
+    expect(a['attribution.claimed.actor.type']).toBe('human');
+    expect(a['attribution.claimed.intent.name']).toBe('cover-up');
   });
 });
 

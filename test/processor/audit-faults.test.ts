@@ -186,6 +186,15 @@ describe('a full queue (group commit)', () => {
     });
     expect(pl.auditProcessor.stats.lost).toBe(1);
     expect(pl.errors.at(-1)!.error.message).toMatch(/span ended after shutdown/);
+    // This store is closed: the next writer that starts writes the gap record.
+    const next = pipeline();
+    await next.auditProcessor.forceFlush();
+    const gaps = readRows(next.path).filter((r) => r.record_type === 'gap');
+    expect(gaps).toHaveLength(1);
+    expect(JSON.parse(gaps[0]!.attributes!)).toMatchObject({
+      lost: 1,
+      reasons: ['span ended after shutdown'],
+    });
   });
 });
 

@@ -34,10 +34,15 @@ describe('AuditAwareSampler', () => {
     expect(p.exporter.getFinishedSpans()).toEqual([]);
   });
 
-  it('without it, AlwaysOff loses every audited action: the test above can fail', async () => {
+  it('without it, AlwaysOff records no audited action: the test above can fail, and a gap says so', async () => {
     p = setupAuditPipeline({ sampler: new AlwaysOffSampler() });
     await runActions(5);
-    expect(p.rows()).toEqual([]);
+    await p.auditProcessor.forceFlush();
+    const rows = p.rows();
+    expect(rows.filter((r) => r.record_type !== 'gap')).toEqual([]);
+    const lost = rows.map((r) => JSON.parse(r.attributes ?? '{}').lost as number);
+    expect(lost.reduce((a, b) => a + b, 0)).toBe(5);
+    expect(rows[0]?.attributes).toContain('not sampled');
   });
 
   it('keeps all 200 actions under a 1% ratio sampler; the exporter gets exactly the sampled ones', async () => {

@@ -17,6 +17,7 @@ import {
 } from '../../src/propagation/attribution-propagator.js';
 import { BAGGAGE_MAX_BYTES, BAGGAGE_MAX_ENTRIES } from '../../src/propagation/baggage-limits.js';
 import { setupTracing, type Tracing } from '../fixtures/tracing.js';
+import { trustedKey } from '../helpers/keys.js';
 
 let t: Tracing;
 beforeEach(() => {
@@ -26,7 +27,9 @@ afterEach(() => t.teardown());
 
 const agentKey = generateSigningKey();
 const subAgentKey = generateSigningKey();
-const publicOf = (k: SigningKey) => ({ kid: k.kid, publicKey: k.publicKey, jwk: k.publicJwk });
+/** The receiver's view of a key: bound to the agents these tests sign as. */
+const publicOf = (k: SigningKey) =>
+  k === subAgentKey ? trustedKey(k, 'agent:nhi:agent-c21') : trustedKey(k, 'agent:nhi:agent-7f3');
 
 /** One process's propagation: W3C trace context + baggage, then attribution (as startOnbehalf composes it). */
 function processWith(options: AttributionPropagatorOptions) {
@@ -103,10 +106,17 @@ describe('AttributionPropagator', () => {
   it('signs once per attribution and trace, and verifies once per token', () => {
     const agent = processWith({ signingKey: agentKey });
     const tool = processWith({ trustedKeys: [publicOf(agentKey)] });
+    // One request per client span, as HTTP instrumentation makes them: same trace, new parent span each.
     const many = withAttribution(tom, () =>
-      t.tracer.startActiveSpan('call', (span) => {
-        const all = Array.from({ length: 50 }, () => agent.inject());
-        span.end();
+      t.tracer.startActiveSpan('task', (task) => {
+        const all = Array.from({ length: 50 }, () =>
+          t.tracer.startActiveSpan('request', (span) => {
+            const h = agent.inject();
+            span.end();
+            return h;
+          }),
+        );
+        task.end();
         return all;
       }),
     );
@@ -121,6 +131,43 @@ describe('AttributionPropagator', () => {
     for (const h of many.slice(0, 3))
       expect(getAttribution(uncached.extract(h))?.provenance).toBe('verified');
     expect(uncached.attribution.stats.verifyCacheHits).toBe(0);
+  });
+
+  it('refuses a captured request sent again, but not a second read of the same request', () => {
+    const agent = processWith({ signingKey: agentKey });
+    const tool = processWith({ trustedKeys: [publicOf(agentKey)] });
+    const captured = callAs(agent);
+    expect(getAttribution(tool.extract(captured))?.provenance).toBe('verified');
+    // The same headers object read twice (instrumentation, then the app) is one request.
+    expect(getAttribution(tool.extract(captured))?.provenance).toBe('verified');
+    // The same bytes sent again are a new carrier with the same token and caller span: a replay.
+    const replayed = { ...captured };
+    expect(getAttribution(tool.extract(replayed))?.provenance).toBe('unverified');
+    expect(tool.attribution.stats.rejected.replay).toBe(1);
+    // A new request in the same trace (a new caller span) is still accepted: what a captured token allows.
+    const again = {
+      ...captured,
+      traceparent: captured.traceparent!.replace(/-[0-9a-f]{16}-/, '-00f067aa0ba902b7-'),
+    };
+    expect(getAttribution(tool.extract(again))?.provenance).toBe('verified');
+  });
+
+  it('tokens carry the audience the sender names, and a receiver accepts only its own', () => {
+    const agent = processWith({ signingKey: agentKey, tokenAudience: 'tool-service' });
+    const own = processWith({ trustedKeys: [publicOf(agentKey)], audience: 'tool-service' });
+    const other = processWith({ trustedKeys: [publicOf(agentKey)], audience: 'billing' });
+    const none = processWith({ trustedKeys: [publicOf(agentKey)] });
+    const headers = callAs(agent);
+    expect(getAttribution(own.extract(headers))?.provenance).toBe('verified');
+    expect(getAttribution(other.extract({ ...headers }))?.provenance).toBe('unverified');
+    expect(other.attribution.stats.rejected.audience).toBe(1);
+    // RFC 7519 §4.1.3: a receiver that is not named in aud refuses the token.
+    expect(getAttribution(none.extract({ ...headers }))?.provenance).toBe('unverified');
+    expect(none.attribution.stats.rejected.audience).toBe(1);
+    // A receiver with an audience refuses tokens that name no one.
+    const plain = callAs(processWith({ signingKey: agentKey }));
+    expect(getAttribution(own.extract(plain))?.provenance).toBe('unverified');
+    expect(own.attribution.stats.rejected.audience).toBe(1);
   });
 
   it('a plain `attribution.principal.id=ceo` from an outside caller never makes ceo the principal', () => {
@@ -232,7 +279,6 @@ describe('AttributionPropagator', () => {
 
   it('keeps the header within the W3C limits whatever the attribution and the app baggage hold', () => {
     const agent = processWith({ signingKey: agentKey });
-    const tool = processWith({ trustedKeys: [publicOf(agentKey)] });
     const str = fc
       .string({ unit: 'grapheme', minLength: 1, maxLength: 256 })
       .filter((s) => !Array.from(s).some((ch) => (ch.codePointAt(0) ?? 0) < 0x20 || ch === '\u007f'));
@@ -253,7 +299,8 @@ describe('AttributionPropagator', () => {
           const header = headers.baggage ?? '';
           expect(Buffer.byteLength(header)).toBeLessThanOrEqual(BAGGAGE_MAX_BYTES);
           expect(header.split(',').length).toBeLessThanOrEqual(BAGGAGE_MAX_ENTRIES);
-          const a = getAttribution(tool.extract(headers));
+          const receiver = processWith({ trustedKeys: [trustedKey(agentKey, `agent:${actorId}`)] });
+          const a = getAttribution(receiver.extract(headers));
           expect(a?.provenance).toBe('verified');
           expect(a?.actor.id).toBe(actorId);
         },

@@ -10,6 +10,7 @@ import {
   signAttributionToken,
   verifyAttributionToken,
 } from '../../src/propagation/attribution-token.js';
+import { trustedKey } from '../helpers/keys.js';
 
 const trace = '4bf92f3577b34da6a3ce929d0e0e4736';
 const otherTrace = '0af7651916cd43dd8448eb211c80319c';
@@ -24,10 +25,10 @@ const attribution = parseAttribution({
   provenance: 'local',
 });
 
+/** Every actor these tests sign for: the key is bound to each of them. */
+const ACTORS = ['agent:nhi:agent-c21', 'human:tom', `agent:${'a'.repeat(256)}`];
 const trusted = (...keys: SigningKey[]) => {
-  const map = new Map<string, TrustedKey>(
-    keys.map((k) => [k.kid, { kid: k.kid, publicKey: k.publicKey, jwk: k.publicJwk }]),
-  );
+  const map = new Map<string, TrustedKey>(keys.map((k) => [k.kid, trustedKey(k, ...ACTORS)]));
   return (kid: string) => map.get(kid);
 };
 const key = generateSigningKey();
@@ -188,6 +189,41 @@ describe('attribution tokens', () => {
     expect(verifyAttributionToken(token, { keyFor: bogus, traceId: trace })).toMatchObject({
       ok: false,
       reason: 'signature',
+    });
+  });
+});
+
+describe('JOSE rules other tools rely on (RFC 7515, 7519, 7797)', () => {
+  const verify = (token: string, audience?: string) =>
+    verifyAttributionToken(token, { keyFor, traceId: trace, audience });
+
+  it('honors nbf and aud', () => {
+    expect(verify(handmade(header, { ...claimsNow(), nbf: now() + 600 }))).toMatchObject({
+      reason: 'not_yet_valid',
+    });
+    expect(verify(handmade(header, { ...claimsNow(), nbf: now() - 5 })).ok).toBe(true);
+    const forTools = handmade(header, { ...claimsNow(), aud: ['tool-service', 'billing'] });
+    expect(verify(forTools, 'tool-service').ok).toBe(true);
+    expect(verify(forTools, 'calendar')).toMatchObject({ reason: 'audience' });
+    expect(verify(forTools)).toMatchObject({ reason: 'audience' });
+    expect(verify(handmade(header, claimsNow()), 'tool-service')).toMatchObject({ reason: 'audience' });
+  });
+
+  it('compares typ as a media type, and accepts fractional NumericDates', () => {
+    for (const typ of ['application/onbehalf-attribution+jwt', 'ONBEHALF-Attribution+JWT'])
+      expect(verify(handmade({ ...header, typ }, claimsNow())).ok).toBe(true);
+    expect(verify(handmade({ ...header, typ: 'application/jwt' }, claimsNow()))).toMatchObject({
+      reason: 'type',
+    });
+    const c = claimsNow();
+    expect(verify(handmade(header, { ...c, iat: c.iat + 0.25, exp: c.exp + 0.5 })).ok).toBe(true);
+    expect(verify(handmade(header, { ...c, exp: Number.NaN }))).toMatchObject({ reason: 'claims' });
+  });
+
+  it('refuses b64 with or without crit: an unencoded payload never passes as an ordinary JWS', () => {
+    expect(verify(handmade({ ...header, b64: false }, claimsNow()))).toMatchObject({ reason: 'malformed' });
+    expect(verify(handmade({ ...header, b64: false, crit: ['b64'] }, claimsNow()))).toMatchObject({
+      reason: 'malformed',
     });
   });
 });

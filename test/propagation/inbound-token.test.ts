@@ -136,3 +136,24 @@ describe('AccessTokenVerifier', () => {
     );
   });
 });
+
+describe('AccessTokenVerifier and human actors', () => {
+  it('a human actor comes only from a token with no act: actorType human is refused', async () => {
+    expect(
+      () =>
+        new AccessTokenVerifier({
+          jwks: jwksUrl,
+          issuer: 'https://idp.example',
+          audience: 'tools',
+          actorType: 'human' as 'agent',
+        }),
+    ).toThrow(/actorType human/);
+    // With act, the actor is an agent whatever the act claim says about itself.
+    const jwt = await token({ sub: 'tom', act: { sub: 'tom', actor_type: 'human' } });
+    const a = await verifier().attributionOf(jwt);
+    expect(a.actor).toEqual({ type: 'agent', id: 'tom' });
+    // Without act, the authenticated subject acts itself, as a human.
+    const direct = await verifier().attributionOf(await token({ sub: 'tom' }));
+    expect(direct.actor).toEqual({ type: 'human', id: 'tom' });
+  });
+});

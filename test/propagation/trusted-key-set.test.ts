@@ -10,10 +10,11 @@ import { AttributionPropagator } from '../../src/propagation/attribution-propaga
 import { signAttributionToken } from '../../src/propagation/attribution-token.js';
 import { TrustedKeySet } from '../../src/propagation/trusted-key-set.js';
 import { startOnbehalf } from '../../src/sdk/start.js';
+import { boundPublicJwk } from '../helpers/keys.js';
 
 const oldKey = generateSigningKey();
 const newKey = generateSigningKey();
-let served = [oldKey.publicJwk];
+let served = [boundPublicJwk(oldKey, 'agent:nhi:agent-7f3')];
 let fetches = 0;
 let server: Server;
 let url: string;
@@ -53,7 +54,8 @@ describe('TrustedKeySet', () => {
     const before = propagator.verify(oldToken, trace);
     expect(before.ok && before.attribution.actor.id).toBe('nhi:agent-7f3');
 
-    served = [oldKey.publicJwk, newKey.publicJwk];
+    // Rotation: the new key speaks for the same agent as the old one.
+    served = [boundPublicJwk(oldKey, 'agent:nhi:agent-7f3'), boundPublicJwk(newKey, 'agent:nhi:agent-7f3')];
     const newToken = signAttributionToken(agent, { key: newKey, traceId: trace }) as string;
     expect(propagator.verify(newToken, trace)).toMatchObject({ ok: false, reason: 'unknown_key' });
     await keys.ready();

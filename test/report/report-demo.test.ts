@@ -43,7 +43,8 @@ describe('onbehalf report of the demo store, in headless Chromium', () => {
 
     const [sent] = await rowCells(page, 'tr[data-action="send_mail"][data-record-type="action"]');
     expect(sent).toMatchObject({ Target: 'stranger@evil.example', Result: '✓ ok', Risk: '2 · high' });
-    expect(sent!.Actor).toBe('Agent inbox-agent nhi:agent-7f3');
+    // Every row says where its who-acted came from; the demo's actions are set in the agent's process.
+    expect(sent!.Actor).toBe('Agent inbox-agent nhi:agent-7f3 set by this service (local)');
     expect(sent!['On behalf of']).toMatch(/^tom chain: tom → nhi:agent-7f3$/);
     expect(sent!.Policy).toContain('allow');
     expect(sent!.Approval).toBe('not required');

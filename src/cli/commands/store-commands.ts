@@ -97,6 +97,13 @@ export async function timeline(
   }
   out(`Timeline of ${triggerLabel(rows[0]!)}: ${rows.length} record(s)\n\n`);
   for (const r of rows) out(`${timelineLine(r)}\n`);
+  const claims = rows.filter(restsOnClaim);
+  if (claims.length > 0) {
+    out(
+      `\n${claims.length} of ${rows.length} record(s) rest on claims, not on this process or a verified signature ` +
+        `(seq ${claims.map((r) => r.seq).join(', ')}): who acted, for whom and why on them are a caller's word\n`,
+    );
+  }
   return EXIT.ok;
 }
 
@@ -107,5 +114,11 @@ export function timelineLine(r: StoredAuditEvent): string {
   const policy =
     r.policy_decision && r.policy_decision !== 'not_evaluated' ? `  policy=${r.policy_decision}` : '';
   const tier = r.risk_tier === null ? '' : `  tier=${r.risk_tier}`;
-  return `${r.timestamp}  ${who}  ${what}${r.target ? ` → ${r.target}` : ''}  result=${r.result ?? ''}${policy}${tier}`;
+  const claim = restsOnClaim(r) ? '  CLAIM' : '';
+  return `${r.timestamp}  ${who}  ${what}${r.target ? ` → ${r.target}` : ''}  result=${r.result ?? ''}${policy}${tier}  provenance=${r.provenance ?? 'not recorded'}${claim}`;
+}
+
+/** A row whose attribution neither this process set nor a verified signature carried. */
+function restsOnClaim(r: StoredAuditEvent): boolean {
+  return r.record_type !== 'gap' && r.provenance !== 'local' && r.provenance !== 'verified';
 }

@@ -1,0 +1,81 @@
+/**
+ * Reading an inbound `baggage` header exactly as OpenTelemetry core reads it. Whatever else in the
+ * process reads baggage (a `BaggageSpanProcessor`, the app itself) sees what core's
+ * `W3CBaggagePropagator` extracted: percent-decoded keys and values, up to 180 entries of up to
+ * 4096 bytes and 8192 bytes in all, later duplicates winning. A second parser with other rules would
+ * let a header mean one thing to onbehalf and another to them (docs/trust-model.md), so onbehalf reads
+ * the header through core's own propagator and only adds checks of its own on top.
+ */
+import {
+  type Baggage,
+  propagation,
+  ROOT_CONTEXT,
+  type TextMapGetter,
+  type TextMapPropagator,
+} from '@opentelemetry/api';
+import { coreSdk } from '../otel/sdk-loader.js';
+import { BAGGAGE_HEADER, BAGGAGE_MAX_BYTES, type BaggageProblem } from './baggage-limits.js';
+import { ATTRIBUTION_BAGGAGE_PREFIX, ATTRIBUTION_TOKEN_KEY } from './claims.js';
+
+/** What an inbound header says under `attribution.*`, as core reads it. */
+export interface InboundAttributionEntries {
+  /** Decoded `attribution.*` keys and their decoded values. */
+  entries: Map<string, string>;
+  /** List-members whose decoded key is `attribution.token`: more than one means someone added one. */
+  tokenMembers: number;
+  /** What looked wrong with the header; counted by the caller, never thrown. */
+  problems: BaggageProblem[];
+}
+
+/** Most list-members core reads from one request (its `BAGGAGE_MAX_NAME_VALUE_PAIRS`). */
+const CORE_MAX_ENTRIES = 180;
+let core: TextMapPropagator | undefined;
+
+/** The baggage core's `W3CBaggagePropagator` extracts from `carrier`, if any. */
+export function coreBaggage(carrier: unknown, getter: TextMapGetter): Baggage | undefined {
+  return propagation.getBaggage(
+    (core ??= new (coreSdk().W3CBaggagePropagator)()).extract(ROOT_CONTEXT, carrier, getter),
+  );
+}
+
+/** The `attribution.*` entries of an inbound header, read as core reads them. */
+export function inboundAttributionEntries(
+  carrier: unknown,
+  getter: TextMapGetter,
+): InboundAttributionEntries {
+  const entries = new Map<string, string>();
+  for (const [key, entry] of coreBaggage(carrier, getter)?.getAllEntries() ?? []) {
+    if (key.startsWith(ATTRIBUTION_BAGGAGE_PREFIX)) entries.set(key, entry.value);
+  }
+  const raw = getter.get(carrier, BAGGAGE_HEADER);
+  const values = raw === undefined ? [] : Array.isArray(raw) ? raw : [raw];
+  const problems = new Set<BaggageProblem>();
+  let members = 0;
+  let tokenMembers = 0;
+  for (const value of values) {
+    if (typeof value !== 'string') continue;
+    if (value.length > BAGGAGE_MAX_BYTES) problems.add('oversized');
+    for (const member of value.split(',')) {
+      if (member.trim() === '') continue;
+      members++;
+      const key = decodedKey(member);
+      if (key === undefined) problems.add('malformed_entry');
+      else if (key === ATTRIBUTION_TOKEN_KEY) tokenMembers++;
+    }
+  }
+  if (members > CORE_MAX_ENTRIES) problems.add('too_many_entries');
+  return { entries, tokenMembers, problems: [...problems] };
+}
+
+/** The key of a list-member as core decodes it, or undefined when core would skip the member. */
+function decodedKey(member: string): string | undefined {
+  const semi = member.indexOf(';');
+  const pair = semi === -1 ? member : member.slice(0, semi);
+  const eq = pair.indexOf('=');
+  if (eq <= 0) return undefined;
+  try {
+    return decodeURIComponent(pair.slice(0, eq).trim()) || undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,17 @@
+// Trusted keys as a receiver holds them: each bound to the actors it may speak for.
+import type { JWK } from 'jose';
+import { boundJwk, parseActorRef } from '../../src/keys/key-binding.js';
+import type { SigningKey, TrustedKey } from '../../src/keys/keys.js';
+
+/** The public JWK of `key`, bound to `actors` (`type:id`). */
+export function boundPublicJwk(key: SigningKey, ...actors: string[]): JWK {
+  return boundJwk(
+    key.publicJwk,
+    actors.map((a) => parseActorRef(a)),
+  );
+}
+
+/** `key` as a trusted key bound to `actors` (`type:id`). */
+export function trustedKey(key: SigningKey, ...actors: string[]): TrustedKey {
+  return { kid: key.kid, publicKey: key.publicKey, jwk: boundPublicJwk(key, ...actors) };
+}
