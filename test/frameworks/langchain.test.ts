@@ -81,7 +81,7 @@ describe('a LangChain service serving several people at once', () => {
 
   beforeAll(async () => {
     const key = generateSigningKey();
-    const keys = writeKeyPair(join(tmp.dir, 'service-keys'), key);
+    const keys = writeKeyPair(join(tmp.dir, 'service-keys'), key, { actors: ['agent:nhi:care-agent'] });
     // The caller (a gateway that authenticated each person) signs their attribution.
     propagator = new AttributionPropagator({ signingKey: key });
     service = spawn(

@@ -17,7 +17,7 @@ let keys: { privatePath: string; publicPath: string };
 
 beforeAll(async () => {
   await ensureBuilt();
-  keys = writeKeyPair(join(tmp.dir, 'keys'), generateSigningKey());
+  keys = writeKeyPair(join(tmp.dir, 'keys'), generateSigningKey(), { actors: ['agent:nhi:records-agent'] });
 }, 120_000);
 afterAll(() => tmp.remove());
 
