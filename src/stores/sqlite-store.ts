@@ -4,13 +4,20 @@ import { wellFormedEvent } from '../audit/canonical.js';
 import { ChainError, type LogRow, LogState } from '../audit/chain.js';
 import type { AuditEvent, IntegrityColumns, StoredAuditEvent } from '../audit/event.js';
 import { type SigningKey, type TrustedKey, trustedKeysFromJwks } from '../keys/keys.js';
-import type { AuditQuery, AuditStore, AuditStoreOptions, StoredCheckpoint } from './audit-store.js';
+import type {
+  AuditQuery,
+  AuditStore,
+  AuditStoreOptions,
+  StoredCheckpoint,
+  StructureProblem,
+} from './audit-store.js';
 import { StoreError } from './audit-store.js';
 import { resolveCheckpointKey, sqliteKeyDir } from './checkpoint-key.js';
 import { buildQuery, TABLE_COLUMNS } from './query-sql.js';
 import { RAW_ROWS_MATCH_SCHEMA, rowsFromColumns } from './row-from-columns.js';
 import { readPrerendered } from './sqlite-prerendered.js';
 import { initStoreMeta, SQLITE_SCHEMA, storedOrigin } from './sqlite-schema.js';
+import { sqliteStructureProblems } from './sqlite-structure.js';
 import { StoreListeners } from './store-listeners.js';
 import {
   checkCheckpointedRow,
@@ -67,6 +74,8 @@ export class SqliteAuditStore implements AuditStore {
   private insert!: Database.Statement;
   private closed = false;
   private readonly statements = new Map<string, Database.Statement>();
+  /** {@link structureProblems}, checked once per connection (a full index cross-check reads the whole file). */
+  private structure: StructureProblem[] | undefined;
   /** Made once: better-sqlite3 wraps a new function per `transaction()` call, and appends are the hot path. */
   private appendTransaction!: Database.Transaction<
     (state: LogState, events: readonly AuditEvent[], stored: StoredAuditEvent[]) => void
@@ -88,9 +97,10 @@ export class SqliteAuditStore implements AuditStore {
       if (this.readonly) {
         this.origin = storedOrigin(this.db, this.location);
       } else {
+        // First: a writer creating the file at the same moment holds the lock journal_mode needs.
+        this.db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);
         this.db.pragma('journal_mode = WAL');
         this.db.pragma(`synchronous = ${options.durability === 'strict' ? 'FULL' : 'NORMAL'}`);
-        this.db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);
         this.db.exec(SQLITE_SCHEMA);
         this.origin = initStoreMeta(this.db, options.purpose);
         this.key = resolveCheckpointKey(sqliteKeyDir(path), options.signingKey);
@@ -232,13 +242,37 @@ export class SqliteAuditStore implements AuditStore {
     return this.guard(() => this.recordedKeysSync());
   }
 
+  async structureProblems(): Promise<StructureProblem[]> {
+    return this.guard(() => this.structureSync());
+  }
+
+  private structureSync(): StructureProblem[] {
+    this.structure ??= sqliteStructureProblems(this.db);
+    return this.structure;
+  }
+
+  /** Queries read through indexes verify does not use: refused unless they read the rows it checks. */
+  private requireSound(): void {
+    const problems = this.structureSync().filter((p) => p.hidesRows);
+    if (problems.length === 0) return;
+    const more = problems.length > 1 ? ` (and ${problems.length - 1} more)` : '';
+    throw new StoreError(
+      `store ${this.location}: refusing to read rows: the database differs from what verify checks, so a query could show rows it never verified or hide rows it did: ${problems[0]!.reason}${more}. Run: onbehalf verify ${this.location}`,
+      'tampered',
+    );
+  }
+
   async query(q: AuditQuery): Promise<StoredAuditEvent[]> {
     const { sql, params } = buildQuery(q, () => '?');
-    return this.guard(() => this.db.prepare(sql).all(...params) as StoredAuditEvent[]);
+    return this.guard(() => {
+      this.requireSound();
+      return this.db.prepare(sql).all(...params) as StoredAuditEvent[];
+    });
   }
 
   async sql(text: string): Promise<Row[]> {
     return this.guard(() => {
+      this.requireSound();
       const stmt = this.db.prepare(text);
       if (!stmt.readonly) throw new StoreError('sql: only read-only statements are allowed (SELECT, WITH …)');
       if (!stmt.reader) throw new StoreError('sql: the statement returns no rows');
