@@ -28,6 +28,8 @@ const ROW_KEY: Record<string, readonly string[]> = {
 const TABLES = Object.keys(ROW_KEY);
 /** At most this many problems of one kind are listed: a damaged file can have millions. */
 const LIMIT = 20;
+/** SQLite reports every row of a swapped index: enough to reach rows past the first few. */
+const INTEGRITY_LIMIT = 200;
 
 interface SchemaEntry {
   type: string;
@@ -92,7 +94,9 @@ function allowedTypes(column: ColumnInfo): string[] {
 
 /** Problems with `PRAGMA integrity_check`, each row it names located by origin and seq. */
 function integrityProblems(db: Database.Database): StructureProblem[] {
-  const rows = db.prepare(`PRAGMA integrity_check(${LIMIT})`).all() as { integrity_check: string }[];
+  const rows = db.prepare(`PRAGMA integrity_check(${INTEGRITY_LIMIT})`).all() as {
+    integrity_check: string;
+  }[];
   const messages = rows.map((r) => String(Object.values(r)[0]));
   if (messages.length === 1 && messages[0] === 'ok') return [];
   const locate = db.prepare('SELECT origin, seq FROM audit_events WHERE rowid = ?');

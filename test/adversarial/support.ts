@@ -28,6 +28,16 @@ export async function ensureBuilt(): Promise<void> {
   if (!existsSync(cliMain)) await run('npm', ['run', 'build', '--silent'], { cwd: repo });
 }
 
+/** Runs the real CLI (`node dist/cli/main.js …`) and returns its exit code and output. */
+export function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [cliMain, ...args], { maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
 export function scratchDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), `onbehalf-adv-${prefix}-`));
 }

@@ -65,6 +65,9 @@ export function verifyText(result: VerifyStoreResult, location: string): string 
   return `${lines.join('\n')}\n`;
 }
 
+/** Further problems listed under a broken log; a swapped index makes one per row. */
+const MAX_ALSO = 10;
+
 function logText(log: StoreLogResult): string[] {
   const status = log.verdict === 'intact' ? 'intact' : log.verdict === 'tampered' ? 'TAMPERED' : 'UNVOUCHED';
   const lines = [
@@ -73,7 +76,10 @@ function logText(log: StoreLogResult): string[] {
   if (log.verdict === 'tampered') {
     const seq = log.firstBadSeq ?? 'none (every row links; a checkpoint is wrong)';
     lines.push(`  first bad seq: ${seq}`, `  reason: ${oneLine(log.reason)}`);
-    for (const p of log.problems.filter((p) => p !== log.reason)) lines.push(`  also: ${oneLine(p)}`);
+    const also = log.problems.filter((p) => p !== log.reason);
+    for (const p of also.slice(0, MAX_ALSO)) lines.push(`  also: ${oneLine(p)}`);
+    if (also.length > MAX_ALSO)
+      lines.push(`  … and ${also.length - MAX_ALSO} more (--format json lists them all)`);
     return lines;
   }
   if (log.verdict === 'unvouched') lines.push(`  reason: ${oneLine(log.reason)}`);
