@@ -53,7 +53,8 @@ beforeAll(async () => {
   await ensureBuilt();
   dir = scratchDir('types');
   legacy = createLegacyStore(join(dir, 'legacy.db'));
-  writeFileSync((anchor = join(dir, 'anchor.note')), await write(legacy));
+  anchor = join(dir, 'anchor.note');
+  writeFileSync(anchor, await write(legacy));
   strict = join(dir, 'strict.db');
   await write(strict);
   jwks = join(dir, 'jwks.json');
