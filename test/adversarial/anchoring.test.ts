@@ -44,7 +44,9 @@ afterAll(() => {
 
 const freshCopy = () => copyStore(base.path, join(dir, `copy-${copies++}.db`));
 
-describe('with pinned keys, a log is vouched for only up to its last trusted checkpoint', () => {
+describe('with pinned keys, a log is vouched for only up to its last trusted checkpoint', {
+  timeout: 240_000,
+}, () => {
   it('a full rewrite with every checkpoint deleted: exit 3 with pinned keys, exit 1 with the off-host checkpoint', async () => {
     const path = freshCopy();
     tamper(path, (db) => {

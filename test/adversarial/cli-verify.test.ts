@@ -103,5 +103,6 @@ describe('onbehalf verify exit codes', () => {
       expect(r.stderr).toMatch(/^onbehalf: /);
       expect(r.stderr).not.toMatch(/unexpected error|\n\s+at /);
     }
-  });
+    // Seven process starts, on a machine that may be busy.
+  }, 120_000);
 });

@@ -67,7 +67,7 @@ afterAll(() => {
 
 const strongest = (path: string) => cli('verify', path, '--trusted-keys', jwks, '--checkpoint', anchor);
 
-describe('a value whose type is not its column’s', () => {
+describe('a value whose type is not its column’s', { timeout: 240_000 }, () => {
   it('a store created by the previous release is still read, appended to and verified', async () => {
     const r = await strongest(legacy);
     expect(r.code, r.stdout).toBe(0);
