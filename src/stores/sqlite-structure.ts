@@ -101,9 +101,11 @@ function integrityProblems(db: Database.Database): StructureProblem[] {
   if (messages.length === 1 && messages[0] === 'ok') return [];
   const locate = db.prepare('SELECT origin, seq FROM audit_events WHERE rowid = ?');
   return messages.map((message) => {
-    const reason = `database integrity check: ${message} (an index no longer matches its table: rows hidden from verify or from queries)`;
+    const reason = `database integrity check: ${message} (the file was edited below SQL or is damaged: queries and verify may read different rows)`;
     const row = /^row (\d+) missing from index (\S+)/.exec(message);
-    const at = row
+    // The row number is a rowid of the index's own table: only audit_events' rows have a seq.
+    const ofEvents = row !== null && /^(sqlite_autoindex_)?audit_events_/.test(row[2]!);
+    const at = ofEvents
       ? (locate.get(Number(row[1])) as { origin: unknown; seq: unknown } | undefined)
       : undefined;
     if (at && typeof at.origin === 'string' && typeof at.seq === 'number') {
