@@ -97,12 +97,20 @@ export class SqliteAuditStore implements AuditStore {
       if (this.readonly) {
         this.origin = storedOrigin(this.db, this.location);
       } else {
+        const busyMs = Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000));
         // First: a writer creating the file at the same moment holds the lock journal_mode needs.
-        this.db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);
-        this.db.pragma('journal_mode = WAL');
+        this.db.pragma(`busy_timeout = ${busyMs}`);
+        // SQLite does not wait on a busy handler to switch the journal mode, so this waits itself.
+        retryWhileBusy(() => this.db.pragma('journal_mode = WAL'), busyMs);
         this.db.pragma(`synchronous = ${options.durability === 'strict' ? 'FULL' : 'NORMAL'}`);
-        this.db.exec(SQLITE_SCHEMA);
-        this.origin = initStoreMeta(this.db, options.purpose);
+        // One write transaction taken up front (the busy timeout applies): schema and origin are
+        // created by whichever writer comes first, and the other finds them whole.
+        this.origin = this.db
+          .transaction(() => {
+            this.db.exec(SQLITE_SCHEMA);
+            return initStoreMeta(this.db, options.purpose);
+          })
+          .immediate();
         this.key = resolveCheckpointKey(sqliteKeyDir(path), options.signingKey);
         this.db
           .prepare('INSERT OR IGNORE INTO audit_keys (kid, jwk, added_at) VALUES (?, ?, ?)')
@@ -419,6 +427,19 @@ function withIntegrity(event: AuditEvent, integrity: IntegrityColumns): StoredAu
   row.prev_hash = integrity.prev_hash;
   row.hash = integrity.hash;
   return row as unknown as StoredAuditEvent;
+}
+
+/** Runs `fn`, again while SQLite says the database is busy, for up to `ms`. */
+function retryWhileBusy<T>(fn: () => T, ms: number): T {
+  const until = Date.now() + ms;
+  for (;;) {
+    try {
+      return fn();
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'SQLITE_BUSY' || Date.now() >= until) throw err;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+    }
+  }
 }
 
 function describe(err: unknown): string {
