@@ -17,7 +17,14 @@ export {
   type VerifyLogResult,
   verifyLog,
 } from './audit/verify-log.js';
-export { type VerifyStoreOptions, type VerifyStoreResult, verifyAuditStore } from './audit/verify-store.js';
+export {
+  type StoreLogResult,
+  type UnanchoredTail,
+  type Verdict,
+  type VerifyStoreOptions,
+  type VerifyStoreResult,
+  verifyAuditStore,
+} from './audit/verify-store.js';
 export { actorFromEnv, DEFAULT_STORE, ENV, taskDefaultsFromEnv } from './config/env.js';
 export {
   type Actor,
@@ -132,6 +139,7 @@ export {
   type AuditStoreOptions,
   type StoredCheckpoint,
   StoreError,
+  type StructureProblem,
 } from './stores/audit-store.js';
 export { createAuditStore, type OpenStoreOptions, openAuditStore } from './stores/open.js';
 export {

@@ -18,40 +18,57 @@ export type EventRow = { readonly [K in keyof AuditEvent]?: unknown } & { readon
 /** The hashed columns, in RFC 8785 key order (UTF-16 code units, which is what `sort()` compares). */
 export const CANONICAL_KEYS: readonly string[] = ['origin', ...EVENT_COLUMNS].sort();
 const KEY_PREFIXES = CANONICAL_KEYS.map((k, i) => `${i === 0 ? '{' : ','}${JSON.stringify(k)}:`);
-// Drivers hand bigint/numeric columns back as strings; these columns are numbers in the event.
+// Drivers may hand numeric columns back as strings or bigints; these columns are numbers in the event.
 const NUMERIC_COLUMNS: ReadonlySet<string> = new Set(['risk_tier', 'duration_ms']);
 const NUMERIC_FLAGS = CANONICAL_KEYS.map((k) => NUMERIC_COLUMNS.has(k));
+/** Numeric columns whose values are whole numbers. */
+const INTEGER_COLUMNS: ReadonlySet<string> = new Set(['risk_tier']);
 
-/** A numeric column's value as a number (or null), or undefined when it is not one. */
-function asNumber(value: unknown): number | null | undefined {
+/**
+ * A numeric column's value as a number (or null), or undefined when it is not one in canonical form.
+ * A string counts only when it is exactly the number's JSON text: `'0x3'`, `'3.0'` or `' 3 '` would
+ * hash like 3 while `WHERE risk_tier = 3` does not match them, so the row would verify and hide.
+ */
+function asNumber(value: unknown, integer: boolean): number | null | undefined {
   if (value === null || value === undefined) return null;
-  if (typeof value === 'number') return Number.isFinite(value) ? value : undefined;
-  if (typeof value === 'string' && value.trim() !== '') {
-    const n = Number(value);
-    return Number.isFinite(n) ? n : undefined;
-  }
-  if (
+  let n: number | undefined;
+  if (typeof value === 'number') n = Number.isFinite(value) ? value : undefined;
+  else if (typeof value === 'string') {
+    const parsed = Number(value);
+    n = Number.isFinite(parsed) && JSON.stringify(parsed) === value ? parsed : undefined;
+  } else if (
     typeof value === 'bigint' &&
     value <= BigInt(Number.MAX_SAFE_INTEGER) &&
     value >= -BigInt(Number.MAX_SAFE_INTEGER)
   ) {
-    return Number(value);
+    n = Number(value);
   }
-  return undefined;
+  if (n !== undefined && integer && !Number.isInteger(n)) return undefined;
+  return n;
 }
 
-function canonicalValue(value: unknown, numeric: boolean): string {
+/** What a value that is not its column's type is, for the message that refuses it. */
+function describeValue(value: unknown): string {
+  if (value instanceof Uint8Array) return `a ${value.length}-byte blob`;
+  const text = typeof value === 'string' ? JSON.stringify(value) : String(value);
+  return `${typeof value} ${text.length > 40 ? `${text.slice(0, 39)}…` : text}`;
+}
+
+/** A column's canonical JSON; a value whose type or text is not the column's canonical one is refused. */
+function canonicalValue(value: unknown, key: string, numeric: boolean): string {
   if (numeric) {
-    const n = asNumber(value);
-    if (n !== undefined) return JSON.stringify(n);
-  }
-  if (value === null || value === undefined) return 'null';
-  if (typeof value === 'bigint') {
-    const n = asNumber(value);
-    if (n === undefined) throw new RangeError(`${value} is beyond JSON's exact integers`);
+    const integer = INTEGER_COLUMNS.has(key);
+    const n = asNumber(value, integer);
+    if (n === undefined) {
+      throw new RangeError(
+        `${key}: ${describeValue(value)} is not ${integer ? 'a whole number' : 'a number'} in canonical form`,
+      );
+    }
     return JSON.stringify(n);
   }
-  // canonicalize is RFC 8785 itself; it rejects NaN and Infinity, which have no JSON form.
+  if (value === null || value === undefined) return 'null';
+  if (typeof value !== 'string') throw new RangeError(`${key}: ${describeValue(value)} where text belongs`);
+  // canonicalize is RFC 8785 itself.
   return canonicalize(value) ?? 'null';
 }
 
@@ -62,7 +79,7 @@ function canonicalJsonSlow(r: Record<string, unknown>, origin: string): string {
     const key = CANONICAL_KEYS[i]!;
     out +=
       KEY_PREFIXES[i]! +
-      (key === 'origin' ? JSON.stringify(origin) : canonicalValue(r[key], NUMERIC_FLAGS[i]!));
+      (key === 'origin' ? JSON.stringify(origin) : canonicalValue(r[key], key, NUMERIC_FLAGS[i]!));
   }
   return `${out}}`;
 }
@@ -73,12 +90,12 @@ const SLOW = Symbol('slow');
 function plain(value: unknown): unknown {
   if (typeof value === 'string' || value === null) return value;
   if (value === undefined) return null;
-  if ((typeof value === 'number' && Number.isFinite(value)) || typeof value === 'boolean') return value;
   throw SLOW;
 }
 
-function numeric(value: unknown): number | null {
-  const n = asNumber(value);
+function numeric(value: unknown, integer = false): number | null {
+  if (typeof value === 'number' && (integer ? Number.isInteger(value) : Number.isFinite(value))) return value;
+  const n = asNumber(value, integer);
   if (n === undefined) throw SLOW;
   return n;
 }
@@ -112,7 +129,7 @@ function orderedColumns(r: Record<string, unknown>, origin: string): object {
     record_type: plain(r.record_type),
     redactions: plain(r.redactions),
     result: plain(r.result),
-    risk_tier: numeric(r.risk_tier),
+    risk_tier: numeric(r.risk_tier, true),
     scopes: plain(r.scopes),
     service_name: plain(r.service_name),
     session_id: plain(r.session_id),
@@ -145,9 +162,11 @@ export function canonicalJson(row: object, origin: string): string {
 
 /**
  * The canonical bytes E of a row: RFC 8785 JSON (UTF-8) of `{origin, ...every EVENT_COLUMNS column}`.
- * Integrity and unknown columns are left out, a missing column is null, and numeric strings or bigints
- * in `risk_tier`/`duration_ms` are read as numbers, so a row read back from SQLite or PostgreSQL gives
- * the same bytes as the event that was written. Throws for NaN or Infinity, which JSON cannot carry.
+ * Integrity and unknown columns are left out, a missing column is null, and bigints or a number's
+ * exact JSON text in `risk_tier`/`duration_ms` are read as numbers, so a row read back from SQLite or
+ * PostgreSQL gives the same bytes as the event that was written. Throws a RangeError naming the column
+ * for a value of another type or in another form (text where a number belongs, `'0x3'`, a fraction in
+ * `risk_tier`, a number or blob where text belongs) and for NaN or Infinity, which JSON cannot carry.
  */
 export function canonicalEventBytes(row: EventRow): Buffer {
   return Buffer.from(canonicalJson(row, row.origin), 'utf8');

@@ -45,6 +45,8 @@ export interface CheckpointVerification {
   checkpoint?: ParsedCheckpoint;
   /** `kid` of the trusted key whose signature verified. */
   signedBy?: string;
+  /** Set when the only fault is that no trusted key signed it (an unknown signer, not a broken signature). */
+  untrusted?: boolean;
 }
 
 /** Thrown for a checkpoint that cannot be formatted or parsed; the message names what is malformed. */
@@ -242,6 +244,7 @@ export function verifyCheckpoint(
       ok: false,
       reason: `not signed by a trusted key for ${name}: signed by ${by}`,
       checkpoint,
+      untrusted: true,
     };
   }
   return { ok: true, checkpoint, signedBy };

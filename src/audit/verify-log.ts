@@ -54,6 +54,15 @@ export interface VerifyLogResult {
   problems: string[];
   /** Checkpoints (stored and external) whose signature verified and whose root matched the rows. */
   checkpointsVerified: number;
+  /**
+   * Checkpoint faults that only say no trusted key signed the note (an unknown signer: the wrong keys
+   * given, or the note re-signed by someone else): counted in `problems` too.
+   */
+  untrustedCheckpoints: number;
+  /** The largest size a verified checkpoint (stored or external) vouches for; 0 when none does. */
+  anchoredSize: number;
+  /** The largest size a verified external (off-host) checkpoint vouches for; 0 when none does. */
+  externallyAnchoredSize: number;
   /** Base64 Merkle root of the `count` verified rows. */
   root: string;
 }
@@ -77,8 +86,12 @@ function isAsync(rows: LogRows): rows is AsyncIterable<LogRow | readonly LogRow[
 }
 
 /** Checks each note's form, origin and signature; the good ones become root checks, in size order. */
-function scheduleCheckpoints(input: VerifyLogInput, problems: string[]): Scheduled[] {
+function scheduleCheckpoints(
+  input: VerifyLogInput,
+  problems: string[],
+): { scheduled: Scheduled[]; untrusted: number } {
   const scheduled: Scheduled[] = [];
+  let untrusted = 0;
   const sets: [readonly CheckpointNote[], boolean][] = [
     [input.checkpoints, false],
     [input.externalCheckpoints ?? [], true],
@@ -98,8 +111,10 @@ function scheduleCheckpoints(input: VerifyLogInput, problems: string[]): Schedul
           `${label}: is for origin ${JSON.stringify(cp.origin)}, not this log ${JSON.stringify(input.origin)}`,
         );
       } else if (input.trustedKeys.length === 0) {
+        untrusted++;
         problems.push(`${label}: no trusted keys were given to verify its signature`);
       } else if (!v.ok) {
+        if (v.untrusted) untrusted++;
         problems.push(`${label}: ${v.reason}`);
       } else {
         scheduled.push({ size: cp.size, root: cp.root, label, external });
@@ -107,7 +122,7 @@ function scheduleCheckpoints(input: VerifyLogInput, problems: string[]): Schedul
     });
   }
   // Stable: a stored checkpoint is checked before an external one of the same size.
-  return scheduled.sort((a, b) => a.size - b.size);
+  return { scheduled: scheduled.sort((a, b) => a.size - b.size), untrusted };
 }
 
 /**
@@ -119,10 +134,11 @@ function scheduleCheckpoints(input: VerifyLogInput, problems: string[]): Schedul
 export async function verifyLog(input: VerifyLogInput): Promise<VerifyLogResult> {
   const state = new LogState(input.origin);
   const problems: string[] = [];
-  const pending = scheduleCheckpoints(input, problems);
+  const { scheduled: pending, untrusted } = scheduleCheckpoints(input, problems);
   const checkpointProblems = problems.length;
   let next = 0;
   let verifiedSize = 0;
+  let externalSize = 0;
   let checkpointsVerified = 0;
   let fault: { seq: number; reason: string } | undefined;
   const onProgress = input.onProgress;
@@ -139,6 +155,7 @@ export async function verifyLog(input: VerifyLogInput): Promise<VerifyLogResult>
       if (root.equals(cp.root)) {
         checkpointsVerified++;
         verifiedSize = size;
+        if (cp.external) externalSize = size;
         continue;
       }
       // The chain cannot say which row changed; a checkpoint that still matched bounds it from below.
@@ -198,6 +215,9 @@ export async function verifyLog(input: VerifyLogInput): Promise<VerifyLogResult>
     count: state.size,
     problems,
     checkpointsVerified,
+    untrustedCheckpoints: untrusted,
+    anchoredSize: verifiedSize,
+    externallyAnchoredSize: externalSize,
     root: state.root().toString('base64'),
   };
   if (fault) {

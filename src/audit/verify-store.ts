@@ -1,15 +1,21 @@
 import type { TrustedKey } from '../keys/keys.js';
-import type { AuditStore } from '../stores/audit-store.js';
+import type { AuditStore, StructureProblem } from '../stores/audit-store.js';
+import { StoreError } from '../stores/audit-store.js';
+import { ChainError } from './chain.js';
 import { parseCheckpoint } from './checkpoint.js';
 import { type GapSummary, gapSummary } from './gap-summary.js';
+import { logVerdict, type StoreLogResult, type Verdict } from './verdict.js';
 import { type VerifyLogResult, verifyLog } from './verify-log.js';
+
+export type { StoreLogResult, UnanchoredTail, Verdict } from './verdict.js';
 
 /** Options of {@link verifyAuditStore}. */
 export interface VerifyStoreOptions {
   /**
    * Keys trusted to sign checkpoints (e.g. the `jwks.json` written next to the store, kept
    * elsewhere). Without them the public keys recorded in the store itself are used, which proves
-   * the store is consistent but not who signed it.
+   * the store is consistent but not who signed it. With them, a log is vouched for only up to its
+   * last checkpoint one of them signed.
    */
   trustedKeys?: readonly TrustedKey[];
   /** Signed checkpoint notes kept off-host (e.g. from the OTLP log stream): catch rollback and forks. */
@@ -18,76 +24,143 @@ export interface VerifyStoreOptions {
   onProgress?: (count: number) => void;
 }
 
-/** The result of {@link verifyAuditStore} (DESIGN §5). */
+/** The result of {@link verifyAuditStore}. */
 export interface VerifyStoreResult {
-  /** True when every log's chain and every checkpoint verified. */
+  /**
+   * `intact`: every log links and every checkpoint verified (with pinned keys: every log is covered
+   * by a checkpoint they signed); `tampered`: a row, a checkpoint or the database itself is wrong;
+   * `unvouched`: nothing is wrong, but the keys or off-host checkpoints given do not vouch for it.
+   */
+  verdict: Verdict;
+  /** True when the verdict is `intact`. */
   ok: boolean;
   /** Rows verified, over all logs. */
   count: number;
-  /** The first log found broken: its origin, first bad seq and reason. */
+  /** The first log found broken (else the first one not vouched for): its origin, first bad seq and reason. */
   origin?: string;
   firstBadSeq?: number;
   reason?: string;
   /** One result per writer log (origin). */
-  logs: VerifyLogResult[];
+  logs: StoreLogResult[];
+  /** What is wrong with the database itself (SQLite: indexes, schema, types, rows outside any chain). */
+  database: StructureProblem[];
   /** Where the checkpoint keys came from. */
   keySource: 'pinned' | 'store';
+  /** Off-host checkpoints given. */
+  anchors: number;
   /** The store's gap records: events it could not take, which an intact chain does not show. */
   gaps: GapSummary;
 }
 
 /**
- * Verifies a whole store: every writer's hash chain, row by row, and every signed checkpoint against
- * the Merkle root of the rows it covers, plus any checkpoints kept elsewhere.
+ * Verifies a whole store: the database's own soundness where the store can check it, every writer's
+ * hash chain, row by row, and every signed checkpoint against the Merkle root of the rows it covers,
+ * plus any checkpoints kept elsewhere. A hostile value (an origin no checkpoint could name) makes its
+ * log tampered; it never makes verification throw.
  */
 export async function verifyAuditStore(
   store: AuditStore,
   options: VerifyStoreOptions = {},
 ): Promise<VerifyStoreResult> {
   const keySource = options.trustedKeys ? 'pinned' : 'store';
+  const database = (await store.structureProblems?.()) ?? [];
   const trustedKeys = options.trustedKeys ?? (await store.recordedKeys());
   const checkpoints = await store.checkpoints();
   const external = (options.externalCheckpoints ?? []).map((note) => ({ note, origin: originOf(note) }));
   const origins = new Set([...(await store.origins()), ...checkpoints.map((c) => c.origin)]);
-  const logs: VerifyLogResult[] = [];
+  const context = { pinned: keySource === 'pinned', anchors: external.length };
+  const logs: StoreLogResult[] = [];
   let done = 0;
   for (const origin of [...origins].sort()) {
-    const log = await verifyLog({
-      origin,
-      rows: readRows(store, origin),
-      checkpoints: checkpoints.filter((c) => c.origin === origin),
-      externalCheckpoints: external.filter((c) => c.origin === origin),
-      trustedKeys,
-      onProgress: options.onProgress ? (n) => options.onProgress?.(done + n) : undefined,
-    });
+    let log: VerifyLogResult;
+    try {
+      log = await verifyLog({
+        origin,
+        rows: readRows(store, origin),
+        checkpoints: checkpoints.filter((c) => c.origin === origin),
+        externalCheckpoints: external.filter((c) => c.origin === origin),
+        trustedKeys,
+        onProgress: options.onProgress ? (n) => options.onProgress?.(done + n) : undefined,
+      });
+    } catch (err) {
+      if (!(err instanceof ChainError)) throw err;
+      log = missingLog(
+        origin,
+        `seq 1: log origin ${JSON.stringify(origin)} cannot be a writer's (${err.message}): rows written by hand`,
+      );
+    }
     done += log.count;
-    logs.push(log);
+    logs.push(logVerdict(withStructure(log, database), context));
   }
   for (const cp of external) {
     if (!origins.has(cp.origin)) {
-      logs.push({
-        ok: false,
-        origin: cp.origin,
-        count: 0,
-        firstBadSeq: 1,
-        reason: `a checkpoint names log ${cp.origin}, which is not in this store (store replaced or rolled back)`,
-        problems: [],
-        checkpointsVerified: 0,
-        root: '',
-      });
+      const log = missingLog(
+        cp.origin,
+        `a checkpoint names log ${cp.origin}, which is not in this store (store replaced or rolled back)`,
+      );
+      logs.push(logVerdict(log, context));
     }
   }
-  const bad = logs.find((l) => !l.ok);
+  const bad = logs.find((l) => l.verdict === 'tampered');
+  const loose = database.find((p) => p.origin === undefined || !origins.has(p.origin));
+  const unvouched = logs.find((l) => l.verdict === 'unvouched');
+  const verdict: Verdict = bad || loose ? 'tampered' : unvouched ? 'unvouched' : 'intact';
+  const first = bad ?? (loose ? undefined : unvouched);
   return {
-    ok: !bad,
+    verdict,
+    ok: verdict === 'intact',
     count: done,
-    origin: bad?.origin,
-    firstBadSeq: bad?.firstBadSeq,
-    reason: bad?.reason,
+    origin: first?.origin,
+    firstBadSeq: bad ? bad.firstBadSeq : undefined,
+    reason: first ? first.reason : loose?.reason,
     logs,
+    database,
     keySource,
-    gaps: await gapSummary(store),
+    anchors: external.length,
+    gaps: await gapsOf(store),
   };
+}
+
+/** A log with no rows to check, broken for `reason` from seq 1. */
+function missingLog(origin: string, reason: string): VerifyLogResult {
+  return {
+    ok: false,
+    origin,
+    count: 0,
+    firstBadSeq: 1,
+    reason,
+    problems: [reason],
+    checkpointsVerified: 0,
+    untrustedCheckpoints: 0,
+    anchoredSize: 0,
+    externallyAnchoredSize: 0,
+    root: '',
+  };
+}
+
+/** A log with the database problems located in its rows: the lowest seq at fault wins. */
+function withStructure(log: VerifyLogResult, database: readonly StructureProblem[]): VerifyLogResult {
+  const mine = database.filter((p) => p.origin === log.origin);
+  if (mine.length === 0) return log;
+  const lowest = mine.reduce((a, b) => ((b.seq ?? Infinity) < (a.seq ?? Infinity) ? b : a));
+  const wins = log.firstBadSeq === undefined || (lowest.seq ?? Infinity) < log.firstBadSeq;
+  return {
+    ...log,
+    ok: false,
+    firstBadSeq: wins ? lowest.seq : log.firstBadSeq,
+    reason: wins ? lowest.reason : log.reason,
+    problems: [...mine.map((p) => p.reason), ...log.problems],
+  };
+}
+
+/** The gap summary, or none when the store refuses to be read (its problems are reported already). */
+async function gapsOf(store: AuditStore): Promise<GapSummary> {
+  try {
+    return await gapSummary(store);
+  } catch (err) {
+    if (err instanceof StoreError && err.kind === 'tampered') return { records: 0, lost: 0, reasons: [] };
+    throw err;
+  }
 }
 
 function readRows(store: AuditStore, origin: string) {

@@ -3,26 +3,31 @@ import { parseArgs } from 'node:util';
 import { generateSigningKey, KeyError, loadTrustedKeys, writeKeyPair } from '../keys/keys.js';
 import { type AuditQuery, type AuditStore, StoreError } from '../stores/audit-store.js';
 import { isPostgresUrl, openAuditStore } from '../stores/open.js';
+import { boundedSql, DEFAULT_SQL_TIMEOUT_SECONDS } from './commands/bounded-sql.js';
 import { checkpoints } from './commands/checkpoints.js';
 import { DEMO_STORE, demo } from './commands/demo.js';
 import { report } from './commands/report.js';
-import { query, sql, timeline, verify } from './commands/store-commands.js';
+import { query, timeline, verify } from './commands/store-commands.js';
 import { CliError, EXIT } from './errors.js';
-import type { OutputFormat } from './format.js';
+import { formatRows, type OutputFormat } from './format.js';
+import { terminalSafe } from './safe-text.js';
 
 const USAGE = `onbehalf: truthful audit trails for AI agents
 
 Usage:
   onbehalf demo [--store PATH]                 the seed scenario end to end on embedded defaults
   onbehalf verify STORE [--checkpoint FILE|DIR]... [--trusted-keys JWKS] [--format table|json|ndjson]
-                                               exit 0 intact; 1 tampered (names first bad seq and why); 2 unusable input
+                                               exit 0 intact; 1 tampered (names first bad seq and why); 2 unusable
+                                               input; 3 nothing wrong found, but the keys or off-host
+                                               checkpoints given do not vouch for every log
   onbehalf checkpoints STORE [--out DIR] [--trusted-keys JWKS]
                                                verify, then print (or write to DIR) each log's latest signed
                                                checkpoint, to keep off-host for verify --checkpoint
   onbehalf query STORE [--actor-type T] [--actor ID] [--on-behalf-of ID] [--trigger ID] [--action A]
                        [--record-type action|started|gap] [--since ISO] [--until ISO] [--limit N]
                        [--format table|json|ndjson]
-  onbehalf sql STORE "SELECT …" [--format table|json|ndjson]   read-only SQL
+  onbehalf sql STORE "SELECT …" [--format table|json|ndjson] [--timeout SECONDS]
+                                               read-only SQL, stopped after SECONDS (default 30)
   onbehalf timeline STORE --trigger ID         every action one trigger set in motion, in order
   onbehalf report STORE [--trigger ID] [--actor ID] [--on-behalf-of ID] [--since ISO] [--until ISO]
                         [--jaeger-url URL] [--trusted-keys JWKS] [--checkpoint FILE|DIR]... [--out FILE]
@@ -35,8 +40,10 @@ Usage:
 STORE is a SQLite file path or a postgres:// URL.
 `;
 
-export const out = (s: string) => void process.stdout.write(s);
-export const err = (s: string) => void process.stderr.write(s);
+/** Writes to stdout; every byte printed is escaped for a terminal first (see `safe-text.ts`). */
+export const out = (s: string) => void process.stdout.write(terminalSafe(s));
+/** Writes to stderr, escaped likewise. */
+export const err = (s: string) => void process.stderr.write(terminalSafe(s));
 
 /** Runs the CLI with `argv` (without node and the script) and returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
@@ -138,10 +145,17 @@ export async function main(argv: string[]): Promise<number> {
         return await withStore(positionals[0]!, (store) => query(store, q, format(values.format), out));
       }
       case 'sql': {
-        const { values, positionals } = parse(rest, { format: { type: 'string' } }, 2);
-        return await withStore(positionals[0]!, (store) =>
-          sql(store, positionals[1]!, format(values.format), out),
+        const { values, positionals } = parse(
+          rest,
+          { format: { type: 'string' }, timeout: { type: 'string' } },
+          2,
         );
+        const seconds =
+          values.timeout === undefined ? DEFAULT_SQL_TIMEOUT_SECONDS : positiveSeconds(values.timeout);
+        const fmt = format(values.format);
+        requireStore(positionals[0]!);
+        out(formatRows(await boundedSql(positionals[0]!, positionals[1]!, seconds), fmt));
+        return EXIT.ok;
       }
       case 'timeline': {
         const { values, positionals } = parse(
@@ -204,6 +218,7 @@ export async function main(argv: string[]): Promise<number> {
       e instanceof RangeError
     ) {
       err(`onbehalf: ${e.message}\n`);
+      if (e instanceof StoreError && e.kind === 'tampered') return EXIT.tampered;
       return e instanceof CliError ? e.exitCode : EXIT.unusable;
     }
     throw e;
@@ -229,14 +244,25 @@ function parse<O extends Options>(args: string[], options: O, positionalCount: n
 
 /** Opens a store read-only for one command; a missing file is unusable input, not a new store. */
 async function withStore(location: string, fn: (store: AuditStore) => Promise<number>): Promise<number> {
-  if (!isPostgresUrl(location) && !existsSync(location))
-    throw new CliError(`store ${location}: no such file`);
+  requireStore(location);
   const store = await openAuditStore(location, { readonly: true });
   try {
     return await fn(store);
   } finally {
     await store.close();
   }
+}
+
+function requireStore(location: string): void {
+  if (!isPostgresUrl(location) && !existsSync(location))
+    throw new CliError(`store ${location}: no such file`);
+}
+
+function positiveSeconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new CliError(`--timeout: expected a number of seconds, got ${value}`);
+  return n;
 }
 
 function format(value: string | undefined): OutputFormat {

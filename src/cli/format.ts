@@ -1,4 +1,5 @@
 import type { StoredAuditEvent } from '../audit/event.js';
+import { oneLine } from './safe-text.js';
 
 /** Output formats of `query`, `sql` and `timeline`. */
 export type OutputFormat = 'table' | 'json' | 'ndjson';
@@ -46,7 +47,7 @@ export function formatRows(rows: readonly Record<string, unknown>[], format: Out
   if (format === 'ndjson') return rows.map((r) => `${JSON.stringify(r)}\n`).join('');
   const headers = rows.length ? Object.keys(rows[0]!) : [];
   return table(
-    headers,
+    headers.map(oneLine),
     rows.map((r) => headers.map((h) => cellText(r[h]))),
   );
 }
@@ -56,13 +57,12 @@ function cellText(v: unknown): string {
   return typeof v === 'string' ? v : JSON.stringify(v);
 }
 
-/** Aligned columns; cells are cut at 60 characters and stripped of control characters. */
+/** Aligned columns; cells are cut at 60 characters, their control and bidi characters escaped. */
 export function table(headers: readonly string[], rows: readonly string[][]): string {
   if (rows.length === 0) return '(no rows)\n';
   const clean = (s: string) => {
     // Control characters in stored values must not move the terminal's cursor.
-    let out = '';
-    for (const ch of s) out += ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f ? ' ' : ch;
+    const out = oneLine(s);
     return out.length > 60 ? `${out.slice(0, 59)}…` : out;
   };
   const cells = rows.map((r) => r.map(clean));

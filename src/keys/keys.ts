@@ -4,8 +4,18 @@ import {
   createPublicKey,
   generateKeyPairSync,
   type KeyObject,
+  randomBytes,
 } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  linkSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import type { JWK } from 'jose';
 import { fetchJwks } from './jwks-fetch.js';
@@ -118,7 +128,8 @@ export interface KeyPairBinding {
 
 /**
  * Writes `DIR/signing-key.jwk` (private, mode 0600) and `DIR/jwks.json` (public, bound to
- * `binding`'s actors and origins: a receiver verifies attribution of those actors only).
+ * `binding`'s actors and origins: a receiver verifies attribution of those actors only), replacing
+ * them. Each file is written aside and renamed, so a crash never leaves a truncated key.
  * @throws KeyError when an actor is not `type:id`.
  */
 export function writeKeyPair(
@@ -129,15 +140,61 @@ export function writeKeyPair(
   const actors = (binding.actors ?? []).map((a) => parseActorRef(a, '--actor'));
   const publicJwk = boundJwk(key.publicJwk, actors, binding.origins);
   mkdirSync(dir, { recursive: true });
-  const privatePath = join(dir, 'signing-key.jwk');
-  const publicPath = join(dir, 'jwks.json');
-  writeFileSync(publicPath, `${JSON.stringify({ keys: [publicJwk] }, null, 2)}\n`);
-  // Written aside and renamed, so a crash never leaves a truncated key that every later writer refuses.
-  const partial = `${privatePath}.${process.pid}.partial`;
-  writeFileSync(partial, `${JSON.stringify(privateJwk(key), null, 2)}\n`, { mode: 0o600 });
-  chmodSync(partial, 0o600);
-  renameSync(partial, privatePath);
+  const { privatePath, publicPath } = keyPairPaths(dir);
+  renameSync(writePartial(privatePath, privateKeyText(key), 0o600), privatePath);
+  writePublicKey(dir, publicJwk);
   return { privatePath, publicPath };
+}
+
+/**
+ * The key pair in `DIR`, created if there is none. Several processes may create it at the same moment
+ * (two writers opening a fresh store): the private key is linked into place, which fails for all
+ * but the first, and every other process then loads that one, so all sign with one key and
+ * `jwks.json` names it.
+ */
+export function createKeyPairOnce(dir: string): SigningKey {
+  mkdirSync(dir, { recursive: true });
+  const { privatePath, publicPath } = keyPairPaths(dir);
+  const key = generateSigningKey();
+  const partial = writePartial(privatePath, privateKeyText(key), 0o600);
+  let won = true;
+  try {
+    linkSync(partial, privatePath);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    won = false;
+  } finally {
+    unlinkSync(partial);
+  }
+  const winner = won ? key : loadSigningKey(privatePath);
+  // Also repairs a jwks.json that a process killed between the two files never wrote.
+  if (won || !existsSync(publicPath)) writePublicKey(dir, winner.publicJwk);
+  return winner;
+}
+
+function keyPairPaths(dir: string): { privatePath: string; publicPath: string } {
+  return { privatePath: join(dir, 'signing-key.jwk'), publicPath: join(dir, 'jwks.json') };
+}
+
+function privateKeyText(key: SigningKey): string {
+  return `${JSON.stringify(privateJwk(key), null, 2)}\n`;
+}
+
+/** `DIR/jwks.json` for `key`, written aside and renamed into place. */
+function writePublicKey(dir: string, publicJwk: JWK): void {
+  const { publicPath } = keyPairPaths(dir);
+  renameSync(
+    writePartial(publicPath, `${JSON.stringify({ keys: [publicJwk] }, null, 2)}\n`, 0o644),
+    publicPath,
+  );
+}
+
+/** Writes `text` beside `path` under a name no other process uses, and returns that name. */
+function writePartial(path: string, text: string, mode: number): string {
+  const partial = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.partial`;
+  writeFileSync(partial, text, { mode, flag: 'wx' });
+  chmodSync(partial, mode);
+  return partial;
 }
 
 function readJson(path: string, what: string): unknown {

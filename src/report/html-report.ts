@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { StoredAuditEvent } from '../audit/event.js';
 import { delegationForest, delegationGraphSvg } from './delegation-graph.js';
 import { escapeHtml } from './escape.js';
@@ -7,11 +8,13 @@ import { timelineTable } from './timeline-table.js';
 import { breakPoints, verificationBanner } from './verification-banner.js';
 
 /**
- * No script, no fetch, no frame: the page is inert even if a stored value ever escaped escaping, and
- * it cannot call out when opened from a ticket.
+ * No script, no fetch, no frame, and no style but the page's own (by hash, so a `<style>` that ever
+ * escaped escaping could not paint a fake banner over the real one): the page is inert, and it cannot
+ * call out when opened from a ticket.
  */
 const CSP =
-  "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'";
+  `default-src 'none'; style-src 'sha256-${createHash('sha256').update(REPORT_CSS).digest('base64')}'; ` +
+  "img-src data:; base-uri 'none'; form-action 'none'";
 
 /**
  * Renders a report as one self-contained HTML page (inline CSS and SVG, no external resources):

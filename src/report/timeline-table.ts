@@ -64,7 +64,7 @@ function row(r: StoredAuditEvent, options: TimelineOptions): string {
   ];
   return (
     `<tr class="${classes}" data-actor-type="${kind}" data-action="${escapeHtml(r.action)}" ` +
-    `data-record-type="${escapeHtml(r.record_type)}" data-seq="${r.seq}" data-event-id="${escapeHtml(r.event_id)}">` +
+    `data-record-type="${escapeHtml(r.record_type)}" data-seq="${escapeHtml(r.seq)}" data-event-id="${escapeHtml(r.event_id)}">` +
     `${cells.join('')}</tr>`
   );
 }
@@ -77,7 +77,7 @@ function when(r: StoredAuditEvent, brokenAt: number | undefined): string {
       : `<span class="unverified-tag">⚠ Not verified: at or after the break at seq ${brokenAt}</span>`;
   return (
     `<th scope="row" class="when"><time datetime="${escapeHtml(r.timestamp)}">${escapeHtml(time)}</time>` +
-    `<span class="small">${escapeHtml(r.timestamp.slice(0, 10))} · seq ${r.seq}</span>${flag}</th>`
+    `<span class="small">${escapeHtml(r.timestamp.slice(0, 10))} · seq ${escapeHtml(r.seq)}</span>${flag}</th>`
   );
 }
 
@@ -160,8 +160,11 @@ function result(r: StoredAuditEvent): string {
 
 function risk(r: StoredAuditEvent): string {
   if (r.risk_tier === null) return '<td><span class="small">not set</span></td>';
+  // A stored value, so escaped like any other: a hand-edited row can put markup in a number column.
+  const tier = escapeHtml(r.risk_tier);
   const name = TIER_NAME[r.risk_tier] ?? '';
-  return `<td class="risk risk-${r.risk_tier}">${r.risk_tier} · ${name}</td>`;
+  const known = Number.isInteger(r.risk_tier) && name !== '';
+  return `<td class="risk${known ? ` risk-${r.risk_tier}` : ''}">${tier} · ${escapeHtml(name)}</td>`;
 }
 
 /**

@@ -40,7 +40,23 @@ export function verificationBanner(v: VerifyStoreResult, anchors: number): strin
         `recorded (${escapeHtml(gaps.reasons.join(', ') || 'reason not recorded')}). Actions at those moments ` +
         'are missing from this report.</p>'
       : '';
-  const notes = `${keyNote}${anchorNote}${gapNote}`;
+  const tails = v.logs
+    .filter((l) => l.unanchored && l.anchoredSize > 0)
+    .map(
+      (l) =>
+        `<p class="note">Log <code>${escapeHtml(l.origin)}</code>: vouched for up to seq ${escapeHtml(l.anchoredSize)}; ` +
+        `the ${escapeHtml(l.unanchored?.count)} row(s) after it link, but no signed checkpoint covers them yet.</p>`,
+    )
+    .join('');
+  const notes = `${keyNote}${anchorNote}${tails}${gapNote}`;
+  if (v.verdict === 'unvouched') {
+    return (
+      '<section class="verify broken" id="verification" role="alert" aria-labelledby="verify-h">' +
+      `<h2 id="verify-h">${CROSS}<span>Store not vouched for: nothing found wrong, but the keys and ` +
+      'checkpoints given do not cover it</span></h2>' +
+      `<p>${escapeHtml(v.origin ?? '?')}: ${escapeHtml(v.reason ?? '')}</p>${notes}</section>`
+    );
+  }
   if (v.ok) {
     return (
       '<section class="verify ok" id="verification" aria-labelledby="verify-h">' +
@@ -49,10 +65,16 @@ export function verificationBanner(v: VerifyStoreResult, anchors: number): strin
       `checkpoint${checkpoints === 1 ? '' : 's'} verified. ${scopeNote}</p>${notes}</section>`
     );
   }
+  const database = v.database
+    .filter((p) => p.origin === undefined || !v.logs.some((l) => l.origin === p.origin))
+    .map(
+      (p) =>
+        `<li><strong>TAMPERED</strong> database: <span class="reason">${escapeHtml(p.reason)}</span></li>`,
+    );
   const items = v.logs.map((l) =>
     l.ok
-      ? `<li><strong>intact</strong> <code>${escapeHtml(l.origin)}</code>: ${l.count} events, ` +
-        `${l.checkpointsVerified} signed checkpoint(s) verified</li>`
+      ? `<li><strong>intact</strong> <code>${escapeHtml(l.origin)}</code>: ${escapeHtml(l.count)} events, ` +
+        `${escapeHtml(l.checkpointsVerified)} signed checkpoint(s) verified</li>`
       : `<li><strong>TAMPERED</strong> <code>${escapeHtml(l.origin)}</code>: first bad seq ` +
         `<strong class="bad-seq">${escapeHtml(l.firstBadSeq ?? '?')}</strong>; reason: ` +
         `<span class="reason">${escapeHtml(l.reason ?? 'unknown')}</span>` +
@@ -64,10 +86,13 @@ export function verificationBanner(v: VerifyStoreResult, anchors: number): strin
   );
   return (
     '<section class="verify broken" id="verification" role="alert" aria-labelledby="verify-h">' +
-    `<h2 id="verify-h">${CROSS}<span>Store TAMPERED: the chain of ` +
-    `<code>${escapeHtml(v.origin ?? '?')}</code> breaks at seq ${escapeHtml(v.firstBadSeq ?? '?')}</span></h2>` +
-    `<p>Rows from the first bad seq on cannot be trusted: they are marked below. ${scopeNote}</p>` +
-    `<ul>${items.join('')}</ul>${notes}</section>`
+    (v.origin === undefined && v.database.some((p) => p.hidesRows)
+      ? `<h2 id="verify-h">${CROSS}<span>Store TAMPERED: the database itself is not what verify checks</span></h2>` +
+        '<p>Queries of this database could show rows verify never checked, or hide rows it did: no rows are shown.</p>'
+      : `<h2 id="verify-h">${CROSS}<span>Store TAMPERED: the chain of ` +
+        `<code>${escapeHtml(v.origin)}</code> breaks at seq ${escapeHtml(v.firstBadSeq ?? '?')}</span></h2>` +
+        `<p>Rows from the first bad seq on cannot be trusted: they are marked below. ${scopeNote}</p>`) +
+    `<ul>${[...database, ...items].join('')}</ul>${notes}</section>`
   );
 }
 
@@ -77,6 +102,6 @@ export function verificationBanner(v: VerifyStoreResult, anchors: number): strin
  */
 export function breakPoints(v: VerifyStoreResult): Map<string, number> {
   const points = new Map<string, number>();
-  for (const l of v.logs) if (!l.ok) points.set(l.origin, l.firstBadSeq ?? 1);
+  for (const l of v.logs) if (l.verdict === 'tampered') points.set(l.origin, l.firstBadSeq ?? 1);
   return points;
 }

@@ -45,6 +45,27 @@ export class StoreError extends Error {
   }
 }
 
+/**
+ * A way the database itself differs from what its rows' verification assumes (an index that no longer
+ * matches its table, a schema that is not the migration's, a value of the wrong type, a row outside
+ * every chain): queries could then show rows verify never checked, or hide rows it did.
+ */
+export interface StructureProblem {
+  /** The log the problem is in, when it is in one row. */
+  origin?: string;
+  /** That row's seq. */
+  seq?: number;
+  /** The column at fault, when one is. */
+  column?: string;
+  /** Human-readable; starts with `seq N:` when a row is named. */
+  reason: string;
+  /**
+   * Whether a query could read other rows than verify checked (an index, a table or a value), rather
+   * than the store only being changed around its rows (a trigger dropped, `audit_meta` edited).
+   */
+  hidesRows: boolean;
+}
+
 /** Options every store kind takes. */
 export interface AuditStoreOptions {
   /** Open for reading only (verify, query, sql): nothing is created or written. */
@@ -87,6 +108,12 @@ export interface AuditStore {
   readLogSync?(origin: string, batchSize?: number): Iterable<StoredAuditEvent[]>;
   /** Rows for verification with their canonical text rendered by the database, for stores that can (SQLite). */
   readLogPrerendered?(origin: string, batchSize?: number): Iterable<LogRow[]>;
+  /**
+   * The database's own soundness, for stores that can check it (SQLite: `PRAGMA integrity_check`,
+   * the schema, column types, rows outside any chain); empty when sound. `query` and `sql` refuse a
+   * store with problems (a {@link StoreError} of kind `tampered`).
+   */
+  structureProblems?(): Promise<StructureProblem[]>;
   /** Checkpoints stored in the log, ascending by size; one origin's or all. */
   checkpoints(origin?: string): Promise<StoredCheckpoint[]>;
   /** Public keys recorded in the store for its checkpoints (consistency only: pin keys to prove authenticity). */

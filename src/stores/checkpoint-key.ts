@@ -1,10 +1,11 @@
 import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { generateSigningKey, loadSigningKey, type SigningKey, writeKeyPair } from '../keys/keys.js';
+import { createKeyPairOnce, loadSigningKey, type SigningKey } from '../keys/keys.js';
 
 /**
  * The key a store signs its checkpoints with: the one given, else the one in `keyDir`
- * (`signing-key.jwk`), else a new one written there (private key mode 0600, `jwks.json` beside it).
+ * (`signing-key.jwk`), else a new one written there (private key mode 0600, `jwks.json` beside it);
+ * when several processes create it at once, one key wins and all use it.
  * Pin `jwks.json` with `onbehalf verify --trusted-keys` to prove the checkpoints' authenticity; the
  * copy of the public key inside the store only proves they are consistent.
  */
@@ -12,9 +13,7 @@ export function resolveCheckpointKey(keyDir: string, given?: SigningKey): Signin
   if (given) return given;
   const path = `${keyDir}/signing-key.jwk`;
   if (existsSync(path)) return loadSigningKey(path);
-  const key = generateSigningKey();
-  writeKeyPair(keyDir, key);
-  return key;
+  return createKeyPairOnce(keyDir);
 }
 
 /** Where a SQLite store keeps its own checkpoint key: `<store>.keys/` beside the store file. */

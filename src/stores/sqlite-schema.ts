@@ -9,7 +9,15 @@ import type { SqliteDatabase } from './sqlite-driver.js';
  * as written; every table refuses UPDATE and DELETE by trigger (access control: the evidence is the
  * hash chain, which `verify` checks whatever the triggers say).
  */
-export const SQLITE_SCHEMA_VERSION = '1';
+export const SQLITE_SCHEMA_VERSION = '2';
+
+/**
+ * The schema versions a store may carry in `audit_meta`: `1` (tables without `STRICT`, written by
+ * earlier releases, still read, verified and appended to: verify checks its column types row by
+ * row) and `2` (`STRICT` tables: SQLite itself refuses a value of the wrong type).
+ */
+export const SQLITE_SCHEMA_VERSIONS = ['1', '2'] as const;
+export type SqliteSchemaVersion = (typeof SQLITE_SCHEMA_VERSIONS)[number];
 
 const appendOnly = (table: string) => `
 CREATE TRIGGER IF NOT EXISTS ${table}_no_update BEFORE UPDATE ON ${table}
@@ -28,12 +36,15 @@ CREATE TRIGGER IF NOT EXISTS ${table}_no_replace BEFORE INSERT ON ${table}
 WHEN EXISTS (SELECT 1 FROM ${table} WHERE ${existing})
 BEGIN SELECT RAISE(${onExisting === 'ABORT' ? `ABORT, '${table} is append-only: replacing a row refused'` : 'IGNORE'}); END;`;
 
-export const SQLITE_SCHEMA = `
-CREATE TABLE IF NOT EXISTS audit_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+/** The schema text of a version: the same tables, `STRICT` from version 2 on. */
+export function sqliteSchema(version: SqliteSchemaVersion): string {
+  const strict = version === '1' ? '' : ' STRICT';
+  return `
+CREATE TABLE IF NOT EXISTS audit_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)${strict};
 CREATE TABLE IF NOT EXISTS audit_events (
 ${auditEventColumns('sqlite')},
   PRIMARY KEY (origin, seq)
-);
+)${strict};
 ${AUDIT_EVENT_INDEXES.trim()}
 CREATE TABLE IF NOT EXISTS audit_checkpoints (
   origin TEXT NOT NULL,
@@ -43,8 +54,8 @@ CREATE TABLE IF NOT EXISTS audit_checkpoints (
   state TEXT NOT NULL,
   created_at TEXT NOT NULL,
   PRIMARY KEY (origin, size)
-);
-CREATE TABLE IF NOT EXISTS audit_keys (kid TEXT PRIMARY KEY, jwk TEXT NOT NULL, added_at TEXT NOT NULL);
+)${strict};
+CREATE TABLE IF NOT EXISTS audit_keys (kid TEXT PRIMARY KEY, jwk TEXT NOT NULL, added_at TEXT NOT NULL)${strict};
 ${appendOnly('audit_events')}
 ${appendOnly('audit_checkpoints')}
 ${appendOnly('audit_keys')}
@@ -54,6 +65,10 @@ ${noReplace('audit_checkpoints', 'origin = NEW.origin AND size = NEW.size', 'ABO
 ${noReplace('audit_keys', 'kid = NEW.kid', 'IGNORE')}
 ${noReplace('audit_meta', 'key = NEW.key', 'IGNORE')}
 `;
+}
+
+/** The schema a new store is created with. */
+export const SQLITE_SCHEMA = sqliteSchema(SQLITE_SCHEMA_VERSION);
 
 /**
  * The store's origin from `audit_meta`, recorded on first open with the schema version, creation time

@@ -3,7 +3,13 @@ import { wellFormedEvent } from '../audit/canonical.js';
 import { ChainError, type LogRow, LogState } from '../audit/chain.js';
 import type { AuditEvent, IntegrityColumns, StoredAuditEvent } from '../audit/event.js';
 import { type SigningKey, type TrustedKey, trustedKeysFromJwks } from '../keys/keys.js';
-import type { AuditQuery, AuditStore, AuditStoreOptions, StoredCheckpoint } from './audit-store.js';
+import type {
+  AuditQuery,
+  AuditStore,
+  AuditStoreOptions,
+  StoredCheckpoint,
+  StructureProblem,
+} from './audit-store.js';
 import { StoreError } from './audit-store.js';
 import { resolveCheckpointKey, sqliteKeyDir } from './checkpoint-key.js';
 import { buildQuery, TABLE_COLUMNS } from './query-sql.js';
@@ -17,6 +23,7 @@ import {
 } from './sqlite-driver.js';
 import { readPrerendered } from './sqlite-prerendered.js';
 import { initStoreMeta, SQLITE_SCHEMA, storedOrigin } from './sqlite-schema.js';
+import { sqliteStructureProblems } from './sqlite-structure.js';
 import { StoreListeners } from './store-listeners.js';
 import {
   checkCheckpointedRow,
@@ -75,6 +82,8 @@ export class SqliteAuditStore implements AuditStore {
   private insert!: SqliteStatement;
   private closed = false;
   private readonly statements = new Map<string, SqliteStatement>();
+  /** {@link structureProblems}, checked once per connection (a full index cross-check reads the whole file). */
+  private structure: StructureProblem[] | undefined;
   /** Made once: better-sqlite3 wraps a new function per `transaction()` call, and appends are the hot path. */
   private appendTransaction!: Transaction<
     (state: LogState, events: readonly AuditEvent[], stored: StoredAuditEvent[]) => void
@@ -96,11 +105,20 @@ export class SqliteAuditStore implements AuditStore {
       if (this.readonly) {
         this.origin = storedOrigin(this.db, this.location);
       } else {
-        this.db.pragma('journal_mode = WAL');
+        const busyMs = Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000));
+        // First: a writer creating the file at the same moment holds the lock journal_mode needs.
+        this.db.pragma(`busy_timeout = ${busyMs}`);
+        // SQLite does not wait on a busy handler to switch the journal mode, so this waits itself.
+        retryWhileBusy(() => this.db.pragma('journal_mode = WAL'), busyMs);
         this.db.pragma(`synchronous = ${options.durability === 'strict' ? 'FULL' : 'NORMAL'}`);
-        this.db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);
-        this.db.exec(SQLITE_SCHEMA);
-        this.origin = initStoreMeta(this.db, options.purpose);
+        // One write transaction taken up front (the busy timeout applies): schema and origin are
+        // created by whichever writer comes first, and the other finds them whole.
+        this.origin = this.db
+          .transaction(() => {
+            this.db.exec(SQLITE_SCHEMA);
+            return initStoreMeta(this.db, options.purpose);
+          })
+          .immediate();
         this.key = resolveCheckpointKey(sqliteKeyDir(path), options.signingKey);
         this.db
           .prepare('INSERT OR IGNORE INTO audit_keys (kid, jwk, added_at) VALUES (?, ?, ?)')
@@ -242,13 +260,37 @@ export class SqliteAuditStore implements AuditStore {
     return this.guard(() => this.recordedKeysSync());
   }
 
+  async structureProblems(): Promise<StructureProblem[]> {
+    return this.guard(() => this.structureSync());
+  }
+
+  private structureSync(): StructureProblem[] {
+    this.structure ??= sqliteStructureProblems(this.db);
+    return this.structure;
+  }
+
+  /** Queries read through indexes verify does not use: refused unless they read the rows it checks. */
+  private requireSound(): void {
+    const problems = this.structureSync().filter((p) => p.hidesRows);
+    if (problems.length === 0) return;
+    const more = problems.length > 1 ? ` (and ${problems.length - 1} more)` : '';
+    throw new StoreError(
+      `store ${this.location}: refusing to read rows: the database differs from what verify checks, so a query could show rows it never verified or hide rows it did: ${problems[0]!.reason}${more}. Run: onbehalf verify ${this.location}`,
+      'tampered',
+    );
+  }
+
   async query(q: AuditQuery): Promise<StoredAuditEvent[]> {
     const { sql, params } = buildQuery(q, () => '?');
-    return this.guard(() => this.db.prepare(sql).all(...params) as StoredAuditEvent[]);
+    return this.guard(() => {
+      this.requireSound();
+      return this.db.prepare(sql).all(...params) as StoredAuditEvent[];
+    });
   }
 
   async sql(text: string): Promise<Row[]> {
     return this.guard(() => {
+      this.requireSound();
       const stmt = this.db.prepare(text);
       if (stmt.readonly === false)
         throw new StoreError('sql: only read-only statements are allowed (SELECT, WITH …)');
@@ -402,6 +444,19 @@ function withIntegrity(event: AuditEvent, integrity: IntegrityColumns): StoredAu
   row.prev_hash = integrity.prev_hash;
   row.hash = integrity.hash;
   return row as unknown as StoredAuditEvent;
+}
+
+/** Runs `fn`, again while SQLite says the database is busy, for up to `ms`. */
+function retryWhileBusy<T>(fn: () => T, ms: number): T {
+  const until = Date.now() + ms;
+  for (;;) {
+    try {
+      return fn();
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'SQLITE_BUSY' || Date.now() >= until) throw err;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+    }
+  }
 }
 
 function describe(err: unknown): string {

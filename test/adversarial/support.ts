@@ -12,6 +12,7 @@ import { LogState } from '../../src/audit/chain.js';
 import { type AuditEvent, EVENT_COLUMNS, type StoredAuditEvent } from '../../src/audit/event.js';
 import { type VerifyStoreResult, verifyAuditStore } from '../../src/audit/verify-store.js';
 import { type TrustedKey, trustedKeysFromJwks } from '../../src/keys/keys.js';
+import { SQLITE_SCHEMA } from '../../src/stores/sqlite-schema.js';
 import { SqliteAuditStore } from '../../src/stores/sqlite-store.js';
 import { testSigningKey } from '../helpers/audit.js';
 
@@ -25,6 +26,16 @@ const run = promisify(execFile);
 /** Child-process tests import dist/: build it when a bare `vitest run` comes before any build. */
 export async function ensureBuilt(): Promise<void> {
   if (!existsSync(cliMain)) await run('npm', ['run', 'build', '--silent'], { cwd: repo });
+}
+
+/** Runs the real CLI (`node dist/cli/main.js …`) and returns its exit code and output. */
+export function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [cliMain, ...args], { maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
 }
 
 export function scratchDir(prefix: string): string {
@@ -52,7 +63,8 @@ export async function verifyPath(
 
 /**
  * An attacker's connection: the append-only triggers are dropped first, as anyone with write access
- * to the file can do. Closed (and its WAL folded in) when `fn` returns.
+ * to the file can do, and put back as they were when `fn` returns (verify reports a schema that is
+ * not the migration's, so a careful attacker covers that track). Closed (and its WAL folded in) then.
  */
 export function tamper<T>(path: string, fn: (db: Database.Database) => T): T {
   const db = new Database(path);
@@ -60,9 +72,18 @@ export function tamper<T>(path: string, fn: (db: Database.Database) => T): T {
     for (const table of ['audit_events', 'audit_checkpoints', 'audit_keys', 'audit_meta']) {
       db.exec(`DROP TRIGGER IF EXISTS ${table}_no_update; DROP TRIGGER IF EXISTS ${table}_no_delete;`);
     }
-    return fn(db);
+    const result = fn(db);
+    restoreTriggers(db);
+    return result;
   } finally {
     db.close();
+  }
+}
+
+/** Re-creates the append-only triggers with the migration's own text. */
+export function restoreTriggers(db: Database.Database): void {
+  for (const statement of SQLITE_SCHEMA.split(/;\s*\n/)) {
+    if (/^\s*CREATE TRIGGER/.test(statement)) db.exec(`${statement.trim().replace(/;$/, '')};`);
   }
 }
 

@@ -62,23 +62,37 @@ function seedEvent(i = 0): AuditEvent {
 function referenceE(row: Record<string, unknown>, origin: string): string {
   const obj: Record<string, unknown> = { origin };
   for (const c of EVENT_COLUMNS) obj[c] = row[c] ?? null;
-  // The documented normalization: numeric strings in the number columns are numbers.
+  // The documented normalization: a number's exact JSON text in the number columns is that number.
   for (const c of ['risk_tier', 'duration_ms']) {
     const v = obj[c];
-    if (typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v))) obj[c] = Number(v);
+    if (typeof v === 'string') obj[c] = Number(v);
   }
   return canonicalize(obj);
 }
 
-const anyValue = fc.oneof(
+const NUMERIC = new Set(['risk_tier', 'duration_ms']);
+const text = fc.oneof(
   fc.constant(null),
   fc.string({ unit: 'grapheme' }),
   fc.string({ unit: 'binary' }),
   fc.string(),
-  fc.integer(),
-  fc.double({ noNaN: true, noDefaultInfinity: true }),
 );
-const anyRow = fc.dictionary(fc.constantFrom(...EVENT_COLUMNS, 'extra_column', 'seq', 'hash'), anyValue);
+const whole = fc.oneof(fc.constant(null), fc.integer(), fc.integer().map(String));
+const real = fc.oneof(
+  whole,
+  fc.double({ noNaN: true, noDefaultInfinity: true }).map((d) => (Object.is(d, -0) ? 0 : d)),
+  fc.double({ noNaN: true, noDefaultInfinity: true }).map((d) => JSON.stringify(d)),
+);
+/** Rows of values of each column's own type, with extra and missing columns. */
+const anyRow = fc
+  .dictionary(fc.constantFrom(...EVENT_COLUMNS, 'extra_column', 'seq', 'hash'), fc.constant(null))
+  .chain((shape) =>
+    fc.record(
+      Object.fromEntries(
+        Object.keys(shape).map((k) => [k, k === 'risk_tier' ? whole : k === 'duration_ms' ? real : text]),
+      ),
+    ),
+  );
 
 describe('canonicalEventBytes', () => {
   it('is the RFC 8785 JSON of {origin, ...event columns}', () => {
@@ -106,7 +120,7 @@ describe('canonicalEventBytes', () => {
       ...event,
       origin: ORIGIN,
       risk_tier: '2',
-      duration_ms: '41.250',
+      duration_ms: '41.25',
       seq: '1',
       prev_hash: GENESIS_HASH,
       hash: 'x',
@@ -119,6 +133,33 @@ describe('canonicalEventBytes', () => {
     // A real change of value is a change of bytes.
     expect(canonicalEventBytes({ ...event, origin: ORIGIN, risk_tier: 3 }).equals(written)).toBe(false);
     expect(canonicalEventBytes({ ...event, origin: ORIGIN, target: 'x' }).equals(written)).toBe(false);
+  });
+
+  it('refuses a value whose type or text is not its column’s canonical one, naming the column', () => {
+    const row = (over: Record<string, unknown>) => ({ ...seedEvent(), origin: ORIGIN, ...over });
+    // Each of these hashed like 3 before, while `WHERE risk_tier = 3` does not match it.
+    for (const v of ['0x3', '3.0', ' 3 ', '0b11', '03', '3e0', 2.5, true, Buffer.from('3')]) {
+      expect(() => canonicalEventBytes(row({ risk_tier: v })), String(v)).toThrow(/^risk_tier: /);
+    }
+    for (const v of ['41.250', ' 41.25', '0x29', '']) {
+      expect(() => canonicalEventBytes(row({ duration_ms: v })), v).toThrow(/^duration_ms: /);
+    }
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...EVENT_COLUMNS.filter((c) => !NUMERIC.has(c))),
+        fc.oneof(
+          fc.integer(),
+          fc.double(),
+          fc.boolean(),
+          fc.uint8Array().map((b) => Buffer.from(b)),
+        ),
+        (column, value) => {
+          expect(() => canonicalEventBytes(row({ [column]: value }))).toThrow(
+            new RegExp(`^${column}: .* where text belongs$`),
+          );
+        },
+      ),
+    );
   });
 
   it('refuses numbers JSON cannot carry', () => {

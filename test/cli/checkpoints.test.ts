@@ -9,6 +9,7 @@ import { parseCheckpoint, signCheckpoint } from '../../src/audit/checkpoint.js';
 import { generateSigningKey, writeKeyPair } from '../../src/keys/keys.js';
 import { openAuditStore } from '../../src/stores/open.js';
 import { SqliteAuditStore } from '../../src/stores/sqlite-store.js';
+import { restoreTriggers } from '../adversarial/support.js';
 import { tempDir, testSigningKey } from '../helpers/audit.js';
 import { createTestDatabase, seedEvent } from '../helpers/postgres-db.js';
 
@@ -43,6 +44,8 @@ function tamperedCopy(name: string, sql: string): string {
     'DROP TRIGGER audit_events_no_update; DROP TRIGGER audit_events_no_delete; DROP TRIGGER audit_checkpoints_no_delete; DROP TRIGGER audit_checkpoints_no_update;',
   );
   db.exec(sql);
+  // The attacker puts the triggers back: verify reports a schema that is not the migration's.
+  restoreTriggers(db);
   db.close();
   return copy;
 }

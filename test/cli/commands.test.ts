@@ -166,7 +166,8 @@ describe('onbehalf query, sql, timeline', () => {
     expect(since.map((r) => r.action)).toEqual(['read_mail', 'send_mail', 'send_mail', 'create_event']);
     expect(run('query', store, '--actor-type', 'robot').status).toBe(2);
     expect(run('query', store, '--since', 'yesterday').status).toBe(2);
-  });
+    // Each run starts a process and checks the file's integrity before reading it.
+  }, 120_000);
 
   it('runs read-only SQL and refuses writes', () => {
     const r = run(
@@ -184,7 +185,8 @@ describe('onbehalf query, sql, timeline', () => {
     expect(w.status).toBe(2);
     expect(w.stderr).toContain('only read-only statements');
     expect(run('sql', store, 'select * from audit_events; delete from audit_events').status).toBe(2);
-  });
+    // Each statement runs in a child process that checks the file first.
+  }, 120_000);
 
   it('shows the timeline of one trigger in order', () => {
     const r = run('timeline', store, '--trigger', 'msg-8821');

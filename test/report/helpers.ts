@@ -8,6 +8,7 @@ import Database from 'better-sqlite3';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { main } from '../../src/cli/cli.js';
 import { demo } from '../../src/cli/commands/demo.js';
+import { restoreTriggers } from '../adversarial/support.js';
 import type { PageElement } from './in-page.js';
 
 export const CHROMIUM = process.env.ONBEHALF_TEST_CHROMIUM ?? '/usr/bin/chromium';
@@ -38,6 +39,8 @@ export function tamperedCopy(store: string, dir: string, seq: number, target: st
     db.exec('DROP TRIGGER IF EXISTS audit_events_no_update; DROP TRIGGER IF EXISTS audit_events_no_delete;');
     const changed = db.prepare('UPDATE audit_events SET target = ? WHERE seq = ?').run(target, seq).changes;
     if (changed !== 1) throw new Error(`tamper: row seq ${seq} not found`);
+    // Put back as they were: a dropped trigger is reported on its own, and this is about the row.
+    restoreTriggers(db);
   } finally {
     db.close();
   }

@@ -89,7 +89,8 @@ describe('onbehalf report (CLI)', () => {
     db.close();
     const broken = join(dir, 'broken.html');
     const run = await cli(['report', shortened, '--checkpoint', anchors, '--out', broken]);
-    expect(run.code).toBe(0);
+    // The exit code is verify's: 1, tampered.
+    expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/breaks at seq 11/);
     expect(readFileSync(broken, 'utf8')).toMatch(
       /Store TAMPERED: the chain of <code>[^<]+<\/code> breaks at seq 11/,

@@ -114,9 +114,10 @@ describe('onbehalf report of the demo store, in headless Chromium', () => {
     const tampered = tamperedCopy(store, dir, 4, 'dana@acme.example');
     const file = join(dir, 'tampered.html');
     const run = await cli(['report', tampered, '--trigger', 'email:msg-8821', '--out', file]);
-    expect(run.code).toBe(0);
+    // The page is written, and the exit code is verify's: 1, tampered.
+    expect(run.code).toBe(1);
     expect(run.stdout).toContain('store TAMPERED');
-    expect(run.stderr).toMatch(/warning: store onbehalf\/\S+ breaks at seq 4/);
+    expect(run.stderr).toMatch(/warning: store TAMPERED: log onbehalf\/\S+ breaks at seq 4/);
 
     const { page, requests } = await openReport(browser, file);
     const banner = page.locator('#verification');
@@ -191,7 +192,7 @@ describe('onbehalf report of the demo store, in headless Chromium', () => {
       [store, ['--on-behalf-of', 'tom', '--jaeger-url', 'http://jaeger.local:16686']],
       [tampered, ['--trigger', 'msg-8821']],
     ] as const) {
-      expect((await cli(['report', src, ...args, '--out', file])).code).toBe(0);
+      expect((await cli(['report', src, ...args, '--out', file])).code).toBe(src === store ? 0 : 1);
       const { page } = await openReport(browser, file);
       expect(await page.getAttribute('html', 'lang')).toBe('en');
       expect(await page.locator('table.timeline > caption').textContent()).toMatch(

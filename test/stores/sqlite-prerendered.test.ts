@@ -13,6 +13,7 @@ import { verifyAuditStore } from '../../src/audit/verify-store.js';
 import { PRERENDER_MATCHES_SCHEMA } from '../../src/stores/sqlite-prerendered.js';
 import { SqliteAuditStore } from '../../src/stores/sqlite-store.js';
 import { tempDir, testSigningKey } from '../helpers/audit.js';
+import { createLegacyStore } from '../helpers/legacy-store.js';
 
 let dir: string;
 beforeEach(() => {
@@ -80,7 +81,9 @@ describe('SQLite-rendered canonical text', () => {
     );
   });
 
-  it('a BLOB written into a column makes the rendering fail: whole rows are read and the edit is caught', async () => {
+  it('a BLOB written into a column of a pre-STRICT store makes the rendering fail: whole rows are read and the edit is caught', async () => {
+    // STRICT tables refuse the BLOB; a store created by an earlier release (version 1) takes it.
+    createLegacyStore(join(dir, 'blob.db'));
     const store = storeOf('blob');
     await store.append(
       [1, 2, 3].map((i) =>
@@ -101,7 +104,13 @@ describe('SQLite-rendered canonical text', () => {
     expect(() => prerendered(reader)).not.toThrow();
     const result = await verifyAuditStore(reader);
     expect(result).toMatchObject({ ok: false, firstBadSeq: 2 });
-    expect(result.reason).toContain('seq 2: hash does not match its contents (row edited)');
+    expect(result.reason).toContain(
+      'seq 2: contents cannot be canonicalized (target: a 6-byte blob where text belongs)',
+    );
+    // The database check names the row and column too.
+    expect(result.database.map((p) => p.reason)).toContain(
+      'seq 2: target holds blob a 6-byte blob where the schema has text or null (row edited)',
+    );
     await reader.close();
   });
 });

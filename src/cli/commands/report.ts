@@ -5,7 +5,8 @@ import { isHttpUrl } from '../../report/escape.js';
 import { renderReport } from '../../report/html-report.js';
 import type { ReportScope } from '../../report/model.js';
 import type { AuditStore } from '../../stores/audit-store.js';
-import { CliError, EXIT } from '../errors.js';
+import { CliError, verdictExit } from '../errors.js';
+import { oneLine } from '../safe-text.js';
 import { readCheckpointNotes } from './checkpoints.js';
 
 /** Where `onbehalf report` writes when `--out` is not given. */
@@ -28,8 +29,8 @@ export interface ReportCommandOptions {
 /**
  * `onbehalf report STORE [--trigger ID] [--actor ID] [--on-behalf-of ID] [--since ISO] [--until ISO]
  * [--jaeger-url URL] [--trusted-keys JWKS] [--checkpoint FILE|DIR]... [--out FILE]`: one self-contained HTML page a reviewer can read, print or attach
- * to a ticket. Exits 0 once the file is written, even for a tampered store: the page then says so at
- * the top, and the command says so on stderr.
+ * to a ticket. The file is written even for a tampered store (the page then says so at the top, and
+ * the command on stderr); the exit code is the one `verify` gives for the same store and options.
  */
 export async function report(
   store: AuditStore,
@@ -62,16 +63,22 @@ export async function report(
     throw new CliError(`--out ${file}: cannot write: ${(e as NodeJS.ErrnoException).code ?? e}`);
   }
   const v = input.verification;
+  const word = v.verdict === 'intact' ? 'intact' : v.verdict === 'tampered' ? 'TAMPERED' : 'UNVOUCHED';
   out(
-    `wrote ${file}: ${input.rows.length} record(s); store ${v.ok ? 'intact' : 'TAMPERED'}, ${v.count} event(s) verified\n`,
+    `wrote ${oneLine(file)}: ${input.rows.length} record(s); store ${word}, ${v.count} event(s) verified\n`,
   );
-  if (!v.ok) {
-    err(`onbehalf: warning: store ${v.origin} breaks at seq ${v.firstBadSeq ?? '?'}: ${v.reason ?? ''}\n`);
+  if (v.verdict === 'tampered') {
+    const where = v.origin === undefined ? 'the database' : `log ${oneLine(v.origin)}`;
+    err(
+      `onbehalf: warning: store TAMPERED: ${where} breaks at seq ${v.firstBadSeq ?? '?'}: ${oneLine(v.reason)}\n`,
+    );
+  } else if (v.verdict === 'unvouched') {
+    err(`onbehalf: warning: store not vouched for: log ${oneLine(v.origin)}: ${oneLine(v.reason)}\n`);
   }
   if (v.gaps.records > 0) {
     err(
       `onbehalf: warning: the store holds ${v.gaps.records} gap record(s): ${v.gaps.lost} event(s) were not recorded\n`,
     );
   }
-  return EXIT.ok;
+  return verdictExit(v.verdict);
 }

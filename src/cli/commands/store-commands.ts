@@ -1,15 +1,19 @@
 import type { StoredAuditEvent } from '../../audit/event.js';
-import { verifyAuditStore } from '../../audit/verify-store.js';
+import { type StoreLogResult, type VerifyStoreResult, verifyAuditStore } from '../../audit/verify-store.js';
 import { loadTrustedKeys } from '../../keys/keys.js';
-import type { AuditQuery, AuditStore } from '../../stores/audit-store.js';
-import { EXIT } from '../errors.js';
-import { actorLabel, formatEvents, formatRows, type OutputFormat, triggerLabel } from '../format.js';
+import { type AuditQuery, type AuditStore, StoreError } from '../../stores/audit-store.js';
+import { EXIT, verdictExit } from '../errors.js';
+import { actorLabel, formatEvents, type OutputFormat, triggerLabel } from '../format.js';
 import { progressBar } from '../progress.js';
+import { oneLine } from '../safe-text.js';
 import { readCheckpointNotes } from './checkpoints.js';
 
 type Out = (s: string) => void;
 
-/** `onbehalf verify STORE [--checkpoint FILE|DIR] [--trusted-keys JWKS]`: exit 0 intact, 1 tampered. */
+/**
+ * `onbehalf verify STORE [--checkpoint FILE|DIR] [--trusted-keys JWKS]`: exit 0 intact, 1 tampered,
+ * 3 not vouched for by the keys or checkpoints given.
+ */
 export async function verify(
   store: AuditStore,
   options: { checkpoints?: string[]; trustedKeys?: string; format?: OutputFormat },
@@ -25,41 +29,84 @@ export async function verify(
   if (options.format && options.format !== 'table') {
     // For a scheduled check or a SIEM: the whole result, one JSON document (one line with ndjson).
     out(`${JSON.stringify(result, null, options.format === 'json' ? 2 : undefined)}\n`);
-    return result.ok ? EXIT.ok : EXIT.tampered;
+    return verdictExit(result.verdict);
   }
-  for (const log of result.logs) {
-    const status = log.ok ? 'intact' : 'TAMPERED';
-    out(
-      `${status}  ${log.origin}: ${log.count} events, ${log.checkpointsVerified} signed checkpoint(s) verified\n`,
-    );
-    if (!log.ok) {
-      const seq = log.firstBadSeq ?? 'none (every row links; a checkpoint is wrong)';
-      out(`  first bad seq: ${seq}\n  reason: ${log.reason}\n`);
-      for (const p of log.problems.filter((p) => p !== log.reason)) out(`  also: ${p}\n`);
-    }
+  out(verifyText(result, store.location));
+  return verdictExit(result.verdict);
+}
+
+/** The human form of a verification: one block per log, then what the verdict rests on. */
+export function verifyText(result: VerifyStoreResult, location: string): string {
+  const lines: string[] = [];
+  for (const p of result.database) {
+    if (p.origin === undefined || !result.logs.some((l) => l.origin === p.origin))
+      lines.push(`TAMPERED  database: ${oneLine(p.reason)}`);
   }
-  if (result.logs.length === 0)
-    out(
-      'empty: nothing was ever recorded in this store (no event, no gap record). If an agent ran against it, its spans never reached onbehalf: see the line onbehalf printed at start-up and at exit.\n',
+  for (const log of result.logs) lines.push(...logText(log));
+  if (result.logs.length === 0 && result.database.length === 0)
+    lines.push(
+      'empty: nothing was ever recorded in this store (no event, no gap record). If an agent ran against it, its spans never reached onbehalf: see the line onbehalf printed at start-up and at exit.',
     );
   if (result.gaps.records > 0) {
     // Intact is not complete: these rows say events happened that the store could not take.
-    out(
-      `gaps: ${result.gaps.records} gap record(s), ${result.gaps.lost} event(s) not recorded (${result.gaps.reasons.join(', ') || 'reason not recorded'}); ` +
-        `list them: onbehalf query ${store.location} --record-type gap\n`,
+    lines.push(
+      `gaps: ${result.gaps.records} gap record(s), ${result.gaps.lost} event(s) not recorded (${oneLine(result.gaps.reasons.join(', ') || 'reason not recorded')}); ` +
+        `list them: onbehalf query ${oneLine(location)} --record-type gap`,
     );
   }
   if (result.keySource === 'store') {
-    out(
-      'note: checkpoint keys were read from the store itself; pass --trusted-keys JWKS to prove who signed them\n',
+    lines.push(
+      'note: checkpoint keys were read from the store itself, which anyone who can write it can replace; pass --trusted-keys JWKS to prove who signed them',
     );
   }
-  return result.ok ? EXIT.ok : EXIT.tampered;
+  if (result.anchors === 0 && result.logs.length > 0) {
+    lines.push(
+      'note: no off-host checkpoint given: a log cut back together with its own checkpoints, or rewritten and re-signed with the key kept on its host, ' +
+        `looks the same as this one. Only a checkpoint kept where the host cannot write tells them apart: export with onbehalf checkpoints ${oneLine(location)} --out DIR, check with --checkpoint DIR`,
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** Further problems listed under a broken log; a swapped index makes one per row. */
+const MAX_ALSO = 10;
+
+function logText(log: StoreLogResult): string[] {
+  const status = log.verdict === 'intact' ? 'intact' : log.verdict === 'tampered' ? 'TAMPERED' : 'UNVOUCHED';
+  const lines = [
+    `${status}  ${oneLine(log.origin)}: ${log.count} events, ${log.checkpointsVerified} signed checkpoint(s) verified`,
+  ];
+  if (log.verdict === 'tampered') {
+    const seq = log.firstBadSeq ?? 'none (every row links; a checkpoint is wrong)';
+    lines.push(`  first bad seq: ${seq}`, `  reason: ${oneLine(log.reason)}`);
+    const also = log.problems.filter((p) => p !== log.reason);
+    for (const p of also.slice(0, MAX_ALSO)) lines.push(`  also: ${oneLine(p)}`);
+    if (also.length > MAX_ALSO)
+      lines.push(`  … and ${also.length - MAX_ALSO} more (--format json lists them all)`);
+    return lines;
+  }
+  if (log.verdict === 'unvouched') lines.push(`  reason: ${oneLine(log.reason)}`);
+  if (log.anchoredSize > 0) lines.push(`  vouched for by signed checkpoints up to seq ${log.anchoredSize}`);
+  if (log.externallyAnchoredSize > 0)
+    lines.push(`  anchored off-host up to seq ${log.externallyAnchoredSize}`);
+  if (log.unanchored && log.anchoredSize > 0) {
+    const { count, fromSeq, toSeq } = log.unanchored;
+    lines.push(
+      `  unanchored tail: ${count} row(s), seq ${fromSeq === toSeq ? fromSeq : `${fromSeq}..${toSeq}`}: they link, but no signed checkpoint covers them yet`,
+    );
+  }
+  return lines;
 }
 
 async function countRows(store: AuditStore): Promise<number> {
-  const [row] = await store.sql('SELECT count(*) AS n FROM audit_events');
-  return Number(row?.n ?? 0);
+  try {
+    const [row] = await store.sql('SELECT count(*) AS n FROM audit_events');
+    return Number(row?.n ?? 0);
+  } catch (e) {
+    // A store that refuses queries is verified all the same: only the progress bar goes without.
+    if (e instanceof StoreError && e.kind === 'tampered') return 0;
+    throw e;
+  }
 }
 
 /** `onbehalf query STORE [filters] [--format]`. */
@@ -70,12 +117,6 @@ export async function query(
   out: Out,
 ): Promise<number> {
   out(formatEvents(await store.query(q), format));
-  return EXIT.ok;
-}
-
-/** `onbehalf sql STORE "SELECT …"`: read-only. */
-export async function sql(store: AuditStore, text: string, format: OutputFormat, out: Out): Promise<number> {
-  out(formatRows(await store.sql(text), format));
   return EXIT.ok;
 }
 
@@ -92,10 +133,10 @@ export async function timeline(
     return EXIT.ok;
   }
   if (rows.length === 0) {
-    out(`no actions with trigger ${trigger}\n`);
+    out(`no actions with trigger ${oneLine(trigger)}\n`);
     return EXIT.ok;
   }
-  out(`Timeline of ${triggerLabel(rows[0]!)}: ${rows.length} record(s)\n\n`);
+  out(`Timeline of ${oneLine(triggerLabel(rows[0]!))}: ${rows.length} record(s)\n\n`);
   for (const r of rows) out(`${timelineLine(r)}\n`);
   const claims = rows.filter(restsOnClaim);
   if (claims.length > 0) {
@@ -107,8 +148,12 @@ export async function timeline(
   return EXIT.ok;
 }
 
-/** One line of a timeline: when, who (for whom), what, to what, how it ended. */
+/** One line of a timeline: when, who (for whom), what, to what, how it ended; every value on one line. */
 export function timelineLine(r: StoredAuditEvent): string {
+  return oneLine(timelineFields(r));
+}
+
+function timelineFields(r: StoredAuditEvent): string {
   const who = `${r.actor_type ?? '?'} ${actorLabel(r)}${r.on_behalf_of && r.on_behalf_of !== r.actor_id ? ` for ${r.on_behalf_of}` : ''}`;
   const what = r.record_type === 'started' ? `${r.action} started` : r.action;
   const policy =

@@ -1,0 +1,64 @@
+import type { VerifyLogResult } from './verify-log.js';
+
+/**
+ * What a verification can honestly say of a log. A chain that links proves only that whoever wrote
+ * the rows also wrote the hashes: anyone with the file can rewrite a log and recompute its chain. A
+ * checkpoint signed by a key the verifier pinned vouches for the rows it covers; an off-host copy of
+ * one also catches the log cut back together with its own checkpoints.
+ */
+export type Verdict = 'intact' | 'tampered' | 'unvouched';
+
+/** Rows after the last checkpoint a trusted key signed: they link, but nothing trusted vouches for them yet. */
+export interface UnanchoredTail {
+  count: number;
+  fromSeq: number;
+  toSeq: number;
+}
+
+/** One log's verification with its verdict. */
+export interface StoreLogResult extends VerifyLogResult {
+  verdict: Verdict;
+  /** Present when rows follow the last verified checkpoint. */
+  unanchored?: UnanchoredTail;
+}
+
+/** How the log was verified: with pinned keys or the store's own, and how many off-host checkpoints. */
+export interface VerdictContext {
+  pinned: boolean;
+  anchors: number;
+}
+
+/**
+ * The verdict of a log: `tampered` for a row fault, a root mismatch or a checkpoint that is broken
+ * or not this log's; `unvouched` when only the signer is unknown (the wrong keys, or notes re-signed
+ * after a rewrite: the verifier cannot tell which), when pinned keys vouch for none of its rows, or
+ * when off-host checkpoints were given and none covers it; `intact` otherwise.
+ */
+export function logVerdict(log: VerifyLogResult, context: VerdictContext): StoreLogResult {
+  const unanchored =
+    log.count > log.anchoredSize
+      ? { count: log.count - log.anchoredSize, fromSeq: log.anchoredSize + 1, toSeq: log.count }
+      : undefined;
+  const base = unanchored ? { ...log, unanchored } : { ...log };
+  const otherFaults = log.problems.length - log.untrustedCheckpoints;
+  if (log.firstBadSeq !== undefined || otherFaults > 0 || (!context.pinned && log.untrustedCheckpoints > 0)) {
+    return { ...base, ok: false, verdict: 'tampered' };
+  }
+  const unvouched = unvouchedReason(log, context);
+  if (unvouched) return { ...base, ok: false, verdict: 'unvouched', reason: unvouched };
+  return { ...base, ok: true, verdict: 'intact' };
+}
+
+function unvouchedReason(log: VerifyLogResult, context: VerdictContext): string | undefined {
+  if (context.pinned && log.untrustedCheckpoints > 0) {
+    return `${log.problems[0]}: either the wrong --trusted-keys were given, or the checkpoints were re-signed by another key (history rewritten)`;
+  }
+  if (log.count === 0) return undefined;
+  if (context.pinned && log.anchoredSize === 0) {
+    return `no checkpoint signed by a pinned key covers any of its ${log.count} rows (a log made up, or rewritten with its checkpoints deleted, looks the same)`;
+  }
+  if (context.anchors > 0 && log.externallyAnchoredSize === 0) {
+    return 'none of the off-host checkpoints given is for this log';
+  }
+  return undefined;
+}
