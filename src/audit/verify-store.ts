@@ -34,6 +34,8 @@ export interface VerifyStoreResult {
   keySource: 'pinned' | 'store';
   /** The store's gap records: events it could not take, which an intact chain does not show. */
   gaps: GapSummary;
+  /** How the database differs from the store's migration, or rows it cannot use; any makes `ok` false. */
+  integrityProblems: string[];
 }
 
 /**
@@ -45,7 +47,10 @@ export async function verifyAuditStore(
   options: VerifyStoreOptions = {},
 ): Promise<VerifyStoreResult> {
   const keySource = options.trustedKeys ? 'pinned' : 'store';
-  const trustedKeys = options.trustedKeys ?? (await store.recordedKeys());
+  const recorded = options.trustedKeys ?? (await store.recordedKeys());
+  // A store that binds keys to writers trusts, for each log, only the keys of the writer that owns it.
+  const keysFor = async (origin: string) =>
+    options.trustedKeys ?? (store.recordedKeysFor ? await store.recordedKeysFor(origin) : recorded);
   const checkpoints = await store.checkpoints();
   const external = (options.externalCheckpoints ?? []).map((note) => ({ note, origin: originOf(note) }));
   const origins = new Set([...(await store.origins()), ...checkpoints.map((c) => c.origin)]);
@@ -57,7 +62,7 @@ export async function verifyAuditStore(
       rows: readRows(store, origin),
       checkpoints: checkpoints.filter((c) => c.origin === origin),
       externalCheckpoints: external.filter((c) => c.origin === origin),
-      trustedKeys,
+      trustedKeys: await keysFor(origin),
       onProgress: options.onProgress ? (n) => options.onProgress?.(done + n) : undefined,
     });
     done += log.count;
@@ -78,15 +83,17 @@ export async function verifyAuditStore(
     }
   }
   const bad = logs.find((l) => !l.ok);
+  const integrityProblems = (await store.integrityProblems?.()) ?? [];
   return {
-    ok: !bad,
+    ok: !bad && integrityProblems.length === 0,
     count: done,
     origin: bad?.origin,
     firstBadSeq: bad?.firstBadSeq,
-    reason: bad?.reason,
+    reason: bad?.reason ?? integrityProblems[0],
     logs,
     keySource,
     gaps: await gapSummary(store),
+    integrityProblems,
   };
 }
 

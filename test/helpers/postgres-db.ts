@@ -62,6 +62,17 @@ export async function createTestDatabase(prefix: string): Promise<TestDatabase> 
   };
 }
 
+/** Runs `fn` on one connection to `url`, closed afterwards. */
+export async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
 const ACTIONS = ['read_inbox', 'summarize', 'send_mail', 'delete_mail'] as const;
 
 /** The seed scenario's kind of event, varied by `i` (and `tag`, so that writers' events differ). */

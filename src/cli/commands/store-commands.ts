@@ -38,7 +38,8 @@ export async function verify(
       for (const p of log.problems.filter((p) => p !== log.reason)) out(`  also: ${p}\n`);
     }
   }
-  if (result.logs.length === 0) out('intact  (empty store)\n');
+  for (const problem of result.integrityProblems) out(`TAMPERED  store: ${problem}\n`);
+  if (result.logs.length === 0 && result.ok) out('intact  (empty store)\n');
   if (result.gaps.records > 0) {
     // Intact is not complete: these rows say events happened that the store could not take.
     out(
@@ -72,7 +73,7 @@ export async function query(
 
 /** `onbehalf sql STORE "SELECT …"`: read-only. */
 export async function sql(store: AuditStore, text: string, format: OutputFormat, out: Out): Promise<number> {
-  out(formatRows(await store.sql(text), format));
+  out(formatRows(await store.sql(text, { untrusted: true }), format));
   return EXIT.ok;
 }
 
