@@ -31,6 +31,8 @@ export interface ReceivedLogRecord {
   severityText: string;
   body: OtlpValue;
   attributes: Record<string, OtlpValue>;
+  /** Which AnyValue field carried each attribute (`stringValue`, `intValue`, `doubleValue`, …). */
+  attributeKinds: Record<string, string>;
   resource: Record<string, OtlpValue>;
   scope: string;
 }
@@ -85,6 +87,23 @@ function anyValue(v: Json | undefined): OtlpValue {
   return null;
 }
 
+const VALUE_FIELDS = [
+  'stringValue',
+  'boolValue',
+  'intValue',
+  'doubleValue',
+  'arrayValue',
+  'kvlistValue',
+  'bytesValue',
+];
+
+function kinds(list: KeyValue[] | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const kv of list ?? [])
+    out[kv.key] = VALUE_FIELDS.find((f) => kv.value?.[f] !== undefined && kv.value?.[f] !== null) ?? 'none';
+  return out;
+}
+
 function attrs(list: KeyValue[] | undefined): Record<string, OtlpValue> {
   const out: Record<string, OtlpValue> = {};
   for (const kv of list ?? []) out[kv.key] = anyValue(kv.value);
@@ -134,6 +153,7 @@ function decodeLogs(body: Buffer): ReceivedLogRecord[] {
           severityText: r.severityText as string,
           body: anyValue(r.body as Json | undefined),
           attributes: attrs(r.attributes as KeyValue[]),
+          attributeKinds: kinds(r.attributes as KeyValue[]),
           resource,
           scope,
         });
