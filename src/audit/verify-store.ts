@@ -18,7 +18,7 @@ export interface VerifyStoreOptions {
   onProgress?: (count: number) => void;
 }
 
-/** The result of {@link verifyAuditStore} (DESIGN §5). */
+/** The result of {@link verifyAuditStore} (docs/log-format.md, "Verification"). */
 export interface VerifyStoreResult {
   /** True when every log's chain and every checkpoint verified. */
   ok: boolean;

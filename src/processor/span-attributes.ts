@@ -31,7 +31,7 @@ export interface SpanAttributeOptions {
 }
 
 /**
- * The span attributes of an attribution (DESIGN §4). An unverified attribution is a claim: its actor
+ * The span attributes of an attribution (docs/attribution.md, "Span attributes"). An unverified attribution is a claim: its actor
  * and principal are never written to the verified keys (`attribution.principal.id`, `enduser.id`,
  * `attribution.actor.id`, `gen_ai.agent.*`), only with `attribution.provenance=unverified` under
  * `attribution.claimed.*`.
