@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { type KeyRow, keysFromRows } from './postgres-keys.js';
 import {
   FUNCTION_SEARCH_PATH,
   POSTGRES_POLICIES,
@@ -11,6 +12,49 @@ import {
 } from './postgres-schema.js';
 
 type Queryable = Pick<pg.ClientBase, 'query'>;
+
+/** Where a store's tables are (else the schema they would be created in), and what version they are. */
+export async function probePostgresStore(
+  db: Queryable,
+): Promise<{ schema: string; keysBound: boolean; events: boolean; version: string | undefined }> {
+  const { rows } = await db.query<{ schema: string | null; current: string; keys_bound: boolean }>(
+    `SELECT (SELECT n.nspname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+              WHERE c.oid = to_regclass('audit_events')) AS schema,
+            current_schema() AS current,
+            EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a WHERE a.attrelid = to_regclass('audit_keys')
+                     AND a.attname = 'owner' AND NOT a.attisdropped) AS keys_bound`,
+  );
+  const found = rows[0]!;
+  const schema = found.schema ?? found.current;
+  if (!found.schema) return { schema, keysBound: false, events: false, version: undefined };
+  const version = await db
+    .query<{ value: string }>(
+      `SELECT value FROM ${quoteIdent(schema)}.audit_meta WHERE key = 'schema_version'`,
+    )
+    .catch(() => ({ rows: [] as { value: string }[] }));
+  return { schema, keysBound: found.keys_bound, events: true, version: version.rows[0]?.value };
+}
+
+/**
+ * {@link postgresSchemaProblems}, and every `audit_keys` row that is not a usable key, in one read-only
+ * transaction.
+ */
+export async function postgresIntegrityProblems(
+  client: Queryable,
+  schema: string,
+  keysBound: boolean,
+): Promise<string[]> {
+  try {
+    await client.query('BEGIN TRANSACTION READ ONLY');
+    const problems = await postgresSchemaProblems(client, schema);
+    const keys = await client.query<KeyRow>(
+      `SELECT kid, jwk${keysBound ? ', owner' : ''} FROM ${quoteIdent(schema)}.audit_keys ORDER BY added_at`,
+    );
+    return [...problems, ...keysFromRows(keys.rows, 'audit_keys').problems];
+  } finally {
+    await client.query('ROLLBACK').catch(() => undefined);
+  }
+}
 
 /** What a writer must never be able to do to a table (SELECT too, except on `audit_meta`). */
 const WRITER_FORBIDDEN = ['UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES', 'TRIGGER'];

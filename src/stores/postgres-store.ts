@@ -14,9 +14,10 @@ import type {
 } from './audit-store.js';
 import { StoreError } from './audit-store.js';
 import { resolveCheckpointKey } from './checkpoint-key.js';
+import { describe, redactUrl } from './postgres-errors.js';
 import { type KeyRow, keysFromRows } from './postgres-keys.js';
 import { POSTGRES_MIGRATION_LOCK, POSTGRES_SCHEMA_VERSION, postgresMigration } from './postgres-schema.js';
-import { postgresSchemaProblems } from './postgres-schema-check.js';
+import { postgresIntegrityProblems, probePostgresStore } from './postgres-schema-check.js';
 import { runReadOnlySql } from './postgres-sql.js';
 import { INSERT_EVENTS, pgTypes, storableEvent } from './postgres-values.js';
 import { buildQuery, TABLE_COLUMNS } from './query-sql.js';
@@ -184,16 +185,10 @@ export class PostgresAuditStore implements AuditStore {
     await this.ready();
     const client = await this.connect();
     try {
-      await client.query('BEGIN TRANSACTION READ ONLY');
-      const problems = await postgresSchemaProblems(client, this.schema);
-      const keys = await client.query<KeyRow>(
-        `SELECT kid, jwk${this.keysBound ? ', owner' : ''} FROM ${this.table('audit_keys')} ORDER BY added_at`,
-      );
-      return [...problems, ...keysFromRows(keys.rows, 'audit_keys').problems];
+      return await postgresIntegrityProblems(client, this.schema, this.keysBound);
     } catch (err) {
       throw this.error(err, 'unusable', 'schema check failed');
     } finally {
-      await client.query('ROLLBACK').catch(() => undefined);
       client.release();
     }
   }
@@ -268,26 +263,10 @@ export class PostgresAuditStore implements AuditStore {
 
   /** Where the tables are (else where they would be created), and the schema version. */
   private async probe(): Promise<{ events: boolean; version: string | undefined }> {
-    const { rows } = await this.pool.query<{ schema: string | null; current: string; keys_bound: boolean }>(
-      `SELECT (SELECT n.nspname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-                WHERE c.oid = to_regclass('audit_events')) AS schema,
-              current_schema() AS current,
-              EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a WHERE a.attrelid = to_regclass('audit_keys')
-                       AND a.attname = 'owner' AND NOT a.attisdropped) AS keys_bound`,
-    );
-    const found = rows[0]!;
-    this.schema = found.schema ?? found.current;
-    this.keysBound = found.keys_bound;
-    if (!found.schema) return { events: false, version: undefined };
-    const version = await this.pool
-      .query<{ value: string }>(`SELECT value FROM ${this.table('audit_meta')} WHERE key = 'schema_version'`)
-      .catch(() => ({ rows: [] as { value: string }[] }));
-    return { events: true, version: version.rows[0]?.value };
-  }
-
-  /** `schema.table`, quoted. */
-  private table(name: string): string {
-    return `"${this.schema.replaceAll('"', '""')}".${name}`;
+    const found = await probePostgresStore(this.pool);
+    this.schema = found.schema;
+    this.keysBound = found.keysBound;
+    return found;
   }
 
   /**
@@ -465,22 +444,4 @@ export class PostgresAuditStore implements AuditStore {
   }
 }
 
-/** A connection URL without its password, for messages. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return url.replace(/:[^:@/]*@/, ':***@');
-  }
-}
-
-function describe(err: unknown): string {
-  const e = err as { code?: string; message?: string; errors?: unknown[] };
-  // A refused connection to "localhost" is an AggregateError with an empty message.
-  let msg = e?.message || (e?.errors?.length ? describe(e.errors[0]) : String(err));
-  if (e?.code === 'ECONNREFUSED' || e?.code === 'ENOTFOUND' || e?.code === 'ETIMEDOUT')
-    msg = `cannot connect: ${msg}`;
-  return e?.code && !msg.includes(e.code) ? `${e.code}: ${msg}` : msg;
-}
+export { redactUrl } from './postgres-errors.js';
