@@ -20,7 +20,7 @@ export interface VerifyStoreOptions {
 
 /** The result of {@link verifyAuditStore} (docs/log-format.md, "Verification"). */
 export interface VerifyStoreResult {
-  /** True when every log's chain and every checkpoint verified. */
+  /** True when every log's chain and every checkpoint verified, and the database has no integrity problem. */
   ok: boolean;
   /** Rows verified, over all logs. */
   count: number;

@@ -2,7 +2,6 @@
 // the real server: shadow the store's tables with temporary ones, read or write another host's log,
 // record keys in another's name, plant a garbage key row. Each is refused, or reported by verify;
 // a store made by the previous migration is upgraded in place, and the same attacks then fail there too.
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +23,7 @@ import { INSERT_EVENTS } from '../../src/stores/postgres-values.js';
 import { TABLE_COLUMNS } from '../../src/stores/query-sql.js';
 import { signWriterCheckpoint } from '../../src/stores/writer-checkpoint.js';
 import { createTestDatabase, seedEvent, type TestDatabase, withClient } from '../helpers/postgres-db.js';
+import { runProcess } from '../helpers/run-process.js';
 
 const CLI = join(import.meta.dirname, '../../dist/cli/main.js');
 const V1_MIGRATION = readFileSync(join(import.meta.dirname, '../fixtures/postgres-schema-v1.sql'), 'utf8');
@@ -221,7 +221,7 @@ describe('a writer attacking the PostgreSQL store with its own login', () => {
     const b = new PostgresAuditStore(db.urlAs(f.roleB), { signingKey: f.keyB, origin: f.originB });
     expect((await b.append([seedEvent(3, 'b')]))[0]!.seq).toBe(4);
     await b.close();
-    const cli = spawnSync(process.execPath, [CLI, 'verify', db.urlAs(f.auditor)], { encoding: 'utf8' });
+    const cli = await runProcess(process.execPath, [CLI, 'verify', db.urlAs(f.auditor)]);
     expect(cli.status, cli.stderr).toBe(1);
     expect(cli.stdout).toContain('TAMPERED  store: audit_keys row kid "garbage"');
     expect(cli.stderr).not.toMatch(/\n\s+at /);

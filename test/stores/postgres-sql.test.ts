@@ -1,7 +1,6 @@
 // `onbehalf sql postgres://…` on the real server: one read-only statement, under a statement timeout
 // (pg_sleep and an endless recursive CTE are cancelled, whatever the statement sets), and never as a
 // role that can run programs or read files on the database server (COPY … TO PROGRAM).
-import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSigningKey } from '../../src/keys/keys.js';
@@ -9,6 +8,7 @@ import type { AuditStore } from '../../src/stores/audit-store.js';
 import { openAuditStore } from '../../src/stores/open.js';
 import { POSTGRES_AUDITOR_ROLE } from '../../src/stores/postgres-schema.js';
 import { createTestDatabase, seedEvent, type TestDatabase } from '../helpers/postgres-db.js';
+import { runProcess } from '../helpers/run-process.js';
 
 const CLI = join(import.meta.dirname, '../../dist/cli/main.js');
 let db: TestDatabase;
@@ -33,7 +33,7 @@ async function withStore<T>(role: string, fn: (s: AuditStore) => Promise<T>): Pr
 }
 
 const sqlCli = (url: string, text: string) =>
-  spawnSync(process.execPath, [CLI, 'sql', url, text, '--format', 'json'], { encoding: 'utf8' });
+  runProcess(process.execPath, [CLI, 'sql', url, text, '--format', 'json']);
 
 describe('sql on PostgreSQL', () => {
   it('runs a read-only statement as an auditor, and refuses writes and a second statement', async () => {
@@ -48,7 +48,7 @@ describe('sql on PostgreSQL', () => {
         /cannot insert multiple commands/,
       );
     });
-    const cli = sqlCli(db.urlAs(auditor), 'SELECT count(*)::int AS n FROM audit_events');
+    const cli = await sqlCli(db.urlAs(auditor), 'SELECT count(*)::int AS n FROM audit_events');
     expect(cli.status, cli.stderr).toBe(0);
     expect(JSON.parse(cli.stdout)).toEqual([{ n: 2 }]);
   });
@@ -72,7 +72,7 @@ describe('sql on PostgreSQL', () => {
 
   it('refuses a superuser URL and roles that reach the server: files, programs, role creation', async () => {
     const copy = "COPY (SELECT 1) TO PROGRAM 'touch /tmp/onbehalf-pwned'";
-    const cli = sqlCli(db.url, copy);
+    const cli = await sqlCli(db.url, copy);
     expect(cli.status).toBe(2);
     expect(cli.stderr).toMatch(/sql: refused: role postgres is a superuser .*COPY … TO PROGRAM/);
     expect(cli.stderr).toMatch(/connect as a member of onbehalf_auditor/);
