@@ -31,7 +31,7 @@ export interface AuditSpanProcessorOptions {
   maxBatchSize?: number;
   /** Most events waiting for the store (default 10 000); beyond it events are counted and a gap is recorded. */
   maxQueueSize?: number;
-  /** Also audit spans this returns true for, besides recognized tool calls and actions (DESIGN §7). */
+  /** Also audit spans this returns true for, besides recognized tool calls and actions (docs/attribution.md, "What is audited"). */
   isAuditRelevant?: (span: ReadableSpan) => boolean;
   /** Redaction of tool arguments and attributes. */
   redaction?: RedactionOptions;

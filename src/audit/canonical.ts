@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import { type AuditEvent, EVENT_COLUMNS } from './event.js';
 
 /**
- * The canonical bytes E of an audit row (DESIGN §8): RFC 8785 JSON of `{origin, ...event columns}`,
+ * The canonical bytes E of an audit row (docs/log-format.md, "Canonical bytes"): RFC 8785 JSON of `{origin, ...event columns}`,
  * the same whichever driver read the row back. What the hash chain and the Merkle tree hash.
  */
 

@@ -4,7 +4,7 @@ import type { AuditEvent, IntegrityColumns } from './event.js';
 import { MerkleFrontier, type MerkleFrontierSnapshot, sha256, sha256Digest } from './merkle.js';
 
 /**
- * The hash chain of one writer's log (DESIGN §8). Each row's canonical bytes E are the RFC 8785 JSON of
+ * The hash chain of one writer's log (docs/log-format.md, "Chain"). Each row's canonical bytes E are the RFC 8785 JSON of
  * `{origin, ...event columns}`; `leaf = SHA-256(0x00 ‖ E)` (also its RFC 6962 Merkle leaf) and
  * `hash = SHA-256(0x02 ‖ prev_hash ‖ leaf)`, with 32 zero bytes before the first row.
  */

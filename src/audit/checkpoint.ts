@@ -29,6 +29,11 @@ export interface NoteSignature {
 /** A parsed checkpoint note. Nothing about it is trusted until {@link verifyCheckpoint} says so. */
 export interface ParsedCheckpoint extends Checkpoint {
   root: Buffer;
+  /**
+   * The size line as written. Sizes up to 2^63−1 parse, as in Go's sumdb/tlog; above 2^53−1 `size` is
+   * the nearest number (no log here holds that many rows, so it still compares as "more than the log").
+   */
+  sizeText: string;
   /** Optional extension lines after the root line. */
   extensions: string[];
   /** The signed text (the note up to and including the root/extension lines' last newline). */
@@ -60,14 +65,30 @@ const MAX_SIGNATURES = 100;
 // Std base64 of 32 bytes, padded: the only form tlog-checkpoint allows for a SHA-256 root.
 const ROOT_B64 = /^[A-Za-z0-9+/]{43}=$/;
 const DECIMAL = /^(0|[1-9][0-9]*)$/;
+/** The largest tree size a note may state: Go's sumdb/tlog reads sizes as int64. */
+const MAX_TREE_SIZE = 2n ** 63n - 1n;
+// Padded standard base64, as Go's base64.StdEncoding decodes it: trailing bits need not be zero.
+const STD_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+// Go's unicode.IsSpace (the Unicode White_Space property), which rules key names: not JavaScript's \s,
+// which adds U+FEFF and leaves out U+0085.
+const GO_SPACE = /[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]/u;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
-/** Whether text has an ASCII control character other than newline (signed notes allow none). */
+/**
+ * Whether text is not allowed in a signed note: an ASCII control character other than newline (DEL is
+ * allowed, as in Go's sumdb/note), or a lone surrogate (which has no UTF-8 form).
+ */
 function hasControl(text: string): boolean {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if ((c < 0x20 && c !== 0x0a) || c === 0x7f) return true;
+    if (c < 0x20 && c !== 0x0a) return true;
   }
-  return false;
+  return LONE_SURROGATE.test(text);
+}
+
+/** A key name as C2SP and Go's sumdb/note allow it: non-empty, no Unicode white space, no '+'. */
+function isValidKeyName(name: string): boolean {
+  return name !== '' && !GO_SPACE.test(name) && !name.includes('+') && !hasControl(name);
 }
 
 function checkOrigin(origin: string): void {
@@ -80,7 +101,7 @@ function checkOrigin(origin: string): void {
 }
 
 function checkKeyName(name: string): void {
-  if (typeof name !== 'string' || name === '' || /[\s+]/u.test(name) || hasControl(name)) {
+  if (typeof name !== 'string' || !isValidKeyName(name)) {
     throw new CheckpointError(
       `checkpoint: key name ${JSON.stringify(name)} must be non-empty, without spaces or '+'`,
     );
@@ -146,7 +167,7 @@ export function parseCheckpoint(noteText: string): ParsedCheckpoint {
   }
   const [origin, sizeLine, rootLine, ...extensions] = lines as [string, string, string, ...string[]];
   if (origin === '') throw new CheckpointError('checkpoint: origin line is empty');
-  if (!DECIMAL.test(sizeLine) || !Number.isSafeInteger(Number(sizeLine))) {
+  if (!DECIMAL.test(sizeLine) || BigInt(sizeLine) > MAX_TREE_SIZE) {
     throw new CheckpointError(`checkpoint: size line ${JSON.stringify(sizeLine)} is not a decimal size`);
   }
   if (!ROOT_B64.test(rootLine)) {
@@ -168,13 +189,13 @@ export function parseCheckpoint(noteText: string): ParsedCheckpoint {
     const space = rest.indexOf(' ');
     const keyName = space < 0 ? '' : rest.slice(0, space);
     const b64 = space < 0 ? '' : rest.slice(space + 1);
-    if (keyName === '' || /\s|\+/u.test(keyName) || !/^[A-Za-z0-9+/]+={0,2}$/.test(b64)) {
+    if (!isValidKeyName(keyName) || b64 === '' || !STD_BASE64.test(b64)) {
       throw new CheckpointError(
         `checkpoint: signature line ${JSON.stringify(line)} is not '— <name> <base64>'`,
       );
     }
     const blob = Buffer.from(b64, 'base64');
-    if (blob.length < 5 || blob.toString('base64') !== b64) {
+    if (blob.length < 5) {
       throw new CheckpointError(
         `checkpoint: signature of key ${keyName} is not valid base64 of a key id and signature`,
       );
@@ -185,6 +206,7 @@ export function parseCheckpoint(noteText: string): ParsedCheckpoint {
   return {
     origin,
     size: Number(sizeLine),
+    sizeText: sizeLine,
     root: Buffer.from(rootLine, 'base64'),
     extensions,
     body,

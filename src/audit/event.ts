@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /**
- * One row of `audit_events` (DESIGN §8), without the integrity columns. Column names are the
+ * One row of `audit_events` (docs/log-format.md, "Rows"), without the integrity columns. Column names are the
  * contract: the seed's queries (`where actor_type = 'agent'`, `where trigger_id = 'msg-8821'`) run on
  * them as written. Lists are stored as JSON text; `timestamp` is ISO 8601 UTC with milliseconds, so it
  * sorts as text.

@@ -217,6 +217,8 @@ export function verifyInclusion(
   root: Uint8Array,
 ): boolean {
   if (!Number.isSafeInteger(index) || !Number.isSafeInteger(size) || index < 0 || index >= size) return false;
+  // Hashes of another length cannot be in the tree: false, as in transparency-dev/merkle, not a throw.
+  if (leaf.length !== 32 || root.length !== 32) return false;
   let fn = index;
   let sn = size - 1;
   let r: Uint8Array = leaf;
@@ -280,8 +282,10 @@ export function verifyConsistency(
   proof: readonly Uint8Array[],
 ): boolean {
   if (!Number.isSafeInteger(m) || !Number.isSafeInteger(n) || m < 0 || m > n) return false;
+  if (oldRoot.length !== 32 || newRoot.length !== 32) return false;
   if (m === n) return proof.length === 0 && same(oldRoot, newRoot);
-  if (m === 0) return proof.length === 0 && same(oldRoot, EMPTY_ROOT);
+  // Nothing is consistent "from" an empty tree: transparency-dev/merkle and Go's sumdb/tlog refuse it.
+  if (m === 0) return false;
   if (proof.some((p) => p.length !== 32)) return false;
   // When the old tree is a complete subtree its root is the proof's implicit first node.
   const path: readonly Uint8Array[] = isPowerOfTwo(m) ? [oldRoot, ...proof] : proof;

@@ -24,7 +24,7 @@ export interface VerifyStoreOptions {
   onProgress?: (count: number) => void;
 }
 
-/** The result of {@link verifyAuditStore}. */
+/** The result of {@link verifyAuditStore} (docs/log-format.md, "Verification"). */
 export interface VerifyStoreResult {
   /**
    * `intact`: every log links and every checkpoint verified (with pinned keys: every log is covered
@@ -50,6 +50,8 @@ export interface VerifyStoreResult {
   anchors: number;
   /** The store's gap records: events it could not take, which an intact chain does not show. */
   gaps: GapSummary;
+  /** How the database differs from the store's migration, or rows it cannot use; any makes `ok` false. */
+  integrityProblems: string[];
 }
 
 /**
@@ -64,7 +66,10 @@ export async function verifyAuditStore(
 ): Promise<VerifyStoreResult> {
   const keySource = options.trustedKeys ? 'pinned' : 'store';
   const database = (await store.structureProblems?.()) ?? [];
-  const trustedKeys = options.trustedKeys ?? (await store.recordedKeys());
+  const recorded = options.trustedKeys ?? (await store.recordedKeys());
+  // A store that binds keys to writers trusts, for each log, only the keys of the writer that owns it.
+  const keysFor = async (origin: string) =>
+    options.trustedKeys ?? (store.recordedKeysFor ? await store.recordedKeysFor(origin) : recorded);
   const checkpoints = await store.checkpoints();
   const external = (options.externalCheckpoints ?? []).map((note) => ({ note, origin: originOf(note) }));
   const origins = new Set([...(await store.origins()), ...checkpoints.map((c) => c.origin)]);
@@ -79,7 +84,7 @@ export async function verifyAuditStore(
         rows: readRows(store, origin),
         checkpoints: checkpoints.filter((c) => c.origin === origin),
         externalCheckpoints: external.filter((c) => c.origin === origin),
-        trustedKeys,
+        trustedKeys: await keysFor(origin),
         onProgress: options.onProgress ? (n) => options.onProgress?.(done + n) : undefined,
       });
     } catch (err) {
@@ -103,21 +108,25 @@ export async function verifyAuditStore(
   }
   const bad = logs.find((l) => l.verdict === 'tampered');
   const loose = database.find((p) => p.origin === undefined || !origins.has(p.origin));
+  // The database's own objects (PostgreSQL: triggers, policies, functions) differing from the migration's.
+  const integrityProblems = (await store.integrityProblems?.()) ?? [];
   const unvouched = logs.find((l) => l.verdict === 'unvouched');
-  const verdict: Verdict = bad || loose ? 'tampered' : unvouched ? 'unvouched' : 'intact';
-  const first = bad ?? (loose ? undefined : unvouched);
+  const verdict: Verdict =
+    bad || loose || integrityProblems.length > 0 ? 'tampered' : unvouched ? 'unvouched' : 'intact';
+  const first = bad ?? (loose || integrityProblems.length > 0 ? undefined : unvouched);
   return {
     verdict,
     ok: verdict === 'intact',
     count: done,
     origin: first?.origin,
     firstBadSeq: bad ? bad.firstBadSeq : undefined,
-    reason: first ? first.reason : loose?.reason,
+    reason: first ? first.reason : (loose?.reason ?? integrityProblems[0]),
     logs,
     database,
     keySource,
     anchors: external.length,
     gaps: await gapsOf(store),
+    integrityProblems,
   };
 }
 

@@ -1,6 +1,6 @@
 import type { Actor, Attribution } from '../context/attribution.js';
 
-/** Environment variables read by onbehalf (DESIGN §5). */
+/** Environment variables read by onbehalf (docs/attribution.md, "Environment"). */
 export const ENV = {
   store: 'ONBEHALF_STORE',
   agentId: 'ONBEHALF_AGENT_ID',

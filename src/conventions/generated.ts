@@ -153,6 +153,8 @@ export const ATTR_ONBEHALF_AUDIT_HASH = 'onbehalf.audit.hash' as const;
 export const ATTR_ONBEHALF_AUDIT_SERVICE_NAME = 'onbehalf.audit.service_name' as const;
 /** Span id of the recorded span's parent. */
 export const ATTR_ONBEHALF_AUDIT_PARENT_SPAN_ID = 'onbehalf.audit.parent_span_id' as const;
+/** The record's attributes column as stored: JSON text of the recorded span's other attributes. With the other attributes of the record it gives every hashed column, so a SIEM can recompute the record's hash (docs/log-format.md). */
+export const ATTR_ONBEHALF_AUDIT_ATTRIBUTES = 'onbehalf.audit.attributes' as const;
 /** How long the action took, in milliseconds. */
 export const ATTR_ONBEHALF_AUDIT_DURATION_MS = 'onbehalf.audit.duration_ms' as const;
 /** Number of records of the origin the signed checkpoint covers. */

@@ -1,9 +1,12 @@
+import { createRequire } from 'node:module';
 import { ROOT_CONTEXT, TraceFlags, trace } from '@opentelemetry/api';
 import { COLUMN_ATTRIBUTES } from '../audit/column-attributes.js';
 import type { StoredAuditEvent } from '../audit/event.js';
 import {
+  ATTR_ATTRIBUTION_RESULT,
   ATTR_GEN_AI_AGENT_ID,
   ATTR_GEN_AI_AGENT_NAME,
+  ATTR_ONBEHALF_AUDIT_ATTRIBUTES,
   ATTR_ONBEHALF_AUDIT_DURATION_MS,
   ATTR_ONBEHALF_AUDIT_EVENT_ID,
   ATTR_ONBEHALF_AUDIT_HASH,
@@ -31,6 +34,11 @@ export type AuditLogFormat = 'text' | 'ocsf';
 
 /** Columns whose value is a JSON list, sent as an OTLP array. */
 const LIST_COLUMNS = new Set(['delegation_chain', 'scopes', 'redactions']);
+/** The members of `attribution.result`; `started` and `gap` rows say what they are in `onbehalf.audit.record_type`. */
+const RESULTS: ReadonlySet<unknown> = new Set(['ok', 'error', 'denied']);
+
+// canonicalize is CommonJS whose typings declare an ES default export; require() sidesteps the mismatch.
+const canonicalize = createRequire(import.meta.url)('canonicalize') as (value: unknown) => string | undefined;
 
 /** Column → attribute: the attribution conventions where they exist, `onbehalf.audit.*` for the rest. */
 const LOG_ATTRIBUTES: readonly (readonly [keyof StoredAuditEvent, string])[] = [
@@ -44,6 +52,7 @@ const LOG_ATTRIBUTES: readonly (readonly [keyof StoredAuditEvent, string])[] = [
   ['service_name', ATTR_ONBEHALF_AUDIT_SERVICE_NAME],
   ['parent_span_id', ATTR_ONBEHALF_AUDIT_PARENT_SPAN_ID],
   ['duration_ms', ATTR_ONBEHALF_AUDIT_DURATION_MS],
+  ['attributes', ATTR_ONBEHALF_AUDIT_ATTRIBUTES],
 ];
 
 /**
@@ -66,13 +75,19 @@ export function auditLine(row: StoredAuditEvent): string {
   return parts.join(' ');
 }
 
-/** The attributes of an audit event's log record: every non-null column under its attribute name. */
+/**
+ * The attributes of an audit event's log record: every non-null column under its attribute name, so
+ * that a SIEM can rebuild the row's canonical bytes and recompute its hash (docs/log-format.md): a list
+ * column goes as an array only when the array's RFC 8785 JSON is the column's exact text, and the
+ * result of a `started` or `gap` row (which is its record type) is left out of `attribution.result`.
+ */
 export function auditEventAttributes(row: StoredAuditEvent): AnyValueMap {
   const attributes: AnyValueMap = { 'event.name': AUDIT_EVENT_NAME };
   for (const [column, key] of LOG_ATTRIBUTES) {
     const value = row[column];
     if (value === null || value === undefined) continue;
-    attributes[key] = LIST_COLUMNS.has(column) ? jsonList(value as string) : (value as AnyValue);
+    if (key === ATTR_ATTRIBUTION_RESULT && !RESULTS.has(value)) continue;
+    attributes[key] = LIST_COLUMNS.has(column) ? exactList(value as string) : (value as AnyValue);
   }
   if (row.actor_type === 'agent') {
     if (row.actor_id) attributes[ATTR_GEN_AI_AGENT_ID] = row.actor_id;
@@ -139,6 +154,12 @@ function spanContextOf(traceId: string | null, spanId: string | null) {
   if (!traceId || !spanId || !HEX_TRACE.test(traceId) || !HEX_SPAN.test(spanId)) return undefined;
   // The event was recorded whatever the sampler decided, so the sampled flag would claim too much.
   return trace.setSpanContext(ROOT_CONTEXT, { traceId, spanId, traceFlags: TraceFlags.NONE, isRemote: true });
+}
+
+/** A list column as an array when that loses nothing of its text, else the text itself. */
+function exactList(text: string): string[] | string {
+  const list = jsonList(text);
+  return Array.isArray(list) && canonicalize(list) === text ? list : text;
 }
 
 /** A JSON list column as a list of strings (the column's own text when it is not one). */

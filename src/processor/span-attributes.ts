@@ -31,7 +31,7 @@ export interface SpanAttributeOptions {
 }
 
 /**
- * The span attributes of an attribution (conventions/registry.yaml). An unverified attribution is a claim:
+ * The span attributes of an attribution (docs/attribution.md, "Span attributes"). An unverified attribution is a claim:
  * nothing of it is written to the keys the audit columns read (actor, principal, trigger, intent,
  * scopes, session, delegation chain); every value goes under `attribution.claimed.*`, next to
  * `attribution.provenance=unverified`, so a caller's word never fills a column (docs/trust-model.md).

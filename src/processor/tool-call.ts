@@ -191,5 +191,5 @@ export function recognizeToolCall(span: SpanLike): ToolCall | undefined {
   return undefined;
 }
 
-/** Decides, at a span's end, whether it goes to the audit store (DESIGN §7). */
+/** Decides, at a span's end, whether it goes to the audit store (docs/attribution.md, "What is audited"). */
 export type AuditPredicate = (span: SpanLike) => boolean;

@@ -116,7 +116,7 @@ const REFRESH_MARGIN_SECONDS = 60;
 const TRACES_PER_ATTRIBUTION = 64;
 
 /**
- * Carries attribution across processes in W3C baggage (DESIGN §6). Put it after W3C trace context and
+ * Carries attribution across processes in W3C baggage (docs/attribution.md, "Across processes"). Put it after W3C trace context and
  * baggage in a composite propagator: it reads the trace id they extracted, and rewrites the `baggage`
  * header they wrote with onbehalf's entries first, within the W3C limits.
  *

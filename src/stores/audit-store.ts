@@ -66,6 +66,21 @@ export interface StructureProblem {
   hidesRows: boolean;
 }
 
+/** Options of {@link AuditStore.sql}. */
+export interface SqlOptions {
+  /**
+   * Cancel the statement after this many milliseconds (0: never). Default 30 000 for
+   * {@link SqlOptions.untrusted} text, else the database's own setting.
+   */
+  timeoutMs?: number;
+  /**
+   * The text comes from a person (`onbehalf sql`), not from onbehalf: besides running read-only, the
+   * store refuses a connection whose role could reach beyond the database (on PostgreSQL a superuser,
+   * or a role that can `COPY … TO PROGRAM` or read the server's files).
+   */
+  untrusted?: boolean;
+}
+
 /** Options every store kind takes. */
 export interface AuditStoreOptions {
   /** Open for reading only (verify, query, sql): nothing is created or written. */
@@ -118,10 +133,20 @@ export interface AuditStore {
   checkpoints(origin?: string): Promise<StoredCheckpoint[]>;
   /** Public keys recorded in the store for its checkpoints (consistency only: pin keys to prove authenticity). */
   recordedKeys(): Promise<TrustedKey[]>;
+  /**
+   * The recorded keys that may sign `origin`'s checkpoints, for stores that bind keys to writers
+   * (PostgreSQL: those recorded by the login role that registered the origin).
+   */
+  recordedKeysFor?(origin: string): Promise<TrustedKey[]>;
+  /**
+   * How the database differs from what the store's migration made (triggers, policies, functions,
+   * grants) and rows it cannot use (a key row that is not a key): one sentence each, none when sound.
+   */
+  integrityProblems?(): Promise<string[]>;
   /** Rows matching `q`. */
   query(q: AuditQuery): Promise<StoredAuditEvent[]>;
   /** Runs one read-only SQL statement. */
-  sql(text: string): Promise<Record<string, unknown>[]>;
+  sql(text: string, options?: SqlOptions): Promise<Record<string, unknown>[]>;
   /** Writes a last checkpoint (if writable) and closes. */
   close(): Promise<void>;
 }

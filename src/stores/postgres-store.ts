@@ -4,11 +4,21 @@ import { diag } from '@opentelemetry/api';
 import pg from 'pg';
 import { LogState } from '../audit/chain.js';
 import type { AuditEvent, StoredAuditEvent } from '../audit/event.js';
-import { type SigningKey, type TrustedKey, trustedKeysFromJwks } from '../keys/keys.js';
-import type { AuditQuery, AuditStore, AuditStoreOptions, StoredCheckpoint } from './audit-store.js';
+import type { SigningKey, TrustedKey } from '../keys/keys.js';
+import type {
+  AuditQuery,
+  AuditStore,
+  AuditStoreOptions,
+  SqlOptions,
+  StoredCheckpoint,
+} from './audit-store.js';
 import { StoreError } from './audit-store.js';
 import { resolveCheckpointKey } from './checkpoint-key.js';
-import { POSTGRES_MIGRATION, POSTGRES_MIGRATION_LOCK, POSTGRES_SCHEMA_VERSION } from './postgres-schema.js';
+import { describe, redactUrl } from './postgres-errors.js';
+import { type KeyRow, keysFromRows } from './postgres-keys.js';
+import { POSTGRES_MIGRATION_LOCK, POSTGRES_SCHEMA_VERSION, postgresMigration } from './postgres-schema.js';
+import { postgresIntegrityProblems, probePostgresStore } from './postgres-schema-check.js';
+import { runReadOnlySql } from './postgres-sql.js';
 import { INSERT_EVENTS, pgTypes, storableEvent } from './postgres-values.js';
 import { buildQuery, TABLE_COLUMNS } from './query-sql.js';
 import { StoreListeners } from './store-listeners.js';
@@ -46,7 +56,7 @@ type Row = Record<string, unknown>;
 /**
  * The fleet audit store: PostgreSQL, table `audit_events` with the same columns as SQLite, one hash
  * chain per writer (`origin`), so many hosts append at once without a global lock. Append-only by
- * trigger and by grants (see {@link POSTGRES_MIGRATION}). Constructing it connects nothing; `ready()`
+ * trigger, grants and row-level security (see {@link postgresMigration}). Constructing it connects nothing; `ready()`
  * (awaited by {@link openAuditStore} and by the first append) connects and migrates.
  *
  * @example
@@ -66,6 +76,10 @@ export class PostgresAuditStore implements AuditStore {
   private lastCheckpointSize = 0;
   private opening: Promise<void> | undefined;
   private opened = false;
+  /** The schema holding the store's tables (the connection's current schema when it creates them). */
+  private schema = 'public';
+  /** Whether `audit_keys` names who recorded each key (schema version 2 on). */
+  private keysBound = false;
   private timer: NodeJS.Timeout | undefined;
   private tail: Promise<unknown> = Promise.resolve();
   private closed = false;
@@ -148,8 +162,35 @@ export class PostgresAuditStore implements AuditStore {
     return this.read<StoredCheckpoint>(sql, origin ? [origin] : []);
   }
 
+  /** Every usable key recorded; a row that is not a key is skipped here and named by {@link integrityProblems}. */
   async recordedKeys(): Promise<TrustedKey[]> {
-    return this.keysFrom(await this.read('SELECT jwk FROM audit_keys ORDER BY added_at'));
+    return this.keysFrom(await this.read<KeyRow>('SELECT kid, jwk FROM audit_keys ORDER BY added_at'));
+  }
+
+  /** The keys recorded by the login role that registered `origin` (and those from before keys were bound). */
+  async recordedKeysFor(origin: string): Promise<TrustedKey[]> {
+    await this.ready();
+    if (!this.keysBound) return this.recordedKeys();
+    const rows = await this.run<KeyRow>(
+      `SELECT k.kid, k.jwk FROM audit_keys k
+        WHERE k.owner IS NULL OR k.owner = (SELECT o.owner FROM audit_origins o WHERE o.origin = $1)
+        ORDER BY k.added_at`,
+      [origin],
+    );
+    return this.keysFrom(rows);
+  }
+
+  /** How the schema differs from the migration's (triggers, policies, functions, grants), and unusable key rows. */
+  async integrityProblems(): Promise<string[]> {
+    await this.ready();
+    const client = await this.connect();
+    try {
+      return await postgresIntegrityProblems(client, this.schema, this.keysBound);
+    } catch (err) {
+      throw this.error(err, 'unusable', 'schema check failed');
+    } finally {
+      client.release();
+    }
   }
 
   async query(q: AuditQuery): Promise<StoredAuditEvent[]> {
@@ -157,22 +198,18 @@ export class PostgresAuditStore implements AuditStore {
     return this.read<StoredAuditEvent>(sql, params);
   }
 
-  /** Runs one statement in a READ ONLY transaction; the extended protocol refuses a second statement. */
-  async sql(text: string): Promise<Row[]> {
+  /**
+   * Runs one statement in a READ ONLY transaction, under a statement timeout (30 s by default for
+   * `untrusted` text, which a superuser or a role reaching the server's files or programs may not run).
+   */
+  async sql(text: string, options: SqlOptions = {}): Promise<Row[]> {
     await this.ready();
     const client = await this.connect();
     try {
-      await client.query('BEGIN TRANSACTION READ ONLY');
-      const query: pg.QueryConfig & { queryMode: 'extended' } = { text, queryMode: 'extended' };
-      const result = await client.query(query);
-      if (!result.fields?.length) throw new StoreError('sql: the statement returns no rows');
-      return result.rows as Row[];
+      return await runReadOnlySql(client, text, options);
     } catch (err) {
-      if ((err as { code?: string }).code === '25006')
-        throw new StoreError('sql: only read-only statements are allowed (SELECT, WITH …)');
       throw err instanceof StoreError ? err : this.error(err, 'unusable');
     } finally {
-      await client.query('ROLLBACK').catch(() => undefined);
       client.release();
     }
   }
@@ -192,36 +229,24 @@ export class PostgresAuditStore implements AuditStore {
   }
 
   private async open(): Promise<void> {
-    const probe = await this.pool.query<{ events: string | null; meta: string | null }>(
-      "SELECT to_regclass('audit_events')::text AS events, to_regclass('audit_meta')::text AS meta",
-    );
-    const found = probe.rows[0]!;
-    const version = found.meta
-      ? (
-          await this.pool.query<{ value: string }>(
-            "SELECT value FROM audit_meta WHERE key = 'schema_version'",
-          )
-        ).rows[0]?.value
-      : undefined;
+    const found = await this.probe();
     if (this.readonly) {
       if (!found.events)
         throw new StoreError(`store ${this.location}: not an onbehalf audit store (no audit_events table)`);
       this.opened = true;
       return;
     }
-    if (!found.events || version !== POSTGRES_SCHEMA_VERSION) {
+    if (!found.events || found.version !== POSTGRES_SCHEMA_VERSION) {
       if (this.options.migrate === false)
         throw new StoreError(
           `store ${this.location}: schema missing or outdated (migration turned off)`,
           'unwritable',
         );
       await this.migrate();
+      await this.probe();
     }
     this.key = resolveCheckpointKey(this.options.keyDir ?? POSTGRES_KEY_DIR, this.options.signingKey);
-    await this.pool.query(
-      'INSERT INTO audit_keys (kid, jwk, added_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING',
-      [this.key.kid, JSON.stringify(this.key.publicJwk), new Date().toISOString()],
-    );
+    await this.recordKey(this.key);
     await this.claimOrigin();
     this.opened = true;
     const interval = this.options.checkpointIntervalMs ?? 60_000;
@@ -236,13 +261,38 @@ export class PostgresAuditStore implements AuditStore {
     }
   }
 
+  /** Where the tables are (else where they would be created), and the schema version. */
+  private async probe(): Promise<{ events: boolean; version: string | undefined }> {
+    const found = await probePostgresStore(this.pool);
+    this.schema = found.schema;
+    this.keysBound = found.keysBound;
+    return found;
+  }
+
+  /**
+   * Records this writer's public key, bound to its login role. A key another role recorded first is
+   * refused: verify would trust it only for that role's origins.
+   */
+  private async recordKey(key: SigningKey): Promise<void> {
+    await this.pool.query(
+      'INSERT INTO audit_keys (kid, jwk, added_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING',
+      [key.kid, JSON.stringify(key.publicJwk), new Date().toISOString()],
+    );
+    const mine = await this.run<{ kid: string }>('SELECT kid FROM onbehalf_public_keys()');
+    if (!mine.some((r) => r.kid === key.kid))
+      throw new StoreError(
+        `store ${this.location}: checkpoint key ${key.kid} was recorded by another writer role; give this writer a key of its own`,
+        'unwritable',
+      );
+  }
+
   /** One transaction under an advisory lock: writers starting together migrate once. */
   private async migrate(): Promise<void> {
     const client = await this.connect();
     try {
       await client.query('BEGIN');
       await client.query('SELECT pg_advisory_xact_lock($1)', [POSTGRES_MIGRATION_LOCK]);
-      await client.query(POSTGRES_MIGRATION);
+      await client.query(postgresMigration(this.schema));
       await client.query('COMMIT');
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
@@ -287,7 +337,7 @@ export class PostgresAuditStore implements AuditStore {
     let state = new LogState(this.origin);
     const tampered = (reason: string) => this.tampered(reason);
     if (cp) {
-      const keys = this.keysFrom(await this.run('SELECT jwk FROM onbehalf_public_keys()'));
+      const keys = this.keysFrom(await this.run<KeyRow>('SELECT kid, jwk FROM onbehalf_public_keys()'));
       state = restoreWriterState(cp, keys, tampered);
       const [last] = await this.run<{ hash: string }>('SELECT hash FROM onbehalf_own_rows($1, $2, 1)', [
         this.origin,
@@ -380,12 +430,8 @@ export class PostgresAuditStore implements AuditStore {
     }
   }
 
-  private keysFrom(rows: Row[]): TrustedKey[] {
-    if (rows.length === 0) return [];
-    return trustedKeysFromJwks(
-      { keys: rows.map((r) => JSON.parse(r.jwk as string) as unknown) },
-      `${this.location} audit_keys`,
-    );
+  private keysFrom(rows: readonly KeyRow[]): TrustedKey[] {
+    return keysFromRows(rows, `${this.location} audit_keys`).keys;
   }
 
   private tampered(reason: string): string {
@@ -398,22 +444,4 @@ export class PostgresAuditStore implements AuditStore {
   }
 }
 
-/** A connection URL without its password, for messages. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return url.replace(/:[^:@/]*@/, ':***@');
-  }
-}
-
-function describe(err: unknown): string {
-  const e = err as { code?: string; message?: string; errors?: unknown[] };
-  // A refused connection to "localhost" is an AggregateError with an empty message.
-  let msg = e?.message || (e?.errors?.length ? describe(e.errors[0]) : String(err));
-  if (e?.code === 'ECONNREFUSED' || e?.code === 'ENOTFOUND' || e?.code === 'ETIMEDOUT')
-    msg = `cannot connect: ${msg}`;
-  return e?.code && !msg.includes(e.code) ? `${e.code}: ${msg}` : msg;
-}
+export { redactUrl } from './postgres-errors.js';

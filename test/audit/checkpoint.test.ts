@@ -181,3 +181,44 @@ describe('verifyCheckpoint', () => {
     });
   });
 });
+
+describe('parseCheckpoint at the edges, as Go sumdb/note and sumdb/tlog read notes', () => {
+  const noteFor = (origin: string, name = origin) => signCheckpoint({ ...cp, origin }, key, name);
+  /** The same note with the signature's base64 rewritten so its last digit carries non-zero trailing bits. */
+  const nonCanonical = (note: string) =>
+    note.replace(/([A-Za-z0-9+/])(=*)\n$/, (_, c: string, pad: string) => {
+      const digits = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+      return `${digits[digits.indexOf(c) | 1]}${pad}\n`;
+    });
+
+  it('allows DEL, refuses other control characters and lone surrogates', () => {
+    expect(verifyCheckpoint(noteFor('host\u007f1'), trusted).ok).toBe(true);
+    expect(() => parseCheckpoint(noteFor('host-1').replace('host-1', 'host\u00011'))).toThrow(/control/);
+    expect(() => parseCheckpoint(noteFor('host-1').replace('host-1', 'host\uD8001'))).toThrow(/control/);
+  });
+
+  it('reads tree sizes up to 2^63−1, exactly, and refuses larger ones', () => {
+    const body = signCheckpoint(cp, key);
+    const at = (size: string) => body.replace('\n8821\n', `\n${size}\n`);
+    expect(parseCheckpoint(at('9007199254740993'))).toMatchObject({ sizeText: '9007199254740993' });
+    expect(parseCheckpoint(at('9223372036854775807')).sizeText).toBe('9223372036854775807');
+    expect(() => parseCheckpoint(at('9223372036854775808'))).toThrow(/size line/);
+  });
+
+  it('judges key names by Unicode white space as Go does, not by JavaScript \\s', () => {
+    // U+FEFF is not white space (Go accepts it); U+0085 and U+00A0 are (Go refuses them).
+    expect(verifyCheckpoint(noteFor('host-1', 'host\uFEFF1'), trusted, 'host\uFEFF1').ok).toBe(true);
+    for (const space of ['\u0085', '\u00a0', '\u2028', '\u3000'])
+      expect(() => signCheckpoint(cp, key, `host${space}1`), JSON.stringify(space)).toThrow(/key name/);
+    const note = noteFor('host-1');
+    expect(() => parseCheckpoint(note.replace('— host-1 ', '— host\u00851 '))).toThrow(/signature line/);
+  });
+
+  it('decodes padded base64 with non-zero trailing bits, as Go does, and refuses unpadded base64', () => {
+    const note = noteFor('host-1');
+    const odd = nonCanonical(note);
+    expect(odd).not.toBe(note);
+    expect(verifyCheckpoint(odd, trusted).ok).toBe(true);
+    expect(() => parseCheckpoint(note.replace(/=+\n$/, '\n'))).toThrow(/signature line/);
+  });
+});

@@ -167,7 +167,28 @@ describe('consistency proofs', () => {
       }
     }
     expect(consistencyProof(leaves(3), 0)).toEqual([]);
-    expect(verifyConsistency(0, 3, EMPTY_ROOT, refMTH(leaves(3)), [])).toBe(true);
+    // A proof "from" the empty tree proves nothing: refused, as transparency-dev/merkle and Go's tlog do.
+    expect(verifyConsistency(0, 3, EMPTY_ROOT, refMTH(leaves(3)), [])).toBe(false);
+    expect(verifyConsistency(0, 0, EMPTY_ROOT, EMPTY_ROOT, [])).toBe(true);
+  });
+
+  it('return false, never throw, for a hash that is not 32 bytes', () => {
+    const d = leaves(5);
+    const root = refMTH(d);
+    const short = Buffer.alloc(31);
+    const leaf = d[2]!;
+    const proof = inclusionProof(d, 2);
+    expect(verifyInclusion(leaf, 2, 5, proof, root)).toBe(true);
+    expect(verifyInclusion(short, 2, 5, proof, root)).toBe(false);
+    expect(verifyInclusion(leaf, 2, 5, proof, short)).toBe(false);
+    expect(verifyInclusion(leaf, 2, 5, [short, ...proof.slice(1)], root)).toBe(false);
+    const old = refMTH(d.slice(0, 3));
+    const cons = consistencyProof(d, 3);
+    expect(verifyConsistency(3, 5, old, root, cons)).toBe(true);
+    expect(verifyConsistency(3, 5, short, root, cons)).toBe(false);
+    expect(verifyConsistency(3, 5, old, short, cons)).toBe(false);
+    expect(verifyConsistency(3, 5, old, root, [short, ...cons.slice(1)])).toBe(false);
+    expect(verifyConsistency(5, 5, short, short, [])).toBe(false);
   });
 
   it('fail for a forked tree, wrong roots or a damaged proof', () => {

@@ -68,7 +68,7 @@ describe('the generated conventions match the YAML', () => {
     }
   });
 
-  it('every key of DESIGN §4 is defined, with the enum members it lists', () => {
+  it('every key of docs/attribution.md "Span attributes" is defined, with the enum members it lists', () => {
     const ids = new Set(load('registry.yaml').map((a) => a.id));
     for (const key of [
       'attribution.actor.type',

@@ -31,6 +31,8 @@ export interface ReceivedLogRecord {
   severityText: string;
   body: OtlpValue;
   attributes: Record<string, OtlpValue>;
+  /** Which AnyValue field carried each attribute (`stringValue`, `intValue`, `doubleValue`, …). */
+  attributeKinds: Record<string, string>;
   resource: Record<string, OtlpValue>;
   scope: string;
 }
@@ -83,6 +85,23 @@ function anyValue(v: Json | undefined): OtlpValue {
   if (v.kvlistValue) return attrs((v.kvlistValue as Json).values as KeyValue[]);
   if (v.bytesValue) return v.bytesValue as string;
   return null;
+}
+
+const VALUE_FIELDS = [
+  'stringValue',
+  'boolValue',
+  'intValue',
+  'doubleValue',
+  'arrayValue',
+  'kvlistValue',
+  'bytesValue',
+];
+
+function kinds(list: KeyValue[] | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const kv of list ?? [])
+    out[kv.key] = VALUE_FIELDS.find((f) => kv.value?.[f] !== undefined && kv.value?.[f] !== null) ?? 'none';
+  return out;
 }
 
 function attrs(list: KeyValue[] | undefined): Record<string, OtlpValue> {
@@ -142,6 +161,7 @@ function decodeLogs(body: Buffer): ReceivedLogRecord[] {
           severityText: r.severityText as string,
           body: anyValue(r.body as Json | undefined),
           attributes: attrs(r.attributes as KeyValue[]),
+          attributeKinds: kinds(r.attributes as KeyValue[]),
           resource,
           scope,
         });

@@ -55,11 +55,32 @@ export async function createTestDatabase(prefix: string): Promise<TestDatabase> 
     async drop() {
       await admin.end();
       await onServer('postgres', async (c) => {
+        // pool.end() resolves before its connections have closed: a forced drop would kill them
+        // mid-close, an error nobody listens to. Wait (a little) for them to go first.
+        for (let i = 0; i < 50; i++) {
+          const { rows } = await c.query(
+            'SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1',
+            [name],
+          );
+          if (rows[0].n === 0) break;
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
         await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
         for (const role of roles) await c.query(`DROP ROLE IF EXISTS ${role}`);
       });
     },
   };
+}
+
+/** Runs `fn` on one connection to `url`, closed afterwards. */
+export async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
 }
 
 const ACTIONS = ['read_inbox', 'summarize', 'send_mail', 'delete_mail'] as const;

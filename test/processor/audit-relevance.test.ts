@@ -1,4 +1,4 @@
-// What reaches the audit store (DESIGN §7): tool calls in every recognized convention and spans a
+// What reaches the audit store (docs/attribution.md, "What is audited"): tool calls in every recognized convention and spans a
 // user predicate picks; plain and HTTP spans do not.
 import { type Attributes, SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { afterEach, describe, expect, it } from 'vitest';

@@ -1,4 +1,4 @@
-// The seed's audit event, as a row of a real SQLite store: every column of DESIGN §8, from one audited()
+// The seed's audit event, as a row of a real SQLite store: every column of docs/log-format.md "Rows", from one audited()
 // call under the inbox agent's attribution, plus the `started` record of a tier ≥ 2 action.
 import { SpanStatusCode } from '@opentelemetry/api';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -34,7 +34,7 @@ const spanNamed = (name: string): ReadableSpan => {
 };
 
 describe('span → audit_events row', () => {
-  it("maps the seed's send_mail to a row with every DESIGN §8 column right, after a started record", async () => {
+  it("maps the seed's send_mail to a row with every docs/log-format.md column right, after a started record", async () => {
     const result = await withAttribution(inboxAgent, () =>
       audited('send_mail', sendToStranger, async () => 'sent'),
     );

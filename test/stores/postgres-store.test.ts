@@ -110,7 +110,9 @@ describe('PostgresAuditStore', () => {
   it('lets the writer role INSERT its own log only: no UPDATE, DELETE, TRUNCATE or reading', async () => {
     const writer = await db.createLoginRole(POSTGRES_WRITER_ROLE);
     const other = await db.createLoginRole(POSTGRES_WRITER_ROLE);
-    const store = await openAuditStore(db.urlAs(writer), { signingKey, keyDir });
+    // Keys are bound to the login role that records them: each writer has its own.
+    const writerKey = generateSigningKey();
+    const store = await openAuditStore(db.urlAs(writer), { signingKey: writerKey, keyDir });
     await store.append([seedEvent(0, 'writer'), seedEvent(1, 'writer')]);
     expect(await store.checkpoint()).toMatchObject({ size: 2 });
     // The store itself cannot read: reads go through the auditor role.
@@ -151,11 +153,14 @@ describe('PostgresAuditStore', () => {
       ).rejects.toThrow(/permission denied/);
     });
     // The same writer resumes its own origin, verifying the tail, and the chain goes on.
-    const resumed = new PostgresAuditStore(db.urlAs(writer), { signingKey, origin: store.origin });
+    const resumed = new PostgresAuditStore(db.urlAs(writer), { signingKey: writerKey, origin: store.origin });
     const [next] = await resumed.append([seedEvent(2, 'writer')]);
     expect(next!.seq).toBe(3);
     await resumed.close();
-    const stolen = new PostgresAuditStore(db.urlAs(other), { signingKey, origin: store.origin });
+    const stolen = new PostgresAuditStore(db.urlAs(other), {
+      signingKey: generateSigningKey(),
+      origin: store.origin,
+    });
     await expect(stolen.ready()).rejects.toThrow(/belongs to another writer/);
     await stolen.close();
 

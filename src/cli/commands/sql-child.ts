@@ -13,7 +13,7 @@ async function run(): Promise<string> {
   try {
     const store = await openAuditStore(location, { readonly: true });
     try {
-      return JSON.stringify({ rows: await store.sql(text) });
+      return JSON.stringify({ rows: await store.sql(text, { untrusted: true }) });
     } finally {
       await store.close();
     }

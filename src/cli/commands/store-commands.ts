@@ -42,8 +42,9 @@ export function verifyText(result: VerifyStoreResult, location: string): string 
     if (p.origin === undefined || !result.logs.some((l) => l.origin === p.origin))
       lines.push(`TAMPERED  database: ${oneLine(p.reason)}`);
   }
+  for (const problem of result.integrityProblems) lines.push(`TAMPERED  store: ${oneLine(problem)}`);
   for (const log of result.logs) lines.push(...logText(log));
-  if (result.logs.length === 0 && result.database.length === 0)
+  if (result.logs.length === 0 && result.database.length === 0 && result.integrityProblems.length === 0)
     lines.push(
       'empty: nothing was ever recorded in this store (no event, no gap record). If an agent ran against it, its spans never reached onbehalf: see the line onbehalf printed at start-up and at exit.',
     );
