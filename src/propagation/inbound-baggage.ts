@@ -33,9 +33,8 @@ let core: TextMapPropagator | undefined;
 
 /** The baggage core's `W3CBaggagePropagator` extracts from `carrier`, if any. */
 export function coreBaggage(carrier: unknown, getter: TextMapGetter): Baggage | undefined {
-  return propagation.getBaggage(
-    (core ??= new (coreSdk().W3CBaggagePropagator)()).extract(ROOT_CONTEXT, carrier, getter),
-  );
+  core ??= new (coreSdk().W3CBaggagePropagator)();
+  return propagation.getBaggage(core.extract(ROOT_CONTEXT, carrier, getter));
 }
 
 /** The `attribution.*` entries of an inbound header, read as core reads them. */
