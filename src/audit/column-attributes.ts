@@ -20,16 +20,16 @@ import {
   ATTR_ATTRIBUTION_TARGET,
   ATTR_ATTRIBUTION_TRIGGER_ID,
   ATTR_ATTRIBUTION_TRIGGER_TYPE,
-  ATTR_ENDUSER_ID,
   ATTR_GEN_AI_TOOL_CALL_ARGUMENTS,
   ATTR_SESSION_ID,
+  ATTR_USER_ID,
 } from '../conventions/generated.js';
 import type { AuditEvent } from './event.js';
 
 /**
  * Which span attribute each event column comes from, and goes back out as on an OTLP log record:
  * one table for both directions. A column may have more than one (`on_behalf_of` is also
- * `enduser.id`); the first is the attribution convention's own.
+ * `user.id`); the first is the attribution convention's own.
  */
 export const COLUMN_ATTRIBUTES: readonly (readonly [keyof AuditEvent, string])[] = [
   ['actor_type', ATTR_ATTRIBUTION_ACTOR_TYPE],
@@ -37,7 +37,7 @@ export const COLUMN_ATTRIBUTES: readonly (readonly [keyof AuditEvent, string])[]
   ['actor_name', ATTR_ATTRIBUTION_ACTOR_NAME],
   ['owner_id', ATTR_ATTRIBUTION_ACTOR_OWNER_ID],
   ['on_behalf_of', ATTR_ATTRIBUTION_PRINCIPAL_ID],
-  ['on_behalf_of', ATTR_ENDUSER_ID],
+  ['on_behalf_of', ATTR_USER_ID],
   ['delegation_chain', ATTR_ATTRIBUTION_DELEGATION_CHAIN],
   ['intent', ATTR_ATTRIBUTION_INTENT_NAME],
   ['trigger_type', ATTR_ATTRIBUTION_TRIGGER_TYPE],

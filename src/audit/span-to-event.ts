@@ -59,7 +59,7 @@ export function spanToAuditEvent(
     actor_id: str(a['attribution.actor.id']),
     actor_name: str(a['attribution.actor.name']),
     owner_id: str(a['attribution.actor.owner.id']),
-    on_behalf_of: str(a['attribution.principal.id']) ?? str(a['enduser.id']),
+    on_behalf_of: str(a['attribution.principal.id']) ?? str(a['user.id']) ?? str(a['enduser.id']),
     trigger_type: str(a['attribution.trigger.type']),
     trigger_id: str(a['attribution.trigger.id']),
     intent: str(a['attribution.intent.name']) ?? str(a['attribution.intent.id']),

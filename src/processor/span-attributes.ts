@@ -26,8 +26,11 @@ import {
 
 /** Options that change how an attribution becomes span attributes. */
 export interface SpanAttributeOptions {
-  /** Also write the principal to `user.id`, for backends (Langfuse, Phoenix) that read it. */
-  mirrorUserId?: boolean;
+  /**
+   * Also write the principal to `enduser.id`, for backends that still read it (semantic conventions
+   * 1.45 deprecate it; `user.id` is always written).
+   */
+  mirrorEnduserId?: boolean;
 }
 
 /**
@@ -57,8 +60,8 @@ export function attributionToAttributes(
   if (a.principal) {
     put(ATTR_ATTRIBUTION_PRINCIPAL_ID, a.principal.id);
     put(ATTR_ATTRIBUTION_PRINCIPAL_TYPE, a.principal.type);
-    put(ATTR_ENDUSER_ID, a.principal.id);
-    if (options.mirrorUserId) put(ATTR_USER_ID, a.principal.id);
+    put(ATTR_USER_ID, a.principal.id);
+    if (options.mirrorEnduserId) put(ATTR_ENDUSER_ID, a.principal.id);
     if (a.principal.roles?.length) put(ATTR_USER_ROLES, a.principal.roles);
   }
   put(ATTR_ATTRIBUTION_DELEGATION_CHAIN, a.delegationChain?.length ? a.delegationChain : undefined);
@@ -73,7 +76,7 @@ export function attributionToAttributes(
   return Object.freeze(out);
 }
 
-/** `attribution.principal.id` → `attribution.claimed.principal.id`; `enduser.id` → `attribution.claimed.enduser.id`. */
+/** `attribution.principal.id` → `attribution.claimed.principal.id`; `user.id` → `attribution.claimed.user.id`. */
 export function claimKey(key: string): string {
   return key.startsWith('attribution.')
     ? `attribution.claimed.${key.slice('attribution.'.length)}`

@@ -31,8 +31,8 @@ export interface OnbehalfComponentOptions extends PropagationKeyOptions {
   serviceName?: string;
   /** This process's own actor; `ONBEHALF_AGENT_ID` / `_NAME` / `_OWNER` by default. */
   defaultActor?: Actor;
-  /** Mirror the principal to `user.id` too. */
-  mirrorUserId?: boolean;
+  /** Also write the principal to `enduser.id` (deprecated in semantic conventions 1.45); `user.id` always is. */
+  mirrorEnduserId?: boolean;
   /**
    * The audit store: a store, a file path (SQLite), a `postgres://` URL, or `false` for none.
    * `ONBEHALF_STORE`, else `./onbehalf-audit.db`, by default.
@@ -121,7 +121,7 @@ export function createOnbehalf(options: OnbehalfComponentOptions = {}): Onbehalf
   const env = options.env ?? process.env;
   const attributionProcessor = new AttributionSpanProcessor({
     defaultActor: options.defaultActor,
-    mirrorUserId: options.mirrorUserId,
+    mirrorEnduserId: options.mirrorEnduserId,
     env,
   });
   // Before anything starts: a broken key file fails start-up rather than running unsigned.

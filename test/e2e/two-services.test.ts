@@ -138,7 +138,7 @@ describe('two services over loopback HTTP', () => {
     expect(direct['attribution.actor.id']).toBe('nhi:agent-7f3');
     expect(direct['gen_ai.agent.name']).toBe('inbox-agent');
     expect(direct['attribution.principal.id']).toBe('tom');
-    expect(direct['enduser.id']).toBe('tom');
+    expect(direct['user.id']).toBe('tom');
     expect(direct['attribution.trigger.type']).toBe('email');
     expect(direct['attribution.trigger.id']).toBe('msg-8821');
     expect(direct['attribution.provenance']).toBe('verified');
@@ -248,7 +248,7 @@ describe('two services over loopback HTTP', () => {
     expect((JSON.parse(res.body) as Seen).attribution?.provenance).toBe('unverified');
     const attrs = toolSpan('CEO', traceB).attributes;
     expect(attrs['attribution.principal.id']).toBeUndefined();
-    expect(attrs['enduser.id']).toBeUndefined();
+    expect(attrs['user.id']).toBeUndefined();
     expect(attrs['attribution.claimed.principal.id']).toBe('ceo');
   });
 

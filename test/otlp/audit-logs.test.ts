@@ -51,7 +51,7 @@ const EXPECTED: Record<string, unknown> = {
   'attribution.approval.approver.id': 'dana',
   'attribution.provenance': 'local',
   'attribution.content.redactions': ['email'],
-  'enduser.id': 'tom',
+  'user.id': 'tom',
   'gen_ai.agent.id': 'nhi:agent-7f3',
   'gen_ai.agent.name': 'inbox-agent',
   'session.id': 'sess-42',

@@ -32,7 +32,7 @@ const EVERY_ATTRIBUTE = {
   'gen_ai.agent.version': '1.4.0',
   'attribution.principal.id': 'tom',
   'attribution.principal.type': 'human',
-  'enduser.id': 'tom',
+  'user.id': 'tom',
   'user.roles': ['employee', 'finance'],
   'attribution.delegation.chain': ['tom', 'nhi:agent-7f3'],
   'attribution.intent.id': 'task-1',
@@ -70,13 +70,14 @@ describe('stamping from context', () => {
     const span = t.span('read_inbox');
     expect(span.attributes).toMatchObject(EVERY_ATTRIBUTE);
     expect(attributionKeys(span)).toEqual(Object.keys(EVERY_ATTRIBUTE).sort());
-    expect(span.attributes['user.id']).toBeUndefined();
+    expect(span.attributes['enduser.id']).toBeUndefined();
     expect(t.processor.stats).toEqual({ seen: 1, stamped: 1, defaulted: 0, failed: 0, parentWon: 0 });
   });
 
-  it('mirrors the principal to user.id when asked', () => {
-    const t = start({ env: {}, mirrorUserId: true });
+  it('mirrors the principal to enduser.id (deprecated in semantic conventions 1.45) when asked', () => {
+    const t = start({ env: {}, mirrorEnduserId: true });
     withAttribution(inboxAgent, () => t.tracer.startSpan('s').end());
+    expect(t.span('s').attributes['enduser.id']).toBe('tom');
     expect(t.span('s').attributes['user.id']).toBe('tom');
   });
 
@@ -99,7 +100,7 @@ describe('stamping from context', () => {
     // The sub-agent has no owner of its own: the outer agent's owner must not be copied onto it.
     expect(a['attribution.actor.owner.id']).toBeUndefined();
     expect(a['attribution.principal.id']).toBe('tom');
-    expect(a['enduser.id']).toBe('tom');
+    expect(a['user.id']).toBe('tom');
     expect(a['attribution.scopes']).toEqual(['mail.read']);
     expect(a['attribution.trigger.id']).toBe('msg-8821');
     expect(a['attribution.intent.name']).toBe('triage_inbox');
@@ -248,7 +249,7 @@ describe('the default actor', () => {
     expect(a['attribution.actor.name']).toBe('inbox-agent');
     expect(a['attribution.actor.owner.id']).toBe('tom');
     expect(a['attribution.principal.id']).toBeUndefined();
-    expect(a['enduser.id']).toBeUndefined();
+    expect(a['user.id']).toBeUndefined();
     expect(t.processor.actor).toEqual({
       type: 'agent',
       id: 'nhi:agent-7f3',
@@ -411,10 +412,10 @@ describe('claims stay claims', () => {
     const a = t.span('claimed').attributes;
     expect(a['attribution.provenance']).toBe('unverified');
     expect(a['attribution.principal.id']).toBeUndefined();
-    expect(a['enduser.id']).toBeUndefined();
+    expect(a['user.id']).toBeUndefined();
     expect(a['attribution.actor.id']).toBe('nhi:agent-c21');
     expect(a['attribution.claimed.principal.id']).toBe('ceo');
-    expect(a['attribution.claimed.enduser.id']).toBe('ceo');
+    expect(a['attribution.claimed.user.id']).toBe('ceo');
     expect(a['attribution.claimed.actor.id']).toBe('nhi:agent-7f3');
     // A claimed trigger does not put the span into that trigger's timeline.
     expect(a['attribution.trigger.id']).toBeUndefined();

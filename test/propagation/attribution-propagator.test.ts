@@ -180,7 +180,7 @@ describe('AttributionPropagator', () => {
     expect(a?.provenance).toBe('unverified');
     const attrs = spanIn(ctx);
     expect(attrs['attribution.principal.id']).toBeUndefined();
-    expect(attrs['enduser.id']).toBeUndefined();
+    expect(attrs['user.id']).toBeUndefined();
     expect(attrs['attribution.claimed.principal.id']).toBe('ceo');
     expect(attrs['attribution.actor.id']).toBe('svc:tool');
     expect(attrs['attribution.provenance']).toBe('unverified');
@@ -326,7 +326,7 @@ describe('AttributionPropagator', () => {
       expect(getAttribution(ctx)?.provenance ?? 'none').not.toBe('verified');
       const attrs = spanIn(ctx, `hostile-${i}`);
       expect(attrs['attribution.principal.id']).toBeUndefined();
-      expect(attrs['enduser.id']).toBeUndefined();
+      expect(attrs['user.id']).toBeUndefined();
     }
     expect(tool.attribution.stats.malformed.oversized).toBeGreaterThan(0);
     expect(tool.attribution.stats.malformed.too_many_entries).toBe(1);
