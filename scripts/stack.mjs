@@ -115,6 +115,8 @@ if (command === 'node') {
   console.log(`stack ${name}: wrote stacks/${name}/package-lock.json`);
 } else if (command === 'test') {
   copyTree();
+  // A clean install, as on a fresh machine (and never on top of one an interrupted run left half done).
+  rmSync(join(copy, 'node_modules'), { recursive: true, force: true });
   run('npm', ['ci', '--no-audit', '--no-fund'], { cwd: copy, env });
   run('node', ['--version'], { cwd: copy, env });
   run('npm', ['run', 'typecheck'], { cwd: copy, env });
