@@ -77,7 +77,11 @@ function migration(version: SqliteSchemaVersion): Migration {
 
 const quote = (v: unknown) => {
   const text =
-    typeof v === 'string' ? JSON.stringify(v) : Buffer.isBuffer(v) ? `a ${v.length}-byte blob` : String(v);
+    typeof v === 'string'
+      ? JSON.stringify(v)
+      : v instanceof Uint8Array
+        ? `a ${v.length}-byte blob`
+        : String(v);
   return text.length > 40 ? `${text.slice(0, 39)}…` : text;
 };
 
