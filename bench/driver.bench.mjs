@@ -26,6 +26,26 @@ function available(driver) {
   }
 }
 
+/** The better-sqlite3 row, then the node:sqlite row measured against it; `%s` in `name` is the driver. */
+function driverRows(name, node, better) {
+  const base = row({
+    section: 'driver',
+    name: name.replace('%s', 'better-sqlite3'),
+    value: better,
+    unit: 'events/s',
+    better: 'higher',
+  });
+  const ours = row({
+    section: 'driver',
+    name: name.replace('%s', 'node:sqlite'),
+    value: node,
+    unit: 'events/s',
+    better: 'higher',
+    baseline: base,
+  });
+  return [base, ours];
+}
+
 export async function run({ mode = 'quick' } = {}) {
   const missing = DRIVERS.filter((d) => !available(d));
   if (missing.length) {
@@ -65,24 +85,7 @@ export async function run({ mode = 'quick' } = {}) {
         if (p.processor.stats.lost || p.processor.stats.storeErrors)
           throw new Error(`driver bench ${m.name}: events lost (${JSON.stringify(p.processor.stats)})`);
       }
-      const base = row({
-        section: 'driver',
-        name: `append, better-sqlite3, ${m.name}`,
-        value: better,
-        unit: 'events/s',
-        better: 'higher',
-      });
-      rows.push(base);
-      rows.push(
-        row({
-          section: 'driver',
-          name: `append, node:sqlite, ${m.name}`,
-          value: node,
-          unit: 'events/s',
-          better: 'higher',
-          baseline: base,
-        }),
-      );
+      rows.push(...driverRows(`append, %s, ${m.name}`, node, better));
     } finally {
       tmp.remove();
     }
@@ -106,24 +109,7 @@ export async function run({ mode = 'quick' } = {}) {
       verifyWith('node:sqlite'),
       verifyWith('better-sqlite3'),
     );
-    const base = row({
-      section: 'driver',
-      name: `verify, better-sqlite3, ${n} events`,
-      value: better,
-      unit: 'events/s',
-      better: 'higher',
-    });
-    rows.push(base);
-    rows.push(
-      row({
-        section: 'driver',
-        name: `verify, node:sqlite, ${n} events`,
-        value: node,
-        unit: 'events/s',
-        better: 'higher',
-        baseline: base,
-      }),
-    );
+    rows.push(...driverRows(`verify, %s, ${n} events`, node, better));
   } finally {
     tmp.remove();
   }

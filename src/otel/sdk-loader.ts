@@ -15,9 +15,14 @@ import type { SpanExporter } from './sdk-interfaces.js';
 const requireHere = createRequire(import.meta.url);
 let requireFromSdkNode: NodeJS.Require | undefined;
 
-function fromSdkNode<T>(id: string): T {
+/** `require` as `@opentelemetry/sdk-node` itself resolves its dependencies. */
+function sdkNodeRequire(): NodeJS.Require {
   requireFromSdkNode ??= createRequire(requireHere.resolve('@opentelemetry/sdk-node'));
-  return requireFromSdkNode(id) as T;
+  return requireFromSdkNode;
+}
+
+function fromSdkNode<T>(id: string): T {
+  return sdkNodeRequire()(id) as T;
 }
 
 function once<T>(load: () => T): () => T {
@@ -93,6 +98,5 @@ export function requireOwn<T>(id: string): T {
 
 /** The `@opentelemetry/instrumentation` ESM loader hook of the same copy sdk-node's instrumentations use. */
 export function instrumentationHookUrl(): string {
-  requireFromSdkNode ??= createRequire(requireHere.resolve('@opentelemetry/sdk-node'));
-  return pathToFileURL(requireFromSdkNode.resolve('@opentelemetry/instrumentation/hook.mjs')).href;
+  return pathToFileURL(sdkNodeRequire().resolve('@opentelemetry/instrumentation/hook.mjs')).href;
 }
