@@ -291,6 +291,12 @@ export class SqliteAuditStore implements AuditStore {
   async sql(text: string): Promise<Row[]> {
     return this.guard(() => {
       this.requireSound();
+      // A PRAGMA that sets something (journal_mode, writable_schema, query_only…) changes the
+      // connection or the file while looking read-only to SQLite and returning a row.
+      if (/^\s*PRAGMA\b[^;]*[=(]/i.test(text))
+        throw new StoreError(
+          'sql: only read-only statements are allowed (a PRAGMA that sets a value is not)',
+        );
       const stmt = this.db.prepare(text);
       if (stmt.readonly === false)
         throw new StoreError('sql: only read-only statements are allowed (SELECT, WITH …)');
