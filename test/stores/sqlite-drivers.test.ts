@@ -92,7 +92,9 @@ describe.each([
       // A setting PRAGMA returns a row and looks read-only to SQLite, yet changes the file's journal.
       await expect(store.sql('PRAGMA journal_mode = DELETE')).rejects.toThrow(/PRAGMA that sets a value/);
       await expect(store.sql('pragma  journal_mode(delete)')).rejects.toThrow(/PRAGMA that sets a value/);
-      expect(await store.sql('SELECT journal_mode FROM pragma_journal_mode')).toEqual([{ journal_mode: 'wal' }]);
+      expect(await store.sql('SELECT journal_mode FROM pragma_journal_mode')).toEqual([
+        { journal_mode: 'wal' },
+      ]);
       expect(await store.sql('SELECT count(*) AS n FROM audit_events')).toEqual([{ n: 1 }]);
       // The connection writes again afterwards: query_only was for the one statement.
       store.appendSync([seedEvent(1)]);
