@@ -1,4 +1,5 @@
 import type { AuditQuery } from '../../stores/audit-store.js';
+import { resolveDay, resolveTime, TIME_FORMS } from '../../time/relative-time.js';
 import { CliError, EXIT } from '../errors.js';
 import {
   APPROVAL_STATES,
@@ -11,7 +12,6 @@ import {
   withStore,
 } from '../registry/arguments.js';
 import { defineCommand, type OptionValues } from '../registry/command.js';
-import { resolveDay, resolveTime, TIME_FORMS } from '../time/relative-time.js';
 import { formatQueryRows, parseColumns, QUERY_COLUMN_NAMES } from './columns.js';
 
 const QUERY_OPTIONS = {

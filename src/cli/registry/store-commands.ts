@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { generateSigningKey, loadTrustedKeys, writeKeyPair } from '../../keys/keys.js';
+import { resolveTime, TIME_FORMS } from '../../time/relative-time.js';
 import { boundedSql, DEFAULT_SQL_TIMEOUT_SECONDS } from '../commands/bounded-sql.js';
 import { checkpoints } from '../commands/checkpoints.js';
 import { DEMO_STORE, demo } from '../commands/demo.js';
@@ -7,7 +8,6 @@ import { report } from '../commands/report.js';
 import { verify } from '../commands/store-commands.js';
 import { CliError, EXIT } from '../errors.js';
 import { formatRows } from '../format.js';
-import { resolveTime, TIME_FORMS } from '../time/relative-time.js';
 import { outputFormat, positiveSeconds, requireStore, withStore } from './arguments.js';
 import { defineCommand } from './command.js';
 

@@ -106,7 +106,7 @@ export const timelineCommand = defineCommand({
     },
   },
   details:
-    "Several STOREs (SQLite files or postgres:// URLs) are read together: an agent's store and its tool\nservice's give one timeline. The same row read from two stores is shown once.",
+    "Several STOREs (SQLite files or postgres:// URLs) are read together: an agent's store and its tool\nservice's give one timeline, a fleet URL every writer's. The same row read from two stores is shown\nonce. A risky action's `started` record is folded into its outcome; a start with no outcome shows\nas NEVER FINISHED. Each line starts with when the action began, then its trace.",
   async run({ values, positionals }, { out }) {
     const trigger = values.trigger!;
     const format = outputFormat(values.format);
