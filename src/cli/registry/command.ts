@@ -130,8 +130,13 @@ export function usageLines(command: AnyCommand): string[] {
       line = `${indent}${part}`;
     } else line = `${line} ${part}`;
   }
+  const summary = command.summary.split('\n');
+  // A short synopsis with a one-line summary share a line, as usage has always shown them.
+  if (lines.length === 0 && summary.length === 1 && line.length < SUMMARY_COLUMN - 3) {
+    return [`${line.padEnd(SUMMARY_COLUMN - 2)}${summary[0]}`];
+  }
   lines.push(line);
-  for (const s of command.summary.split('\n')) lines.push(`${' '.repeat(SUMMARY_COLUMN - 2)}${s}`);
+  for (const s of summary) lines.push(`${' '.repeat(SUMMARY_COLUMN - 2)}${s}`);
   return lines;
 }
 
