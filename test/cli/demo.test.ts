@@ -91,7 +91,9 @@ describe('onbehalf demo', () => {
   it('records Tom acting directly as a human, with no agent', () => {
     const db = new Database(store, { readonly: true });
     const rows = db
-      .prepare("select * from audit_events where actor_type = 'human' and actor_id = 'tom' order by timestamp")
+      .prepare(
+        "select * from audit_events where actor_type = 'human' and actor_id = 'tom' order by timestamp",
+      )
       .all() as Record<string, unknown>[];
     db.close();
     expect(rows.map((r) => r.action)).toEqual([
