@@ -33,7 +33,7 @@ describe('the CLI registry', () => {
     const r = run('query', 'x.db', '--frobnicate');
     expect(r.status).toBe(2);
     expect(r.stderr).toContain("query: Unknown option '--frobnicate'");
-    expect(r.stderr).toContain('Usage: onbehalf query STORE [options]');
+    expect(r.stderr).toContain('(onbehalf query --help for more)');
     const missing = run('timeline', 'x.db');
     expect(missing.status).toBe(2);
     expect(missing.stderr).toContain('timeline: --trigger ID is required');

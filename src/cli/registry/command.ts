@@ -75,6 +75,11 @@ export function parseTable(command: AnyCommand) {
   return table;
 }
 
+/** What a usage error ends with: the command's synopsis and where to read more. */
+function usageHint(command: AnyCommand): string {
+  return `${synopsisLines(command).join('\n')}\n(onbehalf ${command.name} --help for more)`;
+}
+
 /** Parses `args` by the command's table; `help` is set when `--help` was given (positionals then unchecked). */
 export function parseCommand(
   command: AnyCommand,
@@ -84,21 +89,21 @@ export function parseCommand(
   try {
     parsed = parseArgs({ args, options: parseTable(command), allowPositionals: true, strict: true });
   } catch (e) {
-    throw new CliError(`${command.name}: ${(e as Error).message}\n\n${commandHelp(command)}`);
+    throw new CliError(`${command.name}: ${(e as Error).message}\n\n${usageHint(command)}`);
   }
   const { help, ...values } = parsed.values as Record<string, unknown>;
   if (help) return { help: true, input: { values: {}, positionals: [] } };
   for (const [name, spec] of Object.entries(command.options as Record<string, OptionSpec>)) {
     if (spec.required && values[name] === undefined)
       throw new CliError(
-        `${command.name}: --${name}${spec.value ? ` ${spec.value}` : ''} is required\n\n${commandHelp(command)}`,
+        `${command.name}: --${name}${spec.value ? ` ${spec.value}` : ''} is required\n\n${usageHint(command)}`,
       );
   }
   const n = parsed.positionals.length;
   const { min, max } = command.positionals;
   if (n < min || (max !== undefined && n > max)) {
     const want = max === 0 ? 'no arguments' : command.args;
-    throw new CliError(`${command.name}: expected ${want}, got ${n} argument(s)\n\n${commandHelp(command)}`);
+    throw new CliError(`${command.name}: expected ${want}, got ${n} argument(s)\n\n${usageHint(command)}`);
   }
   return {
     help: false,
@@ -117,8 +122,8 @@ function optionUsage(name: string, spec: OptionSpec): string {
 const WIDTH = 106;
 const SUMMARY_COLUMN = 47;
 
-/** The command's lines in the overall usage: its synopsis wrapped under itself, then its summary. */
-export function usageLines(command: AnyCommand): string[] {
+/** `onbehalf NAME ARGS [--option VALUE]…`, wrapped under itself. */
+function synopsisLines(command: AnyCommand): string[] {
   const head = `onbehalf ${command.name}${command.args ? ` ${command.args}` : ''}`;
   const indent = ' '.repeat(head.length + 1);
   const lines: string[] = [];
@@ -130,14 +135,19 @@ export function usageLines(command: AnyCommand): string[] {
       line = `${indent}${part}`;
     } else line = `${line} ${part}`;
   }
+  lines.push(line);
+  return lines;
+}
+
+/** The command's lines in the overall usage: its synopsis, then its summary in a column of its own. */
+export function usageLines(command: AnyCommand): string[] {
+  const synopsis = synopsisLines(command);
   const summary = command.summary.split('\n');
   // A short synopsis with a one-line summary share a line, as usage has always shown them.
-  if (lines.length === 0 && summary.length === 1 && line.length < SUMMARY_COLUMN - 3) {
-    return [`${line.padEnd(SUMMARY_COLUMN - 2)}${summary[0]}`];
+  if (synopsis.length === 1 && summary.length === 1 && synopsis[0]!.length < SUMMARY_COLUMN - 3) {
+    return [`${synopsis[0]!.padEnd(SUMMARY_COLUMN - 2)}${summary[0]}`];
   }
-  lines.push(line);
-  for (const s of summary) lines.push(`${' '.repeat(SUMMARY_COLUMN - 2)}${s}`);
-  return lines;
+  return [...synopsis, ...summary.map((s) => `${' '.repeat(SUMMARY_COLUMN - 2)}${s}`)];
 }
 
 /** `onbehalf COMMAND --help`: synopsis, summary, each option with its description, details. */
