@@ -11,6 +11,11 @@ const UNIT_MS: Record<string, number> = { m: 60_000, h: 3_600_000, d: DAY_MS, w:
 /** A date, or a date and time with an optional zone: what `Date.parse` reads the same on every engine. */
 const ISO = /^\d{4}-\d\d-\d\d(?:[T ]\d\d:\d\d(?::\d\d(?:\.\d+)?)?(?:Z|[+-]\d\d:?\d\d)?)?$/i;
 
+/** Whether `value` is an ISO 8601 date or time (no relative word): it then means the same everywhere. */
+export function isIsoTime(value: string): boolean {
+  return ISO.test(value.trim()) && !Number.isNaN(Date.parse(value.trim()));
+}
+
 /** The forms {@link resolveTime} accepts, for help texts and errors. */
 export const TIME_FORMS =
   'ISO 8601 (2026-01-01, 2026-01-01T03:00Z), a duration back from now (30m, 12h, 7d, 2w),\ntoday, yesterday, this-week, or last-monday … last-sunday (UTC days)';

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { generateSigningKey, loadTrustedKeys, writeKeyPair } from '../../keys/keys.js';
-import { resolveTime, TIME_FORMS } from '../../time/relative-time.js';
+import { isIsoTime, resolveTime, TIME_FORMS } from '../../time/relative-time.js';
 import { boundedSql, DEFAULT_SQL_TIMEOUT_SECONDS } from '../commands/bounded-sql.js';
 import { checkpoints } from '../commands/checkpoints.js';
 import { DEMO_STORE, demo } from '../commands/demo.js';
@@ -138,8 +138,8 @@ export const reportCommand = defineCommand({
       trigger: values.trigger,
       actor: values.actor,
       onBehalfOf: values['on-behalf-of'],
-      since: values.since === undefined ? undefined : resolveTime(values.since, '--since'),
-      until: values.until === undefined ? undefined : resolveTime(values.until, '--until'),
+      since: reportTime(values.since, '--since'),
+      until: reportTime(values.until, '--until'),
     };
     const options = {
       out: values.out,
@@ -150,6 +150,12 @@ export const reportCommand = defineCommand({
     return await withStore(positionals[0]!, (store) => report(store, scope, options, out, err));
   },
 });
+
+/** A report's heading shows an ISO time as it was typed, and a relative one as the instant it meant. */
+function reportTime(value: string | undefined, flag: string): string | undefined {
+  if (value === undefined || isIsoTime(value)) return value;
+  return resolveTime(value, flag);
+}
 
 export const keygenCommand = defineCommand({
   name: 'keygen',
