@@ -79,9 +79,11 @@ export function actionTime(a: TimelineAction): string {
 }
 
 function orderByTrace(actions: TimelineAction[]): TimelineAction[] {
-  const byTime = (x: TimelineAction, y: TimelineAction) =>
-    actionTime(x) < actionTime(y) ? -1 : actionTime(x) > actionTime(y) ? 1 : x.row.seq - y.row.seq;
-  actions.sort(byTime);
+  const began = new Map(actions.map((a) => [a, actionTime(a)]));
+  actions.sort((x, y) => {
+    const [tx, ty] = [began.get(x)!, began.get(y)!];
+    return tx < ty ? -1 : tx > ty ? 1 : x.row.seq - y.row.seq;
+  });
   // Rows with no trace each stand alone, in time order.
   const traces = new Map<string, TimelineAction[]>();
   for (const a of actions) {
