@@ -8,7 +8,7 @@ import {
   reportCommand,
   sqlCommand,
   verifyCommand,
-} from './store-commands.js';
+} from './definitions.js';
 
 /** Every command of the CLI, in the order usage lists them. A new command is one entry here. */
 export const COMMANDS: readonly AnyCommand[] = [
