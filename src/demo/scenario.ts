@@ -1,6 +1,7 @@
 import type { Attribution } from '../context/attribution.js';
 import { withAttribution } from '../context/attribution.js';
 import { ActionDeniedError, type AuditDetails, audited } from '../context/audited.js';
+import { careAssistantSteps, type DatedStep } from './care-assistant.js';
 
 /** The agent of the story: Tom's inbox assistant, with its own non-human identity. */
 export const INBOX_AGENT = {
@@ -135,15 +136,24 @@ export const DEMO_STEPS: readonly Step[] = [
   },
 ];
 
-/** Runs the story through the active OpenTelemetry SDK; returns how many actions were denied. */
-export async function runDemoScenario(): Promise<{ actions: number; denied: number }> {
+/**
+ * Runs the story through the active OpenTelemetry SDK: the seed's day, then the clinic's actions
+ * dated from `now` (see `care-assistant.ts`). Returns how many actions there were and how many were denied.
+ */
+export async function runDemoScenario(
+  now: number = Date.now(),
+): Promise<{ actions: number; denied: number }> {
+  const steps: DatedStep[] = [
+    ...DEMO_STEPS.map(({ time, ...step }) => ({ ...step, startTime: at(time) })),
+    ...careAssistantSteps(now),
+  ];
   let denied = 0;
-  for (const step of DEMO_STEPS) {
+  for (const step of steps) {
     await withAttribution(step.who, async () => {
       try {
         await audited(
           step.action,
-          { ...step.details, startTime: at(step.time), durationMs: STEP_DURATION_MS },
+          { ...step.details, startTime: step.startTime, durationMs: STEP_DURATION_MS },
           () => undefined,
         );
       } catch (err) {
@@ -152,5 +162,5 @@ export async function runDemoScenario(): Promise<{ actions: number; denied: numb
       }
     });
   }
-  return { actions: DEMO_STEPS.length, denied };
+  return { actions: steps.length, denied };
 }

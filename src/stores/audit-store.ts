@@ -11,6 +11,15 @@ export interface AuditQuery {
   /** `trigger_id`, or `type:id` (e.g. `email:msg-8821`). */
   trigger?: string;
   action?: string;
+  /**
+   * `target` matching a glob: `*` any run of characters, `?` one; letters A–Z match either case
+   * (e.g. `patient/*`; PostgreSQL also folds other letters). Without a wildcard, the whole target must match.
+   */
+  target?: string;
+  /** Where the attribution came from: `local`, `verified` or `unverified`. */
+  provenance?: NonNullable<AuditEvent['provenance']>;
+  /** `approval_state`, e.g. `approved` or `not_required`. */
+  approval?: string;
   /** ISO 8601; inclusive. */
   since?: string;
   /** ISO 8601; exclusive. */

@@ -36,6 +36,9 @@ export function buildQuery(
     }
   }
   if (q.action) add((p) => `action = ${p}`, q.action);
+  if (q.target) add((p) => `lower(target) LIKE ${p} ESCAPE '\\'`, globToLike(q.target));
+  if (q.provenance) add((p) => `provenance = ${p}`, q.provenance);
+  if (q.approval) add((p) => `approval_state = ${p}`, q.approval);
   if (q.since) add((p) => `timestamp >= ${p}`, normalizeTime(q.since, 'since'));
   if (q.until) add((p) => `timestamp < ${p}`, normalizeTime(q.until, 'until'));
   if (q.recordTypes?.length) {
@@ -61,4 +64,13 @@ function normalizeTime(value: string, name: string): string {
   const ms = Date.parse(value);
   if (Number.isNaN(ms)) throw new RangeError(`--${name}: not an ISO 8601 date or time: ${value}`);
   return new Date(ms).toISOString();
+}
+
+/**
+ * A glob (`*`, `?`) as a LIKE pattern with `\\` as escape, matched against `lower(target)`: A–Z match
+ * either case in both stores (PostgreSQL's `lower()` folds other letters as well, SQLite's does not).
+ */
+function globToLike(glob: string): string {
+  const lowered = glob.replace(/[A-Z]/g, (c) => c.toLowerCase());
+  return lowered.replace(/[\\%_*?]/g, (c) => (c === '*' ? '%' : c === '?' ? '_' : `\\${c}`));
 }

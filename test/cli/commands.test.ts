@@ -37,7 +37,7 @@ describe('onbehalf verify', () => {
   it('exits 0 on an intact store', () => {
     const r = run('verify', store);
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/^intact {2}onbehalf\/.+: 13 events, 1 signed checkpoint\(s\) verified$/m);
+    expect(r.stdout).toMatch(/^intact {2}onbehalf\/.+: 19 events, 1 signed checkpoint\(s\) verified$/m);
   });
 
   it('exits 1 naming the first bad seq when a row was edited', () => {
@@ -54,7 +54,7 @@ describe('onbehalf verify', () => {
   it('--format json gives a scheduled check the whole result, with the same exit codes', () => {
     const good = run('verify', store, '--format', 'json');
     expect(good.status).toBe(0);
-    expect(JSON.parse(good.stdout)).toMatchObject({ ok: true, count: 13, keySource: 'store' });
+    expect(JSON.parse(good.stdout)).toMatchObject({ ok: true, count: 19, keySource: 'store' });
     const bad = run(
       'verify',
       tampered('edited-json', "UPDATE audit_events SET target = 'x' WHERE seq = 7"),
@@ -79,7 +79,7 @@ describe('onbehalf verify', () => {
   it('exits 1 when the signed checkpoint was edited', () => {
     const r = run(
       'verify',
-      tampered('checkpoint', "UPDATE audit_checkpoints SET note = replace(note, '\n13\n', '\n12\n')"),
+      tampered('checkpoint', "UPDATE audit_checkpoints SET note = replace(note, '\n19\n', '\n18\n')"),
     );
     expect(r.status).toBe(1);
     expect(r.stdout).toContain('TAMPERED');
@@ -122,7 +122,7 @@ describe('onbehalf query, sql, timeline', () => {
     const table = run('query', store, '--actor-type', 'agent', '--trigger', 'email:msg-8821');
     expect(table.status).toBe(0);
     expect(table.stdout.split('\n')[0]).toMatch(
-      /^timestamp\s+actor_type\s+actor\s+on_behalf_of\s+trigger\s+action/,
+      /^timestamp\s+actor_type\s+actor\s+on_behalf_of\s+owner\s+trigger\s+action/,
     );
     const json = JSON.parse(
       run('query', store, '--trigger', 'msg-8821', '--format', 'json').stdout,
@@ -165,7 +165,7 @@ describe('onbehalf query, sql, timeline', () => {
     ) as { action: string }[];
     expect(since.map((r) => r.action)).toEqual(['read_mail', 'send_mail', 'send_mail', 'create_event']);
     expect(run('query', store, '--actor-type', 'robot').status).toBe(2);
-    expect(run('query', store, '--since', 'yesterday').status).toBe(2);
+    expect(run('query', store, '--since', 'the day before').status).toBe(2);
     // Each run starts a process and checks the file's integrity before reading it.
   }, 120_000);
 
@@ -178,8 +178,8 @@ describe('onbehalf query, sql, timeline', () => {
       'json',
     );
     expect(JSON.parse(r.stdout)).toEqual([
-      { actor_type: 'agent', n: 8 },
-      { actor_type: 'human', n: 5 },
+      { actor_type: 'agent', n: 13 },
+      { actor_type: 'human', n: 6 },
     ]);
     const w = run('sql', store, "update audit_events set result = 'ok'");
     expect(w.status).toBe(2);
@@ -191,13 +191,20 @@ describe('onbehalf query, sql, timeline', () => {
   it('shows the timeline of one trigger in order', () => {
     const r = run('timeline', store, '--trigger', 'msg-8821');
     expect(r.status).toBe(0);
+    // The started record of send_mail is folded into its outcome: four actions, one line each.
+    expect(r.stdout.split('\n')[0]).toBe('Timeline of email:msg-8821: 4 action(s) in 4 trace(s)');
     const lines = r.stdout.trim().split('\n').slice(2);
-    expect(lines.map((l) => l.split('  ')[2])).toEqual([
+    expect(lines.map((l) => l.split('  ')[3])).toEqual([
       'read_mail → inbox/msg-8821',
       'search_files → drive:/finance',
-      'send_mail started → stranger@evil.example',
       'send_mail → stranger@evil.example',
       'delete_mail → sent/fwd-invoice-2025-12',
+    ]);
+    expect(lines.map((l) => l.split('  ').slice(4, 6).join('  '))).toEqual([
+      'result=ok  took 240 ms',
+      'result=ok  took 240 ms',
+      'result=ok  took 240 ms',
+      'result=denied  took 240 ms',
     ]);
     // Each row says where its attribution came from; none of these rests on a claim.
     for (const l of lines) expect(l).toMatch(/ {2}provenance=local$/);

@@ -28,7 +28,7 @@ describe('onbehalf demo', () => {
     expect(stdout).toContain('user=tom  action=send_mail  to=stranger@evil.example  result=ok');
     expect(stdout).toContain('actor=inbox-agent (nhi:agent-7f3)  on_behalf_of=tom  action=send_mail');
     expect(stdout).toContain('to=stranger@evil.example  trigger=email:msg-8821  result=ok');
-    expect(stdout).toMatch(/Store intact: 13 events/);
+    expect(stdout).toMatch(/Store intact: 19 events/);
     expect(stdout).toContain('Try next:');
   });
 
@@ -38,7 +38,19 @@ describe('onbehalf demo', () => {
       .prepare("select * from audit_events\nwhere actor_type = 'agent'\norder by timestamp desc;")
       .all() as Record<string, unknown>[];
     db.close();
-    expect(rows.map((r) => [r.action, r.result, r.trigger_id])).toEqual([
+    // The clinic's actions are dated from today, so they come first.
+    const clinic = rows.filter((r) => r.actor_id === 'nhi:agent-c41');
+    expect(clinic.map((r) => [r.action, r.result, r.on_behalf_of])).toEqual([
+      ['read_record', 'ok', 'marco'],
+      ['read_record', 'ok', 'marco'],
+      ['export_record', 'ok', 'priya'],
+      ['export_record', 'started', 'priya'],
+      ['read_record', 'ok', 'priya'],
+    ]);
+    expect(rows.slice(0, clinic.length)).toEqual(clinic);
+    for (const r of clinic) expect(r).toMatchObject({ owner_id: 'dr.okafor', provenance: 'local' });
+    const inbox = rows.slice(clinic.length);
+    expect(inbox.map((r) => [r.action, r.result, r.trigger_id])).toEqual([
       ['create_event', 'ok', 'chat-5512'],
       ['send_mail', 'ok', 'daily-digest'],
       ['read_mail', 'ok', 'daily-digest'],
@@ -48,7 +60,7 @@ describe('onbehalf demo', () => {
       ['search_files', 'ok', 'msg-8821'],
       ['read_mail', 'ok', 'msg-8821'],
     ]);
-    for (const r of rows) {
+    for (const r of inbox) {
       expect(r).toMatchObject({ actor_type: 'agent', actor_id: 'nhi:agent-7f3', actor_name: 'inbox-agent' });
       expect(r).toMatchObject({ owner_id: 'tom', on_behalf_of: 'tom', provenance: 'local' });
     }
@@ -79,7 +91,9 @@ describe('onbehalf demo', () => {
   it('records Tom acting directly as a human, with no agent', () => {
     const db = new Database(store, { readonly: true });
     const rows = db
-      .prepare("select * from audit_events where actor_type = 'human' order by timestamp")
+      .prepare(
+        "select * from audit_events where actor_type = 'human' and actor_id = 'tom' order by timestamp",
+      )
       .all() as Record<string, unknown>[];
     db.close();
     expect(rows.map((r) => r.action)).toEqual([
@@ -95,7 +109,7 @@ describe('onbehalf demo', () => {
   it('replaces its own store when run again, and refuses to replace any other file', () => {
     expect(run(['demo', '--store', store]).status).toBe(0);
     const db = new Database(store, { readonly: true });
-    expect((db.prepare('select count(*) as n from audit_events').get() as { n: number }).n).toBe(13);
+    expect((db.prepare('select count(*) as n from audit_events').get() as { n: number }).n).toBe(19);
     db.close();
     const other = join(dir, 'real.db');
     new Database(other).exec('create table t (x)');

@@ -56,7 +56,7 @@ describe('onbehalf report of the demo store, in headless Chromium', () => {
     const banner = page.locator('#verification');
     expect(await banner.getAttribute('class')).toBe('verify ok');
     expect(await banner.textContent()).toMatch(
-      /Store intact\s*13 events in 1 writer log verified; 1 signed checkpoint verified/,
+      /Store intact\s*19 events in 1 writer log verified; 1 signed checkpoint verified/,
     );
     // The banner comes before the timeline: a reviewer learns whether to trust the rows first.
     const order = await page.$$eval('#verification, table.timeline', (els: PageElement[]) =>

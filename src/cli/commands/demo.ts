@@ -3,6 +3,7 @@ import { existsSync, rmSync } from 'node:fs';
 import { relative, resolve, sep } from 'node:path';
 import type { StoredAuditEvent } from '../../audit/event.js';
 import { verifyAuditStore } from '../../audit/verify-store.js';
+import { CARE_ASSISTANT } from '../../demo/care-assistant.js';
 import { HOSTILE_TRIGGER, INBOX_AGENT, runDemoScenario } from '../../demo/scenario.js';
 import { startOnbehalf } from '../../sdk/start.js';
 import { isPostgresUrl, openAuditStore } from '../../stores/open.js';
@@ -82,6 +83,10 @@ export async function demo(
     out(`  ${cli} query ${storePath} --actor ${INBOX_AGENT.id} --format json\n`);
     out(`  ${cli} sql ${storePath} "select actor_type, count(*) from audit_events group by actor_type"\n`);
     out(`  ${cli} report ${storePath} --trigger ${HOSTILE_TRIGGER.id} --out incident.html\n`);
+    out(
+      `  ${cli} query ${storePath} --actor ${CARE_ASSISTANT.name} --target 'patient/*' --day last-tuesday\n`,
+    );
+    out("  (the README's Auditor's questions: one command each on this store)\n");
   } finally {
     await store.close();
   }

@@ -1,9 +1,8 @@
-import type { StoredAuditEvent } from '../../audit/event.js';
 import { type StoreLogResult, type VerifyStoreResult, verifyAuditStore } from '../../audit/verify-store.js';
 import { loadTrustedKeys } from '../../keys/keys.js';
-import { type AuditQuery, type AuditStore, StoreError } from '../../stores/audit-store.js';
-import { EXIT, verdictExit } from '../errors.js';
-import { actorLabel, formatEvents, type OutputFormat, triggerLabel } from '../format.js';
+import { type AuditStore, StoreError } from '../../stores/audit-store.js';
+import { verdictExit } from '../errors.js';
+import type { OutputFormat } from '../format.js';
 import { progressBar } from '../progress.js';
 import { oneLine } from '../safe-text.js';
 import { readCheckpointNotes } from './checkpoints.js';
@@ -110,61 +109,5 @@ async function countRows(store: AuditStore): Promise<number> {
   }
 }
 
-/** `onbehalf query STORE [filters] [--format]`. */
-export async function query(
-  store: AuditStore,
-  q: AuditQuery,
-  format: OutputFormat,
-  out: Out,
-): Promise<number> {
-  out(formatEvents(await store.query(q), format));
-  return EXIT.ok;
-}
-
-/** `onbehalf timeline STORE --trigger ID`: every action one trigger set in motion, in order. */
-export async function timeline(
-  store: AuditStore,
-  trigger: string,
-  format: OutputFormat,
-  out: Out,
-): Promise<number> {
-  const rows = await store.query({ trigger, order: 'asc' });
-  if (format !== 'table') {
-    out(formatEvents(rows, format));
-    return EXIT.ok;
-  }
-  if (rows.length === 0) {
-    out(`no actions with trigger ${oneLine(trigger)}\n`);
-    return EXIT.ok;
-  }
-  out(`Timeline of ${oneLine(triggerLabel(rows[0]!))}: ${rows.length} record(s)\n\n`);
-  for (const r of rows) out(`${timelineLine(r)}\n`);
-  const claims = rows.filter(restsOnClaim);
-  if (claims.length > 0) {
-    out(
-      `\n${claims.length} of ${rows.length} record(s) rest on claims, not on this process or a verified signature ` +
-        `(seq ${claims.map((r) => r.seq).join(', ')}): who acted, for whom and why on them are a caller's word\n`,
-    );
-  }
-  return EXIT.ok;
-}
-
-/** One line of a timeline: when, who (for whom), what, to what, how it ended; every value on one line. */
-export function timelineLine(r: StoredAuditEvent): string {
-  return oneLine(timelineFields(r));
-}
-
-function timelineFields(r: StoredAuditEvent): string {
-  const who = `${r.actor_type ?? '?'} ${actorLabel(r)}${r.on_behalf_of && r.on_behalf_of !== r.actor_id ? ` for ${r.on_behalf_of}` : ''}`;
-  const what = r.record_type === 'started' ? `${r.action} started` : r.action;
-  const policy =
-    r.policy_decision && r.policy_decision !== 'not_evaluated' ? `  policy=${r.policy_decision}` : '';
-  const tier = r.risk_tier === null ? '' : `  tier=${r.risk_tier}`;
-  const claim = restsOnClaim(r) ? '  CLAIM' : '';
-  return `${r.timestamp}  ${who}  ${what}${r.target ? ` → ${r.target}` : ''}  result=${r.result ?? ''}${policy}${tier}  provenance=${r.provenance ?? 'not recorded'}${claim}`;
-}
-
-/** A row whose attribution neither this process set nor a verified signature carried. */
-function restsOnClaim(r: StoredAuditEvent): boolean {
-  return r.record_type !== 'gap' && r.provenance !== 'local' && r.provenance !== 'verified';
-}
+// `query` and `timeline` live in ../query and ../timeline; a record's timeline line is kept here too.
+export { timelineLine } from '../timeline/timeline-command.js';

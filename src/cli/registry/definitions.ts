@@ -1,0 +1,192 @@
+import { existsSync } from 'node:fs';
+import { generateSigningKey, loadTrustedKeys, writeKeyPair } from '../../keys/keys.js';
+import { isIsoTime, resolveTime, TIME_FORMS } from '../../time/relative-time.js';
+import { boundedSql, DEFAULT_SQL_TIMEOUT_SECONDS } from '../commands/bounded-sql.js';
+import { checkpoints } from '../commands/checkpoints.js';
+import { DEMO_STORE, demo } from '../commands/demo.js';
+import { report } from '../commands/report.js';
+import { verify } from '../commands/store-commands.js';
+import { CliError, EXIT } from '../errors.js';
+import { formatRows } from '../format.js';
+import { outputFormat, positiveSeconds, requireStore, withStore } from './arguments.js';
+import { defineCommand } from './command.js';
+
+const FORMAT = {
+  type: 'string',
+  value: 'table|json|ndjson',
+  description: 'for a person, or for a machine',
+} as const;
+
+export const demoCommand = defineCommand({
+  name: 'demo',
+  args: '',
+  positionals: { min: 0, max: 0 },
+  summary: 'the seed scenario end to end on embedded defaults',
+  options: {
+    store: {
+      type: 'string',
+      value: 'PATH',
+      description: `the demo's store (default ${DEMO_STORE}); a postgres:// URL too`,
+    },
+  },
+  async run({ values }, { out }) {
+    await demo(values.store ?? DEMO_STORE, out);
+    return EXIT.ok;
+  },
+});
+
+export const verifyCommand = defineCommand({
+  name: 'verify',
+  args: 'STORE',
+  positionals: { min: 1, max: 1 },
+  summary:
+    'exit 0 intact; 1 tampered (names first bad seq and why); 2 unusable\ninput; 3 nothing wrong found, but the keys or off-host\ncheckpoints given do not vouch for every log',
+  options: {
+    checkpoint: {
+      type: 'string',
+      multiple: true,
+      value: 'FILE|DIR',
+      description: 'a checkpoint kept off-host (a note, or a directory of *.note)',
+    },
+    'trusted-keys': {
+      type: 'string',
+      value: 'JWKS',
+      description: 'the keys trusted to sign checkpoints (file or URL)',
+    },
+    format: FORMAT,
+  },
+  async run({ values, positionals }, { out, err }) {
+    const options = {
+      checkpoints: values.checkpoint,
+      trustedKeys: values['trusted-keys'],
+      format: outputFormat(values.format),
+    };
+    return await withStore(positionals[0]!, (store) => verify(store, options, out, err));
+  },
+});
+
+export const checkpointsCommand = defineCommand({
+  name: 'checkpoints',
+  args: 'STORE',
+  positionals: { min: 1, max: 1 },
+  summary:
+    "verify, then print (or write to DIR) each log's latest signed\ncheckpoint, to keep off-host for verify --checkpoint",
+  options: {
+    out: { type: 'string', value: 'DIR', description: 'write one <origin>.note per log here' },
+    'trusted-keys': {
+      type: 'string',
+      value: 'JWKS',
+      description: 'the keys trusted to sign checkpoints (file or URL)',
+    },
+  },
+  async run({ values, positionals }, { out, err }) {
+    const trustedKeys = values['trusted-keys'] ? await loadTrustedKeys(values['trusted-keys']) : undefined;
+    return await withStore(positionals[0]!, (store) =>
+      checkpoints(store, { outDir: values.out, trustedKeys }, out, err),
+    );
+  },
+});
+
+export const sqlCommand = defineCommand({
+  name: 'sql',
+  args: 'STORE "SELECT …"',
+  positionals: { min: 2, max: 2 },
+  summary: 'read-only SQL, stopped after SECONDS (default 30)',
+  options: {
+    format: FORMAT,
+    timeout: {
+      type: 'string',
+      value: 'SECONDS',
+      description: `stop the statement after this long (default ${DEFAULT_SQL_TIMEOUT_SECONDS})`,
+    },
+  },
+  async run({ values, positionals }, { out }) {
+    const seconds =
+      values.timeout === undefined ? DEFAULT_SQL_TIMEOUT_SECONDS : positiveSeconds(values.timeout);
+    const fmt = outputFormat(values.format);
+    requireStore(positionals[0]!);
+    out(formatRows(await boundedSql(positionals[0]!, positionals[1]!, seconds), fmt));
+    return EXIT.ok;
+  },
+});
+
+export const reportCommand = defineCommand({
+  name: 'report',
+  args: 'STORE',
+  positionals: { min: 1, max: 1 },
+  summary:
+    'one self-contained HTML page: verification status, delegation\ngraph and timeline (default file onbehalf-report.html)',
+  options: {
+    trigger: { type: 'string', value: 'ID', description: 'trigger_id, or type:id' },
+    actor: { type: 'string', value: 'ID', description: 'actor_id or actor_name' },
+    'on-behalf-of': { type: 'string', value: 'ID', description: 'the principal' },
+    since: { type: 'string', value: 'TIME', description: 'from TIME on (as for query)' },
+    until: { type: 'string', value: 'TIME', description: 'before TIME' },
+    'jaeger-url': { type: 'string', value: 'URL', description: 'link each row to <URL>/trace/<trace_id>' },
+    'trusted-keys': { type: 'string', value: 'JWKS', description: 'the keys trusted to sign checkpoints' },
+    checkpoint: {
+      type: 'string',
+      multiple: true,
+      value: 'FILE|DIR',
+      description: 'a checkpoint kept off-host',
+    },
+    out: { type: 'string', value: 'FILE', description: 'where to write the page' },
+  },
+  details: `TIME: ${TIME_FORMS}.`,
+  async run({ values, positionals }, { out, err }) {
+    const scope = {
+      trigger: values.trigger,
+      actor: values.actor,
+      onBehalfOf: values['on-behalf-of'],
+      since: reportTime(values.since, '--since'),
+      until: reportTime(values.until, '--until'),
+    };
+    const options = {
+      out: values.out,
+      jaegerUrl: values['jaeger-url'],
+      trustedKeys: values['trusted-keys'],
+      checkpoints: values.checkpoint,
+    };
+    return await withStore(positionals[0]!, (store) => report(store, scope, options, out, err));
+  },
+});
+
+/** A report's heading shows an ISO time as it was typed, and a relative one as the instant it meant. */
+function reportTime(value: string | undefined, flag: string): string | undefined {
+  if (value === undefined || isIsoTime(value)) return value;
+  return resolveTime(value, flag);
+}
+
+export const keygenCommand = defineCommand({
+  name: 'keygen',
+  args: '',
+  positionals: { min: 0, max: 0 },
+  summary:
+    'Ed25519 key pair: DIR/signing-key.jwk and DIR/jwks.json,\nthe public key bound to the actors (and origins) it speaks for',
+  options: {
+    out: { type: 'string', value: 'DIR', description: 'where to write the pair (default .)' },
+    actor: { type: 'string', multiple: true, value: 'TYPE:ID', description: 'an actor the key may sign for' },
+    origin: {
+      type: 'string',
+      multiple: true,
+      value: 'NAME',
+      description: 'a log whose checkpoints the key may sign',
+    },
+    force: { type: 'boolean', description: 'replace an existing key pair' },
+  },
+  async run({ values }, { out, err }) {
+    const dir = values.out ?? '.';
+    if (existsSync(`${dir}/signing-key.jwk`) && !values.force) {
+      throw new CliError(`keygen: ${dir}/signing-key.jwk exists; use --force to replace it`);
+    }
+    const key = generateSigningKey();
+    const { privatePath, publicPath } = writeKeyPair(dir, key, {
+      actors: values.actor,
+      origins: values.origin,
+    });
+    if (!values.actor?.length)
+      err('keygen: no --actor given: receivers verify no attribution signed with this key\n');
+    out(`wrote ${privatePath} (private, mode 0600) and ${publicPath} (public); kid ${key.kid}\n`);
+    return EXIT.ok;
+  },
+});
