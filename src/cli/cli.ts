@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { thisHostOrigins } from '../keys/key-binding.js';
 import { generateSigningKey, KeyError, loadTrustedKeys, writeKeyPair } from '../keys/keys.js';
 import { type AuditQuery, type AuditStore, StoreError } from '../stores/audit-store.js';
 import { isPostgresUrl, openAuditStore } from '../stores/open.js';
@@ -75,12 +76,13 @@ export async function main(argv: string[]): Promise<number> {
           throw new CliError(`keygen: ${dir}/signing-key.jwk exists; use --force to replace it`);
         }
         const key = generateSigningKey();
-        const { privatePath, publicPath } = writeKeyPair(dir, key, {
-          actors: values.actor,
-          origins: values.origin,
-        });
+        // A store on this host names its logs onbehalf/<host>/<random>: without --origin, those.
+        const origins = values.origin?.length ? values.origin : [thisHostOrigins()];
+        const { privatePath, publicPath } = writeKeyPair(dir, key, { actors: values.actor, origins });
         if (!values.actor?.length)
           err('keygen: no --actor given: receivers verify no attribution signed with this key\n');
+        if (!values.origin?.length)
+          err(`keygen: no --origin given: its checkpoints vouch for this host's logs only (${origins[0]})\n`);
         out(`wrote ${privatePath} (private, mode 0600) and ${publicPath} (public); kid ${key.kid}\n`);
         return EXIT.ok;
       }

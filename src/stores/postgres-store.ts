@@ -4,6 +4,7 @@ import { diag } from '@opentelemetry/api';
 import pg from 'pg';
 import { LogState } from '../audit/chain.js';
 import type { AuditEvent, StoredAuditEvent } from '../audit/event.js';
+import { thisHostOrigins } from '../keys/key-binding.js';
 import type { SigningKey, TrustedKey } from '../keys/keys.js';
 import type {
   AuditQuery,
@@ -245,7 +246,10 @@ export class PostgresAuditStore implements AuditStore {
       await this.migrate();
       await this.probe();
     }
-    this.key = resolveCheckpointKey(this.options.keyDir ?? POSTGRES_KEY_DIR, this.options.signingKey);
+    // A fixed origin is bound as named; the default one changes per instance, so this host's are.
+    this.key = resolveCheckpointKey(this.options.keyDir ?? POSTGRES_KEY_DIR, this.options.signingKey, [
+      this.options.origin ?? thisHostOrigins(),
+    ]);
     await this.recordKey(this.key);
     await this.claimOrigin();
     this.opened = true;
