@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type Context, diag } from '@opentelemetry/api';
+import { observeAuditCounts } from '../metrics/self-metrics.js';
 import type { ReadableSpan, Span, SpanProcessor } from '../otel/sdk-interfaces.js';
 import { isFoldedIntoGate } from '../processor/folded-tool-calls.js';
 import { recognizeToolCall, type ToolCall } from '../processor/tool-call.js';
@@ -119,6 +120,7 @@ export class AuditSpanProcessor implements SpanProcessor {
       onProcessExit((final) => this.flushOnExit(final)),
     ];
     this.absorbUnrecorded();
+    observeAuditCounts(this.stats);
   }
 
   onStart(span: Span, _parentContext: Context): void {

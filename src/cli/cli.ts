@@ -36,7 +36,8 @@ Usage:
                                                graph and timeline (default file onbehalf-report.html)
   onbehalf keygen [--out DIR] [--actor TYPE:ID]... [--origin NAME]... [--force]
                                                Ed25519 key pair: DIR/signing-key.jwk and DIR/jwks.json,
-                                               the public key bound to the actors (and origins) it speaks for
+                                               the public key bound to the actors (and origins) it speaks for;
+                                               origins default to this host's logs, onbehalf/<host>/*
 
 STORE is a SQLite file path or a postgres:// URL.
 `;
