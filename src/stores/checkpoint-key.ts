@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { diag } from '@opentelemetry/api';
 import { bindKeyPairOrigins, createKeyPairOnce, loadSigningKey, type SigningKey } from '../keys/keys.js';
 
 /**
@@ -20,7 +21,12 @@ export function resolveCheckpointKey(
   const path = `${keyDir}/signing-key.jwk`;
   if (!existsSync(path)) return createKeyPairOnce(keyDir, origins);
   const key = loadSigningKey(path);
-  bindKeyPairOrigins(keyDir, key, origins);
+  try {
+    bindKeyPairOrigins(keyDir, key, origins);
+  } catch (err) {
+    // An unreadable jwks.json stops no writer: only a verifier pinning it needs it, and it will say so.
+    diag.warn(`onbehalf: ${keyDir}/jwks.json not bound to ${origins.join(', ')}: ${(err as Error).message}`);
+  }
   return key;
 }
 

@@ -159,6 +159,15 @@ describe('SQLite: a new-origin log signed by a pinned key not bound to that orig
     expect(r.stdout).not.toMatch(new RegExp(`intact {2}${FORGED_ORIGIN}`));
   });
 
+  it('a damaged jwks.json beside the key stops no writer', async () => {
+    const path = join(dir, 'damaged.db');
+    await new SqliteAuditStore(path).close();
+    writeFileSync(`${path}.keys/jwks.json`, '{not json');
+    const store = new SqliteAuditStore(path);
+    await store.append([seedEvent(0, 'damaged')]);
+    await store.close();
+  });
+
   it('a store’s key directory from before origins were bound is bound on the next open: exit 0', async () => {
     const path = join(dir, 'legacy.db');
     const store = new SqliteAuditStore(path);
