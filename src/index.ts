@@ -64,6 +64,17 @@ export {
   trustedKeysFromJwks,
   writeKeyPair,
 } from './keys/keys.js';
+// onbehalf's own health as OpenTelemetry metrics (a no-op unless a MeterProvider is registered).
+export {
+  ATTR_TOKEN_REASON,
+  ATTR_TOKEN_RESULT,
+  METRIC_EVENTS_LOST,
+  METRIC_EVENTS_STORED,
+  METRIC_GAP_RECORDS,
+  METRIC_STORE_ERRORS,
+  METRIC_TOKENS,
+  observeOnbehalfMetrics,
+} from './metrics/self-metrics.js';
 export {
   AUDIT_LOGGER_NAME,
   AuditLogExporter,

@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { type Context, diag } from '@opentelemetry/api';
+import { observeAuditCounts } from '../metrics/self-metrics.js';
 import type { ReadableSpan, Span, SpanProcessor } from '../otel/sdk-interfaces.js';
 import { isFoldedIntoGate } from '../processor/folded-tool-calls.js';
 import { recognizeToolCall, type ToolCall } from '../processor/tool-call.js';
 import type { RedactionOptions } from '../redaction/redact.js';
 import type { AuditStore } from '../stores/audit-store.js';
 import { type AuditEvent, auditEvent } from './event.js';
+import { exitLoss } from './exit-loss.js';
 import { onProcessExit } from './process-exit.js';
 import { spanToAuditEvent } from './span-to-event.js';
 import {
@@ -101,6 +103,8 @@ export class AuditSpanProcessor implements SpanProcessor {
   /** The last write failed: new events wait for the retry instead of hitting the store one by one. */
   private failing = false;
   private isShutdown = false;
+  /** Events of a batch sent to an asynchronous store and not yet acknowledged (gap record included). */
+  private inFlight = 0;
   private readonly unhook: (() => void)[];
 
   constructor(private readonly options: AuditSpanProcessorOptions) {
@@ -113,9 +117,10 @@ export class AuditSpanProcessor implements SpanProcessor {
     // Actions no pipeline recorded (before this one started, or beside it) become this writer's gap.
     this.unhook = [
       registerUnrecordedWriter(() => this.absorbUnrecorded()),
-      onProcessExit(() => this.flushOnExit()),
+      onProcessExit((final) => this.flushOnExit(final)),
     ];
     this.absorbUnrecorded();
+    observeAuditCounts(this.stats);
   }
 
   onStart(span: Span, _parentContext: Context): void {
@@ -267,8 +272,12 @@ export class AuditSpanProcessor implements SpanProcessor {
    * the last checkpoint signed, where the store can (SQLite); the store stays open, since a handled
    * signal does not end the process.
    */
-  private flushOnExit(): void {
-    if (this.isShutdown || !this.store.appendSync) return;
+  private flushOnExit(final: boolean): void {
+    if (this.isShutdown) return;
+    if (!this.store.appendSync) {
+      if (final) this.spoolOnExit();
+      return;
+    }
     this.absorbUnrecorded();
     if (this.timer) {
       clearTimeout(this.timer);
@@ -276,6 +285,40 @@ export class AuditSpanProcessor implements SpanProcessor {
     }
     this.flushSync();
     void this.store.checkpoint().catch((err: unknown) => this.report(err as Error));
+  }
+
+  /**
+   * The process is ending and the store appends asynchronously (PostgreSQL): nothing more can be sent,
+   * so the queued events and any pending gap are counted lost and left, synchronously, as a note the
+   * next writer of the store writes as a gap record (see unwritten-spool.ts).
+   */
+  private spoolOnExit(): void {
+    this.absorbUnrecorded();
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    const unwritten = exitLoss(this.queue, this.gap, this.inFlight);
+    if (!unwritten || !this.store.recordUnwrittenSync) return;
+    try {
+      this.store.recordUnwrittenSync(unwritten);
+    } catch (err) {
+      this.report(
+        new Error(
+          `onbehalf: ${unwritten.count} audit events lost at exit, and no note of them could be left: ${err}`,
+        ),
+      );
+      return;
+    }
+    this.stats.lost += this.queue.length;
+    this.queue = [];
+    this.gap = undefined;
+    this.stats.pending = 0;
+    this.report(
+      new Error(
+        `onbehalf: ${unwritten.count} audit events could not be written before the process ended; the next writer records a gap`,
+      ),
+    );
   }
 
   /** The next batch: a gap record first when events were lost, then queued events. */
@@ -337,10 +380,15 @@ export class AuditSpanProcessor implements SpanProcessor {
       const batch = this.nextBatch();
       try {
         if (this.store.appendSync) this.store.appendSync(batch);
-        else await this.store.append(batch);
+        else {
+          this.inFlight = batch.length;
+          await this.store.append(batch);
+        }
       } catch (err) {
         this.failed(err);
         return;
+      } finally {
+        this.inFlight = 0;
       }
       this.committed(batch);
     }

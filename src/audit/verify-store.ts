@@ -4,6 +4,7 @@ import { StoreError } from '../stores/audit-store.js';
 import { ChainError } from './chain.js';
 import { parseCheckpoint } from './checkpoint.js';
 import { type GapSummary, gapSummary } from './gap-summary.js';
+import { pinnedKeysFor, unboundSignerReason } from './pinned-origins.js';
 import { logVerdict, type StoreLogResult, type Verdict } from './verdict.js';
 import { type VerifyLogResult, verifyLog } from './verify-log.js';
 
@@ -68,8 +69,13 @@ export async function verifyAuditStore(
   const database = (await store.structureProblems?.()) ?? [];
   const recorded = options.trustedKeys ?? (await store.recordedKeys());
   // A store that binds keys to writers trusts, for each log, only the keys of the writer that owns it.
+  // Pinned keys vouch for a log only when bound to its origin (docs/trust-model.md).
   const keysFor = async (origin: string) =>
-    options.trustedKeys ?? (store.recordedKeysFor ? await store.recordedKeysFor(origin) : recorded);
+    options.trustedKeys
+      ? pinnedKeysFor(options.trustedKeys, origin)
+      : store.recordedKeysFor
+        ? await store.recordedKeysFor(origin)
+        : recorded;
   const checkpoints = await store.checkpoints();
   const external = (options.externalCheckpoints ?? []).map((note) => ({ note, origin: originOf(note) }));
   const origins = new Set([...(await store.origins()), ...checkpoints.map((c) => c.origin)]);
@@ -95,7 +101,13 @@ export async function verifyAuditStore(
       );
     }
     done += log.count;
-    logs.push(logVerdict(withStructure(log, database), context));
+    const judged = logVerdict(withStructure(log, database), context);
+    if (judged.verdict === 'unvouched' && options.trustedKeys) {
+      const notes = [...checkpoints, ...external].filter((c) => c.origin === origin).map((c) => c.note);
+      const unbound = unboundSignerReason(origin, notes, options.trustedKeys);
+      if (unbound) judged.reason = unbound;
+    }
+    logs.push(judged);
   }
   for (const cp of external) {
     if (!origins.has(cp.origin)) {

@@ -6,9 +6,13 @@
  *   (`"agent:nhi:agent-7f3"`, `"human:tom"`). A key without it signs for no one: a token whose current
  *   actor is not listed on its key is not verified. Rotation lists the same actor on the old and the
  *   new key.
- * - `onbehalf_origins`: the store origins whose checkpoints the key may sign. Without it a pinned key
- *   may sign any origin's checkpoints (the operator who pinned it chose it for this store).
+ * - `onbehalf_origins`: the store origins whose checkpoints the key may sign, each an exact origin or a
+ *   prefix ending in `/*` (`"onbehalf/host-1/*"`: every log a writer on host-1 starts). A pinned key
+ *   (`verify --trusted-keys`) vouches only for the origins it lists, so a host holding a key cannot
+ *   vouch for a log it makes up under another host's name; a key without the member vouches for none.
+ *   The keys a store recorded in itself prove consistency only, and are not held to it.
  */
+import { hostname } from 'node:os';
 import type { JWK } from 'jose';
 import type { Actor } from '../context/attribution.js';
 import { KeyError, type TrustedKey } from './keys.js';
@@ -22,7 +26,7 @@ export const JWK_ORIGINS_MEMBER = 'onbehalf_origins';
 export interface KeyBinding {
   /** `type:id` of each actor the key signs for; empty when it signs for none. */
   readonly actors: ReadonlySet<string>;
-  /** Origins whose checkpoints it signs; undefined when any. */
+  /** Origins (exact, or a prefix ending in `/*`) whose checkpoints it signs; undefined when it names none. */
   readonly origins: ReadonlySet<string> | undefined;
 }
 
@@ -58,6 +62,7 @@ export function keyBindingOf(jwk: JWK, source = 'JWKS'): KeyBinding {
   const actors = stringList(raw[JWK_ACTORS_MEMBER], `${name}: ${JWK_ACTORS_MEMBER}`);
   for (const ref of actors ?? []) parseActorRef(ref, `${name}: ${JWK_ACTORS_MEMBER}`);
   const origins = stringList(raw[JWK_ORIGINS_MEMBER], `${name}: ${JWK_ORIGINS_MEMBER}`);
+  for (const origin of origins ?? []) checkOriginPattern(origin, `${name}: ${JWK_ORIGINS_MEMBER}`);
   const binding: KeyBinding = {
     actors: new Set(actors ?? []),
     origins: origins ? new Set(origins) : undefined,
@@ -75,14 +80,39 @@ export function keySpeaksFor(key: TrustedKey, actor: Pick<Actor, 'type' | 'id'>)
   }
 }
 
-/** Whether `key` may sign checkpoints of `origin`; a malformed binding allows none. */
+/**
+ * Whether `key` may sign checkpoints of `origin`: it names `origin`, or names no origin at all (a key
+ * the store recorded in itself). A malformed binding allows none. Pinned keys are held to
+ * {@link keyBoundToOrigin} instead.
+ */
 export function keySignsOrigin(key: TrustedKey, origin: string): boolean {
   try {
-    const { origins } = keyBindingOf(key.jwk);
-    return origins === undefined || origins.has(origin);
+    return keyBindingOf(key.jwk).origins === undefined || keyBoundToOrigin(key, origin);
   } catch {
     return false;
   }
+}
+
+/** Whether `key` lists `origin` in its `onbehalf_origins` (exactly or under a `/*` prefix). */
+export function keyBoundToOrigin(key: TrustedKey, origin: string): boolean {
+  try {
+    return [...(keyBindingOf(key.jwk).origins ?? [])].some((pattern) => originMatches(pattern, origin));
+  } catch {
+    return false;
+  }
+}
+
+/** Whether `origin` is `pattern`, or lies under it when `pattern` ends in `/*`. */
+export function originMatches(pattern: string, origin: string): boolean {
+  return pattern.endsWith('/*') ? origin.startsWith(pattern.slice(0, -1)) : origin === pattern;
+}
+
+/**
+ * The origins a writer on this host starts when none is named (`onbehalf/<host>/<random>`, one per
+ * store or process): what a store's own key is bound to when its origin is not fixed.
+ */
+export function thisHostOrigins(): string {
+  return `onbehalf/${hostname()}/*`;
 }
 
 /** A public JWK that may speak for `actors` and, if given, sign checkpoints of `origins` only. */
@@ -95,6 +125,15 @@ export function boundJwk(
   if (origins?.length) bound[JWK_ORIGINS_MEMBER] = [...origins];
   keyBindingOf(bound as JWK);
   return bound as JWK;
+}
+
+/** A `*` only as a whole last segment: `a/*` binds a prefix; `*` or `a*b` would bind more than meant. */
+function checkOriginPattern(origin: string, where: string): void {
+  const star = origin.indexOf('*');
+  if (star >= 0 && (star !== origin.length - 1 || !origin.endsWith('/*') || origin.length < 3))
+    throw new KeyError(
+      `${where}: ${JSON.stringify(origin)}: "*" may only end an origin prefix, as in "onbehalf/host-1/*"`,
+    );
 }
 
 function stringList(value: unknown, where: string): string[] | undefined {

@@ -19,7 +19,7 @@ import {
 import { join } from 'node:path';
 import type { JWK } from 'jose';
 import { fetchJwks } from './jwks-fetch.js';
-import { boundJwk, keyBindingOf, parseActorRef } from './key-binding.js';
+import { boundJwk, JWK_ORIGINS_MEMBER, keyBindingOf, originMatches, parseActorRef } from './key-binding.js';
 
 /** An Ed25519 key pair as onbehalf uses it: for signed attribution and for store checkpoints. */
 export interface SigningKey {
@@ -122,7 +122,7 @@ export async function loadTrustedKeys(fileOrUrl: string): Promise<TrustedKey[]> 
 export interface KeyPairBinding {
   /** Actors (`agent:ID`, `human:ID`, `service:ID`) whose attribution the key signs. */
   actors?: readonly string[];
-  /** Store origins whose checkpoints it signs; any when not given. */
+  /** Store origins (exact, or a prefix ending in `/*`) whose checkpoints it signs; none when not given. */
   origins?: readonly string[];
 }
 
@@ -150,9 +150,9 @@ export function writeKeyPair(
  * The key pair in `DIR`, created if there is none. Several processes may create it at the same moment
  * (two writers opening a fresh store): the private key is linked into place, which fails for all
  * but the first, and every other process then loads that one, so all sign with one key and
- * `jwks.json` names it.
+ * `jwks.json` names it, bound to `origins` (the logs it signs checkpoints for).
  */
-export function createKeyPairOnce(dir: string): SigningKey {
+export function createKeyPairOnce(dir: string, origins: readonly string[] = []): SigningKey {
   mkdirSync(dir, { recursive: true });
   const { privatePath, publicPath } = keyPairPaths(dir);
   const key = generateSigningKey();
@@ -168,8 +168,29 @@ export function createKeyPairOnce(dir: string): SigningKey {
   }
   const winner = won ? key : loadSigningKey(privatePath);
   // Also repairs a jwks.json that a process killed between the two files never wrote.
-  if (won || !existsSync(publicPath)) writePublicKey(dir, winner.publicJwk);
+  if (won || !existsSync(publicPath)) writePublicKey(dir, boundJwk(winner.publicJwk, [], origins));
+  else bindKeyPairOrigins(dir, winner, origins);
   return winner;
+}
+
+/**
+ * Makes `DIR/jwks.json` bind `key` to `origins` too, keeping what it already binds: a key made before
+ * its store named its origin, or one a store reuses for another origin, keeps vouching for the logs it
+ * signs. Written aside and renamed; a file naming another key is left alone (its owner chose it).
+ */
+export function bindKeyPairOrigins(dir: string, key: SigningKey, origins: readonly string[]): void {
+  const { publicPath } = keyPairPaths(dir);
+  if (!existsSync(publicPath)) {
+    writePublicKey(dir, boundJwk(key.publicJwk, [], origins));
+    return;
+  }
+  const doc = readJson(publicPath, 'public key') as { keys?: JWK[] };
+  const listed = Array.isArray(doc?.keys) ? doc.keys.find((k) => k?.x === key.publicJwk.x) : undefined;
+  if (!listed) return;
+  const had = [...(keyBindingOf(listed, publicPath).origins ?? [])];
+  const missing = origins.filter((o) => !had.some((pattern) => originMatches(pattern, o)));
+  if (missing.length === 0) return;
+  writePublicKey(dir, { ...listed, [JWK_ORIGINS_MEMBER]: [...had, ...missing] } as JWK);
 }
 
 function keyPairPaths(dir: string): { privatePath: string; publicPath: string } {

@@ -83,6 +83,14 @@ export const otlpLogExporter = once(
     ).OTLPLogExporter,
 );
 
+/**
+ * `require` as the OTLP log exporter resolves its own dependencies (`otlp-exporter-base`,
+ * `otlp-transformer`): the copies its `OTLPLogExporter` is built from.
+ */
+export const otlpLogExporterRequire = once(() =>
+  createRequire(sdkNodeRequire().resolve('@opentelemetry/exporter-logs-otlp-proto')),
+);
+
 /** W3C trace context + baggage, then `extra`, as one propagator. */
 export function w3cPropagator(extra: TextMapPropagator[]): TextMapPropagator {
   const { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } = coreSdk();

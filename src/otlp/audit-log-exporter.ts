@@ -6,8 +6,9 @@ import type {
   LogRecordExporter,
   ShutdownLoggerProvider,
 } from '../otel/sdk-interfaces.js';
-import { logsSdk, otlpLogExporter, resourcesSdk } from '../otel/sdk-loader.js';
+import { logsSdk, resourcesSdk } from '../otel/sdk-loader.js';
 import type { AuditStore, StoredCheckpoint } from '../stores/audit-store.js';
+import { createAuditOtlpLogExporter } from './log-exporter.js';
 import { type AuditLogFormat, auditEventToLogRecord, checkpointToLogRecord } from './log-record.js';
 
 /** Instrumentation scope of the audit log records. */
@@ -71,7 +72,10 @@ export class AuditLogExporter {
 
 /** Options of {@link createAuditLoggerProvider}. */
 export interface AuditLoggerProviderOptions {
-  /** Default: OTLP/HTTP protobuf to `OTEL_EXPORTER_OTLP_LOGS_ENDPOINT` / `OTEL_EXPORTER_OTLP_ENDPOINT`. */
+  /**
+   * Default: OTLP/HTTP protobuf to `OTEL_EXPORTER_OTLP_LOGS_ENDPOINT` / `OTEL_EXPORTER_OTLP_ENDPOINT`,
+   * double attributes always as `double_value`.
+   */
   exporter?: LogRecordExporter;
   /** Explicit endpoint of the default exporter (a full URL ending in `/v1/logs`). */
   url?: string;
@@ -91,9 +95,9 @@ export interface AuditLoggerProviderOptions {
 export function createAuditLoggerProvider(options: AuditLoggerProviderOptions = {}): ShutdownLoggerProvider {
   const { LoggerProvider: SdkLoggerProvider, BatchLogRecordProcessor } = logsSdk();
   const { defaultResource, resourceFromAttributes } = resourcesSdk();
-  const OTLPLogExporter = otlpLogExporter();
+  // Not the SDK's OTLPLogExporter as is: it sends a whole-number double as int_value (log-exporter.ts).
   const exporter = (options.exporter ??
-    new OTLPLogExporter({ url: options.url, headers: options.headers })) as ConstructorParameters<
+    createAuditOtlpLogExporter({ url: options.url, headers: options.headers })) as ConstructorParameters<
     typeof BatchLogRecordProcessor
   >[0]['exporter'];
   const attributes = {

@@ -16,6 +16,7 @@ import {
 } from '../context/attribution.js';
 import { keySpeaksFor } from '../keys/key-binding.js';
 import type { SigningKey, TrustedKey } from '../keys/keys.js';
+import { observeTokenCounts } from '../metrics/self-metrics.js';
 import { coreSdk } from '../otel/sdk-loader.js';
 import {
   checkTimeAndTrace,
@@ -169,6 +170,7 @@ export class AttributionPropagator implements TextMapPropagator {
 
   /** @throws KeyError when `trustedKeys` names a file that cannot be used. */
   constructor(options: AttributionPropagatorOptions = {}) {
+    observeTokenCounts(this.stats);
     this.signingKey = options.signingKey;
     this.lifetime = options.tokenLifetimeSeconds ?? DEFAULT_TOKEN_LIFETIME_SECONDS;
     this.skew = options.clockSkewSeconds ?? DEFAULT_CLOCK_SKEW_SECONDS;

@@ -7,6 +7,7 @@ import { otlpTargetFromEnv } from './otlp-env.js';
 
 export type { Instrumentation } from '../otel/sdk-interfaces.js';
 
+import { observeOnbehalfMetrics } from '../metrics/self-metrics.js';
 import { checkSpansReachOnbehalf } from './startup-checks.js';
 
 /** Options of {@link startOnbehalf}; every one defaults from the environment. */
@@ -84,6 +85,8 @@ export function startOnbehalf(options: OnbehalfOptions = {}): OnbehalfHandle {
     ]) as never,
   });
   sdk.start();
+  // The SDK may have registered a MeterProvider (OTEL_METRICS_EXPORTER): onbehalf's own metrics go there.
+  observeOnbehalfMetrics();
   const problem = parts.auditProcessor ? checkSpansReachOnbehalf(parts) : undefined;
 
   let stopping: Promise<void> | undefined;

@@ -1,6 +1,7 @@
 import type { LogRow } from '../audit/chain.js';
 import type { AuditEvent, StoredAuditEvent } from '../audit/event.js';
 import type { SigningKey, TrustedKey } from '../keys/keys.js';
+import type { UnwrittenEvents } from './unwritten-spool.js';
 
 /** Filters of {@link AuditStore.query}; all given ones must hold. */
 export interface AuditQuery {
@@ -118,6 +119,12 @@ export interface AuditStore {
   append(events: readonly AuditEvent[]): Promise<StoredAuditEvent[]>;
   /** The same, committed before it returns; only stores that can (SQLite) have it. */
   appendSync?(events: readonly AuditEvent[]): StoredAuditEvent[];
+  /**
+   * Leaves, synchronously, a note of events this writer could not write before its process ends,
+   * which the next writer of this store turns into a gap record; only stores whose appends are
+   * asynchronous (PostgreSQL) have it.
+   */
+  recordUnwrittenSync?(unwritten: UnwrittenEvents): void;
   /** Writes a signed checkpoint of this writer's log now, if it grew since the last one. */
   checkpoint(): Promise<StoredCheckpoint | undefined>;
   /** Calls `listener` with every checkpoint this writer signs (e.g. to ship it off-host). */

@@ -4,6 +4,7 @@ import { diag } from '@opentelemetry/api';
 import pg from 'pg';
 import { LogState } from '../audit/chain.js';
 import type { AuditEvent, StoredAuditEvent } from '../audit/event.js';
+import { thisHostOrigins } from '../keys/key-binding.js';
 import type { SigningKey, TrustedKey } from '../keys/keys.js';
 import type {
   AuditQuery,
@@ -22,6 +23,7 @@ import { runReadOnlySql } from './postgres-sql.js';
 import { INSERT_EVENTS, pgTypes, storableEvent } from './postgres-values.js';
 import { buildQuery, TABLE_COLUMNS } from './query-sql.js';
 import { StoreListeners } from './store-listeners.js';
+import { spoolUnwrittenSync, type UnwrittenEvents, writeUnwrittenNotes } from './unwritten-spool.js';
 import {
   checkCheckpointedRow,
   restoreWriterState,
@@ -123,6 +125,15 @@ export class PostgresAuditStore implements AuditStore {
       this.checkpoint().catch((err: unknown) => diag.warn(`onbehalf: checkpoint failed: ${describe(err)}`));
     }
     return stored;
+  }
+
+  /** Leaves a note of events lost at the end of the process for the next writer (beside its key). */
+  recordUnwrittenSync(unwritten: UnwrittenEvents): void {
+    spoolUnwrittenSync(this.keyDir, this.location, this.origin, unwritten);
+  }
+
+  private get keyDir(): string {
+    return this.options.keyDir ?? POSTGRES_KEY_DIR;
   }
 
   async checkpoint(): Promise<StoredCheckpoint | undefined> {
@@ -245,10 +256,19 @@ export class PostgresAuditStore implements AuditStore {
       await this.migrate();
       await this.probe();
     }
-    this.key = resolveCheckpointKey(this.options.keyDir ?? POSTGRES_KEY_DIR, this.options.signingKey);
+    // A fixed origin is bound as named; the default one changes per instance, so this host's are.
+    this.key = resolveCheckpointKey(this.keyDir, this.options.signingKey, [
+      this.options.origin ?? thisHostOrigins(),
+    ]);
     await this.recordKey(this.key);
     await this.claimOrigin();
     this.opened = true;
+    // What a writer of this store lost when its process ended (recordUnwrittenSync) becomes gap records here.
+    await writeUnwrittenNotes(this.keyDir, this.location, async (gaps) =>
+      this.listeners.appended(await this.exclusive(() => this.insert(gaps))),
+    ).catch((err: unknown) =>
+      diag.warn(`onbehalf: store ${this.location}: gap records not written: ${describe(err)}`),
+    );
     const interval = this.options.checkpointIntervalMs ?? 60_000;
     if (interval > 0) {
       this.timer = setInterval(() => {

@@ -2,6 +2,7 @@ import { diag } from '@opentelemetry/api';
 import { wellFormedEvent } from '../audit/canonical.js';
 import { ChainError, type LogRow, LogState } from '../audit/chain.js';
 import type { AuditEvent, IntegrityColumns, StoredAuditEvent } from '../audit/event.js';
+import { thisHostOrigins } from '../keys/key-binding.js';
 import { type SigningKey, type TrustedKey, trustedKeysFromJwks } from '../keys/keys.js';
 import type {
   AuditQuery,
@@ -119,7 +120,10 @@ export class SqliteAuditStore implements AuditStore {
             return initStoreMeta(this.db, options.purpose);
           })
           .immediate();
-        this.key = resolveCheckpointKey(sqliteKeyDir(path), options.signingKey);
+        // The key directory is this file's own; an in-memory store's is shared, so this host's origins.
+        this.key = resolveCheckpointKey(sqliteKeyDir(path), options.signingKey, [
+          path === ':memory:' ? thisHostOrigins() : this.origin,
+        ]);
         this.db
           .prepare('INSERT OR IGNORE INTO audit_keys (kid, jwk, added_at) VALUES (?, ?, ?)')
           .run(this.key.kid, JSON.stringify(this.key.publicJwk), new Date().toISOString());

@@ -1,6 +1,7 @@
 // Anchored or flagged: with pinned keys a log is vouched for only up to its last checkpoint one of
 // them signed. A log rewritten with every checkpoint deleted, or made up from nothing, links
 // perfectly; it must not be called intact (exit 3), and an off-host checkpoint turns it into exit 1.
+
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -9,6 +10,7 @@ import { LogState } from '../../src/audit/chain.js';
 import { EVENT_COLUMNS } from '../../src/audit/event.js';
 import { SqliteAuditStore } from '../../src/stores/sqlite-store.js';
 import { testSigningKey } from '../helpers/audit.js';
+import { pinnedJwksText } from '../helpers/keys.js';
 import {
   allRows,
   type BuiltStore,
@@ -33,7 +35,7 @@ beforeAll(async () => {
   dir = scratchDir('anchoring');
   base = await buildStore(join(dir, 'base.db'), 12, 5);
   jwks = join(dir, 'jwks.json');
-  writeFileSync(jwks, JSON.stringify({ keys: [testSigningKey.publicJwk] }));
+  writeFileSync(jwks, pinnedJwksText([testSigningKey]));
   anchor = join(dir, 'anchor.note');
   writeFileSync(anchor, base.exported.at(-1)!);
 }, 60_000);

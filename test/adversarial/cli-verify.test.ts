@@ -1,11 +1,13 @@
 // The real CLI (`node dist/cli/main.js verify`) on intact, tampered and unusable stores: exit codes
 // 0 intact, 1 tampered (naming the first bad seq), 2 unusable input.
+
 import { execFile } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSigningKey } from '../../src/keys/keys.js';
 import { testSigningKey } from '../helpers/audit.js';
+import { pinnedJwksText } from '../helpers/keys.js';
 import {
   type BuiltStore,
   buildStore,
@@ -23,8 +25,8 @@ beforeAll(async () => {
   await ensureBuilt();
   dir = scratchDir('cli');
   base = await buildStore(join(dir, 'base.db'), 12, 5);
-  writeFileSync(join(dir, 'jwks.json'), JSON.stringify({ keys: [testSigningKey.publicJwk] }));
-  writeFileSync(join(dir, 'other-jwks.json'), JSON.stringify({ keys: [generateSigningKey().publicJwk] }));
+  writeFileSync(join(dir, 'jwks.json'), pinnedJwksText([testSigningKey]));
+  writeFileSync(join(dir, 'other-jwks.json'), pinnedJwksText([generateSigningKey()]));
   writeFileSync(join(dir, 'exported.note'), base.exported.at(-1)!);
 }, 60_000);
 

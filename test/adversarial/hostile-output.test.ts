@@ -1,6 +1,7 @@
 // Output an attacker can write: a target from a hostile email carries ANSI/OSC escapes, C1 controls
 // and bidi overrides; an origin written into the store by hand carries a newline and a fake
 // "intact" line. No CLI output may pass them to the terminal, and the verifier must not crash.
+
 import { execFile } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditEvent } from '../../src/audit/event.js';
 import { SqliteAuditStore } from '../../src/stores/sqlite-store.js';
 import { testSigningKey } from '../helpers/audit.js';
+import { pinnedJwksText } from '../helpers/keys.js';
 import { cli, cliMain, copyStore, ensureBuilt, scratchDir, tamper } from './support.js';
 
 const sh = promisify(execFile);
@@ -45,7 +47,7 @@ beforeAll(async () => {
   );
   await writer.close();
   jwks = join(dir, 'jwks.json');
-  writeFileSync(jwks, JSON.stringify({ keys: [testSigningKey.publicJwk] }));
+  writeFileSync(jwks, pinnedJwksText([testSigningKey]));
 }, 60_000);
 
 afterAll(() => {

@@ -11,6 +11,7 @@ import type { EventRow } from '../../src/audit/canonical.js';
 import { LogState } from '../../src/audit/chain.js';
 import { type AuditEvent, EVENT_COLUMNS, type StoredAuditEvent } from '../../src/audit/event.js';
 import { type VerifyStoreResult, verifyAuditStore } from '../../src/audit/verify-store.js';
+import { boundJwk, thisHostOrigins } from '../../src/keys/key-binding.js';
 import { type TrustedKey, trustedKeysFromJwks } from '../../src/keys/keys.js';
 import { SQLITE_SCHEMA } from '../../src/stores/sqlite-schema.js';
 import { SqliteAuditStore } from '../../src/stores/sqlite-store.js';
@@ -19,7 +20,10 @@ import { testSigningKey } from '../helpers/audit.js';
 export const repo = join(import.meta.dirname, '../..');
 export const cliMain = join(repo, 'dist/cli/main.js');
 export const fixtures = join(repo, 'test/fixtures/adversarial');
-export const pinnedKeys: TrustedKey[] = trustedKeysFromJwks({ keys: [testSigningKey.publicJwk] });
+/** The test key as an operator pins it: bound to the origins this host's stores name their logs. */
+export const pinnedKeys: TrustedKey[] = trustedKeysFromJwks({
+  keys: [boundJwk(testSigningKey.publicJwk, [], [thisHostOrigins()])],
+});
 
 const run = promisify(execFile);
 

@@ -2,6 +2,7 @@
 // an attacker put text into an INTEGER column: `risk_tier = '0x3'` used to hash like 3 while
 // `WHERE risk_tier = 3` lost the row, and markup there reached the report. Every such edit must end
 // in exit 1 naming the row and column; a STRICT store refuses the edit outright.
+
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -9,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditEvent } from '../../src/audit/event.js';
 import { SqliteAuditStore } from '../../src/stores/sqlite-store.js';
 import { testSigningKey } from '../helpers/audit.js';
+import { pinnedJwksText } from '../helpers/keys.js';
 import { createLegacyStore } from '../helpers/legacy-store.js';
 import { cli, copyStore, ensureBuilt, scratchDir, tamper } from './support.js';
 
@@ -58,7 +60,7 @@ beforeAll(async () => {
   strict = join(dir, 'strict.db');
   await write(strict);
   jwks = join(dir, 'jwks.json');
-  writeFileSync(jwks, JSON.stringify({ keys: [testSigningKey.publicJwk] }));
+  writeFileSync(jwks, pinnedJwksText([testSigningKey], ['onbehalf/legacy-host/*']));
 }, 60_000);
 
 afterAll(() => {

@@ -1,16 +1,19 @@
 // `onbehalf checkpoints` exports each log's latest signed checkpoint off-host; `verify --checkpoint DIR`
 // checks a store against everything exported so far. Real SQLite files, the built CLI.
+
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseCheckpoint, signCheckpoint } from '../../src/audit/checkpoint.js';
+import { thisHostOrigins } from '../../src/keys/key-binding.js';
 import { generateSigningKey, writeKeyPair } from '../../src/keys/keys.js';
 import { openAuditStore } from '../../src/stores/open.js';
 import { SqliteAuditStore } from '../../src/stores/sqlite-store.js';
 import { restoreTriggers } from '../adversarial/support.js';
 import { tempDir, testSigningKey } from '../helpers/audit.js';
+import { pinnedJwksText } from '../helpers/keys.js';
 import { createTestDatabase, seedEvent } from '../helpers/postgres-db.js';
 
 const CLI = join(import.meta.dirname, '../../dist/cli/main.js');
@@ -76,7 +79,7 @@ describe('onbehalf checkpoints', () => {
       expect.stringMatching(/\.9\.note$/),
     ]);
 
-    const { publicPath } = writeKeyPair(join(dir, 'keys'), testSigningKey);
+    const { publicPath } = writeKeyPair(join(dir, 'keys'), testSigningKey, { origins: [thisHostOrigins()] });
     const ok = run('verify', path, '--checkpoint', anchors, '--trusted-keys', publicPath);
     expect(ok.stdout).toMatch(/intact .* 9 events, 4 signed checkpoint\(s\) verified/);
     expect(ok.status).toBe(0);
@@ -136,7 +139,7 @@ describe('onbehalf checkpoints', () => {
     const cp = parseCheckpoint(genuine);
     writeFileSync(file, signCheckpoint({ origin: cp.origin, size: cp.size, root: cp.root }, other));
     const jwks = join(dir, 'both.json');
-    writeFileSync(jwks, JSON.stringify({ keys: [testSigningKey.publicJwk, other.publicJwk] }));
+    writeFileSync(jwks, pinnedJwksText([testSigningKey, other]));
     const clash = run('checkpoints', path, '--out', anchors, '--trusted-keys', jwks);
     expect(clash.status).toBe(1);
     expect(clash.stderr).toMatch(/already holds a different checkpoint .* at size 5/);

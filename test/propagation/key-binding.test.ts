@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { signCheckpoint, verifyCheckpoint } from '../../src/audit/checkpoint.js';
 import { parseAttribution } from '../../src/context/attribution.js';
-import { keyBindingOf } from '../../src/keys/key-binding.js';
+import { keyBindingOf, keyBoundToOrigin } from '../../src/keys/key-binding.js';
 import { generateSigningKey, KeyError, trustedKeysFromJwks } from '../../src/keys/keys.js';
 import {
   attributionToClaims,
@@ -96,6 +96,15 @@ describe('a checkpoint key speaks for the origins it is bound to', () => {
   it('verifies for a bound origin, and for any origin when the key names none', () => {
     expect(verifyCheckpoint(note, keyWith(['inbox-agent'])).ok).toBe(true);
     expect(verifyCheckpoint(note, keyWith()).ok).toBe(true);
+  });
+
+  it('binds a prefix ending in /* and refuses a "*" anywhere else', () => {
+    expect(() => keyWith(['*'])).toThrow(/"\*" may only end an origin prefix/);
+    expect(() => keyWith(['onbehalf/*/x'])).toThrow(/"\*" may only end an origin prefix/);
+    const hostKey = keyWith(['onbehalf/host-1/*'])[0]!;
+    expect(keyBoundToOrigin(hostKey, 'onbehalf/host-1/4f2a')).toBe(true);
+    expect(keyBoundToOrigin(hostKey, 'onbehalf/host-10/4f2a')).toBe(false);
+    expect(keyBoundToOrigin(keyWith()[0]!, 'inbox-agent')).toBe(false);
   });
 
   it("refuses a checkpoint of an origin the key is not bound to: one writer cannot sign another's log", () => {

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { thisHostOrigins } from '../../keys/key-binding.js';
 import { generateSigningKey, loadTrustedKeys, writeKeyPair } from '../../keys/keys.js';
 import { isIsoTime, resolveTime, TIME_FORMS } from '../../time/relative-time.js';
 import { boundedSql, DEFAULT_SQL_TIMEOUT_SECONDS } from '../commands/bounded-sql.js';
@@ -162,7 +163,7 @@ export const keygenCommand = defineCommand({
   args: '',
   positionals: { min: 0, max: 0 },
   summary:
-    'Ed25519 key pair: DIR/signing-key.jwk and DIR/jwks.json,\nthe public key bound to the actors (and origins) it speaks for',
+    "Ed25519 key pair: DIR/signing-key.jwk and DIR/jwks.json,\nthe public key bound to the actors (and origins) it speaks for;\norigins default to this host's logs, onbehalf/<host>/*",
   options: {
     out: { type: 'string', value: 'DIR', description: 'where to write the pair (default .)' },
     actor: { type: 'string', multiple: true, value: 'TYPE:ID', description: 'an actor the key may sign for' },
@@ -180,12 +181,13 @@ export const keygenCommand = defineCommand({
       throw new CliError(`keygen: ${dir}/signing-key.jwk exists; use --force to replace it`);
     }
     const key = generateSigningKey();
-    const { privatePath, publicPath } = writeKeyPair(dir, key, {
-      actors: values.actor,
-      origins: values.origin,
-    });
+    // A store on this host names its logs onbehalf/<host>/<random>: without --origin, those.
+    const origins = values.origin?.length ? values.origin : [thisHostOrigins()];
+    const { privatePath, publicPath } = writeKeyPair(dir, key, { actors: values.actor, origins });
     if (!values.actor?.length)
       err('keygen: no --actor given: receivers verify no attribution signed with this key\n');
+    if (!values.origin?.length)
+      err(`keygen: no --origin given: its checkpoints vouch for this host's logs only (${origins[0]})\n`);
     out(`wrote ${privatePath} (private, mode 0600) and ${publicPath} (public); kid ${key.kid}\n`);
     return EXIT.ok;
   },
