@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { generateSigningKey, KeyError, loadTrustedKeys, writeKeyPair } from '../keys/keys.js';
+import { proveCommand, RECEIPT_USAGE, verifyReceiptCommand } from '../receipts/receipt-commands.js';
 import { type AuditQuery, type AuditStore, StoreError } from '../stores/audit-store.js';
 import { isPostgresUrl, openAuditStore } from '../stores/open.js';
 import { boundedSql, DEFAULT_SQL_TIMEOUT_SECONDS } from './commands/bounded-sql.js';
@@ -36,7 +37,7 @@ Usage:
   onbehalf keygen [--out DIR] [--actor TYPE:ID]... [--origin NAME]... [--force]
                                                Ed25519 key pair: DIR/signing-key.jwk and DIR/jwks.json,
                                                the public key bound to the actors (and origins) it speaks for
-
+${RECEIPT_USAGE}
 STORE is a SQLite file path or a postgres:// URL.
 `;
 
@@ -207,6 +208,10 @@ export async function main(argv: string[]): Promise<number> {
           ),
         );
       }
+      case 'prove':
+        return await proveCommand(rest, out, err);
+      case 'verify-receipt':
+        return await verifyReceiptCommand(rest, out);
       default:
         throw new CliError(`unknown command: ${command}\n\n${USAGE}`);
     }

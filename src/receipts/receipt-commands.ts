@@ -1,0 +1,133 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import type { StoredAuditEvent } from '../audit/event.js';
+import { readCheckpointNotes } from '../cli/commands/checkpoints.js';
+import { timelineLine } from '../cli/commands/store-commands.js';
+import { CliError, EXIT } from '../cli/errors.js';
+import { oneLine } from '../cli/safe-text.js';
+import { loadTrustedKeys } from '../keys/keys.js';
+import { isPostgresUrl, openAuditStore } from '../stores/open.js';
+import { ProveError, proveRow, type RowSelector } from './prove.js';
+import { verifyReceipt } from './receipt.js';
+
+type Out = (s: string) => void;
+
+/** Usage lines of the receipt commands, for the CLI's help. */
+export const RECEIPT_USAGE = `  onbehalf prove STORE (--event ID | --origin O --seq N) [--checkpoint FILE|DIR]... [--out FILE]
+                                               a C2SP tlog-proof receipt of one row, with the row: it
+                                               verifies with no store (docs/receipts.md)
+  onbehalf verify-receipt FILE --trusted-keys JWKS [--format table|json]
+                                               exit 0 the row is in the signed log; 1 it is not (the
+                                               receipt was changed); 2 unusable input
+`;
+
+type Options = NonNullable<Parameters<typeof parseArgs>[0]>['options'];
+
+function parse<O extends Options>(args: string[], options: O) {
+  try {
+    return parseArgs({ args, options, allowPositionals: true });
+  } catch (e) {
+    throw new CliError((e as Error).message);
+  }
+}
+
+/** `onbehalf prove STORE (--event ID | --origin O --seq N) [--checkpoint FILE|DIR]... [--out FILE]`. */
+export async function proveCommand(args: string[], out: Out, err: Out): Promise<number> {
+  const { values, positionals } = parse(args, {
+    event: { type: 'string' },
+    origin: { type: 'string' },
+    seq: { type: 'string' },
+    checkpoint: { type: 'string', multiple: true },
+    out: { type: 'string' },
+  });
+  if (positionals.length !== 1) throw new CliError(`prove: expected STORE\n\n${RECEIPT_USAGE}`);
+  const location = positionals[0]!;
+  const byEvent = typeof values.event === 'string';
+  const byPlace = typeof values.origin === 'string' || typeof values.seq === 'string';
+  if (byEvent === byPlace || (byPlace && (values.origin === undefined || values.seq === undefined)))
+    throw new CliError('prove: give either --event ID or both --origin O and --seq N');
+  let which: RowSelector;
+  if (byEvent) which = { eventId: values.event as string };
+  else {
+    const seq = String(values.seq);
+    if (!/^[1-9][0-9]*$/.test(seq)) throw new CliError(`prove: --seq: expected 1, 2, …, got ${seq}`);
+    which = { origin: String(values.origin), seq: Number(seq) };
+  }
+  const checkpointNotes = readCheckpointNotes((values.checkpoint as string[] | undefined) ?? []);
+  if (!isPostgresUrl(location) && !existsSync(location))
+    throw new CliError(`store ${location}: no such file`);
+  const store = await openAuditStore(location, { readonly: true });
+  try {
+    const proved = await proveRow(store, which, { checkpointNotes });
+    const what = `${proved.row.origin} seq ${proved.row.seq} (event ${proved.row.event_id}), checkpoint at size ${proved.checkpoint.size}`;
+    if (typeof values.out === 'string') {
+      writeFileSync(values.out, proved.receipt);
+      out(`wrote ${values.out}: receipt of ${what}\n`);
+    } else {
+      out(proved.receipt);
+      err(`receipt of ${what}\n`);
+    }
+    return EXIT.ok;
+  } catch (e) {
+    if (e instanceof ProveError)
+      throw new CliError(`prove: ${e.message}`, e.tampered ? EXIT.tampered : EXIT.unusable);
+    throw e;
+  } finally {
+    await store.close();
+  }
+}
+
+/** `onbehalf verify-receipt FILE --trusted-keys JWKS [--format table|json]`. */
+export async function verifyReceiptCommand(args: string[], out: Out): Promise<number> {
+  const { values, positionals } = parse(args, {
+    'trusted-keys': { type: 'string' },
+    format: { type: 'string' },
+  });
+  if (positionals.length !== 1) throw new CliError(`verify-receipt: expected FILE\n\n${RECEIPT_USAGE}`);
+  const keysSource = values['trusted-keys'];
+  if (typeof keysSource !== 'string')
+    throw new CliError(
+      "verify-receipt: --trusted-keys JWKS is required: a receipt proves a row is in a log only against the log's pinned public key",
+    );
+  const format = values.format ?? 'table';
+  if (format !== 'table' && format !== 'json')
+    throw new CliError(`--format: expected table or json, got ${String(format)}`);
+  const file = positionals[0]!;
+  let text: Buffer;
+  try {
+    text = readFileSync(file);
+  } catch (e) {
+    throw new CliError(`verify-receipt: ${file}: cannot read: ${(e as NodeJS.ErrnoException).code ?? e}`);
+  }
+  const trustedKeys = await loadTrustedKeys(keysSource);
+  const v = verifyReceipt(text, trustedKeys);
+  const exit = v.ok ? EXIT.ok : v.notAReceipt ? EXIT.unusable : EXIT.tampered;
+  if (format === 'json') {
+    out(
+      `${JSON.stringify(
+        {
+          ok: v.ok,
+          reason: v.reason,
+          origin: v.checkpoint?.origin,
+          size: v.checkpoint?.size,
+          signedBy: v.signedBy,
+          row: v.row,
+        },
+        null,
+        2,
+      )}\n`,
+    );
+    return exit;
+  }
+  if (!v.ok) {
+    out(`FAILED  ${oneLine(file)}: ${oneLine(v.reason)}\n`);
+    return exit;
+  }
+  const row = v.row!;
+  out(
+    `VERIFIED  event ${oneLine(row.event_id)} is seq ${row.seq} of log ${oneLine(row.origin)}, ` +
+      `in its checkpoint of ${v.checkpoint!.size} rows signed by key ${oneLine(v.signedBy)}\n` +
+      `  ${timelineLine(row as unknown as StoredAuditEvent)}\n`,
+  );
+  return exit;
+}
