@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { incrementalVerify } from '../consistency/incremental-command.js';
 import { generateSigningKey, KeyError, loadTrustedKeys, writeKeyPair } from '../keys/keys.js';
 import { proveCommand, RECEIPT_USAGE, verifyReceiptCommand } from '../receipts/receipt-commands.js';
 import { type AuditQuery, type AuditStore, StoreError } from '../stores/audit-store.js';
@@ -18,6 +19,7 @@ const USAGE = `onbehalf: truthful audit trails for AI agents
 Usage:
   onbehalf demo [--store PATH]                 the seed scenario end to end on embedded defaults
   onbehalf verify STORE [--checkpoint FILE|DIR]... [--trusted-keys JWKS] [--format table|json|ndjson]
+                       [--incremental]        with --checkpoint DIR: only the rows after its newest checkpoint
                                                exit 0 intact; 1 tampered (names first bad seq and why); 2 unusable
                                                input; 3 nothing wrong found, but the keys or off-host
                                                checkpoints given do not vouch for every log
@@ -92,6 +94,7 @@ export async function main(argv: string[]): Promise<number> {
             checkpoint: { type: 'string', multiple: true },
             'trusted-keys': { type: 'string' },
             format: { type: 'string' },
+            incremental: { type: 'boolean' },
           },
           1,
         );
@@ -100,6 +103,8 @@ export async function main(argv: string[]): Promise<number> {
           trustedKeys: values['trusted-keys'],
           format: format(values.format),
         };
+        if (values.incremental)
+          return await withStore(positionals[0]!, (store) => incrementalVerify(store, options, out));
         return await withStore(positionals[0]!, (store) => verify(store, options, out, err));
       }
       case 'checkpoints': {

@@ -151,22 +151,23 @@ async function firstBatch(rows: AsyncIterable<LogRow[]>): Promise<LogRow[]> {
 
 /**
  * Appends the store's rows after `state` up to seq `toSize` (every row when not given), checking each
- * link, and returns their leaf hashes; `onSize` is called after each row (to check checkpoints).
+ * link, and returns their leaf hashes (none with `collect: false`); `onSize` is called after each row.
  */
 export async function extendState(
   store: AuditStore,
   state: LogState,
   toSize = Number.POSITIVE_INFINITY,
-  onSize?: (state: LogState) => void,
+  options: { collect?: boolean; onSize?: (state: LogState) => void } = {},
 ): Promise<Buffer[]> {
   const leaves: Buffer[] = [];
+  const collect = options.collect ?? true;
   for await (const batch of rowsAfter(store, state.origin, state.size)) {
     for (const row of batch) {
       if (state.size >= toSize) return leaves;
       const fault = state.appendStored(row);
       if (fault) throw new AnchorError(fault.reason, fault.seq);
-      leaves.push(rowLeafHash(row as Parameters<typeof rowLeafHash>[0]));
-      onSize?.(state);
+      if (collect) leaves.push(rowLeafHash(row as Parameters<typeof rowLeafHash>[0]));
+      options.onSize?.(state);
     }
   }
   return leaves;
