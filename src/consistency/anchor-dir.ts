@@ -59,9 +59,14 @@ export function anchorFiles(noteFile: string): { state: string; consistency: str
 }
 
 /** Rows of `origin` after seq `after`, in seq order and in batches, read from seq `after + 1` on. */
-export async function* rowsAfter(store: AuditStore, origin: string, after: number): AsyncIterable<LogRow[]> {
+export async function* rowsAfter(
+  store: AuditStore,
+  origin: string,
+  after: number,
+  batchSize = 5000,
+): AsyncIterable<LogRow[]> {
   if (store instanceof SqliteAuditStore) {
-    yield* store.readLogSync(origin, 5000, after);
+    yield* store.readLogSync(origin, batchSize, after);
     return;
   }
   // Any other store: read-only SQL by seq, which its primary key (origin, seq) serves.
@@ -69,7 +74,7 @@ export async function* rowsAfter(store: AuditStore, origin: string, after: numbe
   let from = after;
   for (;;) {
     const rows = await store.sql(
-      `SELECT * FROM audit_events WHERE origin = ${quoted} AND seq > ${from} ORDER BY seq LIMIT 5000`,
+      `SELECT * FROM audit_events WHERE origin = ${quoted} AND seq > ${from} ORDER BY seq LIMIT ${batchSize}`,
     );
     if (rows.length === 0) return;
     yield rows as unknown as LogRow[];
@@ -109,7 +114,7 @@ export async function anchoredState(store: AuditStore, anchor: Anchor): Promise<
       throw new AnchorError(
         `${stateFile}: its Merkle frontier does not hash to the root the note at size ${size} signs`,
       );
-    const last: LogRow | undefined = (await firstBatch(rowsAfter(store, origin, size - 1)))[0];
+    const last: LogRow | undefined = (await firstBatch(rowsAfter(store, origin, size - 1, 1)))[0];
     if (!last || Number(last.seq) !== size)
       throw new AnchorError(
         `seq ${size}: missing: the log holds fewer rows than its anchored checkpoint (rolled back)`,
