@@ -19,7 +19,7 @@ const USAGE = `onbehalf: truthful audit trails for AI agents
 Usage:
   onbehalf demo [--store PATH]                 the seed scenario end to end on embedded defaults
   onbehalf verify STORE [--checkpoint FILE|DIR]... [--trusted-keys JWKS] [--format table|json|ndjson]
-                       [--incremental]        with --checkpoint DIR: only the rows after its newest checkpoint
+                [--incremental]              with --checkpoint DIR: only the rows after its newest checkpoint
                                                exit 0 intact; 1 tampered (names first bad seq and why); 2 unusable
                                                input; 3 nothing wrong found, but the keys or off-host
                                                checkpoints given do not vouch for every log
