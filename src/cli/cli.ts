@@ -1,10 +1,12 @@
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { witnessesFromEnv } from '../consistency/anchor-command.js';
 import { incrementalVerify } from '../consistency/incremental-command.js';
 import { generateSigningKey, KeyError, loadTrustedKeys, writeKeyPair } from '../keys/keys.js';
 import { proveCommand, RECEIPT_USAGE, verifyReceiptCommand } from '../receipts/receipt-commands.js';
 import { type AuditQuery, type AuditStore, StoreError } from '../stores/audit-store.js';
 import { isPostgresUrl, openAuditStore } from '../stores/open.js';
+import { WITNESS_USAGE, witnessCommand, witnessQuorum } from '../witness/witness-command.js';
 import { boundedSql, DEFAULT_SQL_TIMEOUT_SECONDS } from './commands/bounded-sql.js';
 import { checkpoints } from './commands/checkpoints.js';
 import { DEMO_STORE, demo } from './commands/demo.js';
@@ -19,11 +21,14 @@ const USAGE = `onbehalf: truthful audit trails for AI agents
 Usage:
   onbehalf demo [--store PATH]                 the seed scenario end to end on embedded defaults
   onbehalf verify STORE [--checkpoint FILE|DIR]... [--trusted-keys JWKS] [--format table|json|ndjson]
-                [--incremental]              with --checkpoint DIR: only the rows after its newest checkpoint
+                  [--incremental] [--witness-policy FILE]
+                                               --incremental with --checkpoint DIR: only the rows after its
+                                               newest checkpoint; --witness-policy: a tlog-policy quorum of
+                                               witnesses must have cosigned it
                                                exit 0 intact; 1 tampered (names first bad seq and why); 2 unusable
                                                input; 3 nothing wrong found, but the keys or off-host
                                                checkpoints given do not vouch for every log
-  onbehalf checkpoints STORE [--out DIR] [--trusted-keys JWKS]
+  onbehalf checkpoints STORE [--out DIR] [--trusted-keys JWKS] [--witness URL]...
                                                verify, then print (or write to DIR) each log's latest signed
                                                checkpoint, to keep off-host for verify --checkpoint
   onbehalf query STORE [--actor-type T] [--actor ID] [--on-behalf-of ID] [--trigger ID] [--action A]
@@ -39,7 +44,7 @@ Usage:
   onbehalf keygen [--out DIR] [--actor TYPE:ID]... [--origin NAME]... [--force]
                                                Ed25519 key pair: DIR/signing-key.jwk and DIR/jwks.json,
                                                the public key bound to the actors (and origins) it speaks for
-${RECEIPT_USAGE}
+${RECEIPT_USAGE}${WITNESS_USAGE}
 STORE is a SQLite file path or a postgres:// URL.
 `;
 
@@ -95,6 +100,7 @@ export async function main(argv: string[]): Promise<number> {
             'trusted-keys': { type: 'string' },
             format: { type: 'string' },
             incremental: { type: 'boolean' },
+            'witness-policy': { type: 'string' },
           },
           1,
         );
@@ -103,21 +109,33 @@ export async function main(argv: string[]): Promise<number> {
           trustedKeys: values['trusted-keys'],
           format: format(values.format),
         };
-        if (values.incremental)
-          return await withStore(positionals[0]!, (store) => incrementalVerify(store, options, out));
-        return await withStore(positionals[0]!, (store) => verify(store, options, out, err));
+        const policy = values['witness-policy'];
+        return await withStore(positionals[0]!, async (store) => {
+          const code = values.incremental
+            ? await incrementalVerify(store, options, out)
+            : await verify(store, options, out, err);
+          if (!policy) return code;
+          const quorum = witnessQuorum(policy, values.checkpoint ?? [], await store.origins(), out);
+          return code === EXIT.ok ? quorum : code;
+        });
       }
       case 'checkpoints': {
         const { values, positionals } = parse(
           rest,
-          { out: { type: 'string' }, 'trusted-keys': { type: 'string' } },
+          {
+            out: { type: 'string' },
+            'trusted-keys': { type: 'string' },
+            witness: { type: 'string', multiple: true },
+          },
           1,
         );
         const trustedKeys = values['trusted-keys']
           ? await loadTrustedKeys(values['trusted-keys'])
           : undefined;
+        const witnesses = values.witness ?? witnessesFromEnv();
+        if (witnesses.length > 0 && !values.out) throw new CliError('checkpoints: --witness needs --out DIR');
         return await withStore(positionals[0]!, (store) =>
-          checkpoints(store, { outDir: values.out, trustedKeys }, out, err),
+          checkpoints(store, { outDir: values.out, trustedKeys, witnesses }, out, err),
         );
       }
       case 'query': {
@@ -217,6 +235,8 @@ export async function main(argv: string[]): Promise<number> {
         return await proveCommand(rest, out, err);
       case 'verify-receipt':
         return await verifyReceiptCommand(rest, out);
+      case 'witness':
+        return await witnessCommand(rest, out);
       default:
         throw new CliError(`unknown command: ${command}\n\n${USAGE}`);
     }

@@ -7,8 +7,10 @@ import { CliError, EXIT } from '../cli/errors.js';
 import { oneLine } from '../cli/safe-text.js';
 import { loadTrustedKeys } from '../keys/keys.js';
 import { isPostgresUrl, openAuditStore } from '../stores/open.js';
+import { checkPolicy } from '../witness/policy.js';
+import { cosignedNotes, loadPolicy } from '../witness/witness-command.js';
 import { ProveError, proveRow, type RowSelector } from './prove.js';
-import { verifyReceipt } from './receipt.js';
+import { parseReceipt, verifyReceipt } from './receipt.js';
 
 type Out = (s: string) => void;
 
@@ -16,7 +18,7 @@ type Out = (s: string) => void;
 export const RECEIPT_USAGE = `  onbehalf prove STORE (--event ID | --origin O --seq N) [--checkpoint FILE|DIR]... [--out FILE]
                                                a C2SP tlog-proof receipt of one row, with the row: it
                                                verifies with no store (docs/receipts.md)
-  onbehalf verify-receipt FILE --trusted-keys JWKS [--format table|json]
+  onbehalf verify-receipt FILE --trusted-keys JWKS [--witness-policy FILE] [--format table|json]
                                                exit 0 the row is in the signed log; 1 it is not (the
                                                receipt was changed); 2 unusable input
 `;
@@ -53,7 +55,9 @@ export async function proveCommand(args: string[], out: Out, err: Out): Promise<
     if (!/^[1-9][0-9]*$/.test(seq)) throw new CliError(`prove: --seq: expected 1, 2, …, got ${seq}`);
     which = { origin: String(values.origin), seq: Number(seq) };
   }
-  const checkpointNotes = readCheckpointNotes((values.checkpoint as string[] | undefined) ?? []);
+  const paths = (values.checkpoint as string[] | undefined) ?? [];
+  // Directories' notes with the witnesses' cosignatures kept beside them: a receipt then carries them.
+  const checkpointNotes = [...readCheckpointNotes(paths), ...cosignedNotes(paths)];
   if (!isPostgresUrl(location) && !existsSync(location))
     throw new CliError(`store ${location}: no such file`);
   const store = await openAuditStore(location, { readonly: true });
@@ -82,6 +86,7 @@ export async function verifyReceiptCommand(args: string[], out: Out): Promise<nu
   const { values, positionals } = parse(args, {
     'trusted-keys': { type: 'string' },
     format: { type: 'string' },
+    'witness-policy': { type: 'string' },
   });
   if (positionals.length !== 1) throw new CliError(`verify-receipt: expected FILE\n\n${RECEIPT_USAGE}`);
   const keysSource = values['trusted-keys'];
@@ -100,7 +105,13 @@ export async function verifyReceiptCommand(args: string[], out: Out): Promise<nu
     throw new CliError(`verify-receipt: ${file}: cannot read: ${(e as NodeJS.ErrnoException).code ?? e}`);
   }
   const trustedKeys = await loadTrustedKeys(keysSource);
-  const v = verifyReceipt(text, trustedKeys);
+  let v = verifyReceipt(text, trustedKeys);
+  const policyFile = values['witness-policy'];
+  if (v.ok && typeof policyFile === 'string') {
+    // The receipt's checkpoint must also carry a quorum of the policy's witnesses' cosignatures.
+    const quorum = checkPolicy(loadPolicy(policyFile), parseReceipt(text.toString('utf8')).checkpoint);
+    if (!quorum.ok) v = { ...v, ok: false, reason: `witnesses: ${quorum.reason}` };
+  }
   const exit = v.ok ? EXIT.ok : v.notAReceipt ? EXIT.unusable : EXIT.tampered;
   if (format === 'json') {
     out(

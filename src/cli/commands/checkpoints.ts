@@ -21,7 +21,7 @@ export const NOTE_EXTENSION = '.note';
  */
 export async function checkpoints(
   store: AuditStore,
-  options: { outDir?: string; trustedKeys?: readonly TrustedKey[] },
+  options: { outDir?: string; trustedKeys?: readonly TrustedKey[]; witnesses?: readonly string[] },
   out: Out,
   err: Out,
 ): Promise<number> {
@@ -74,7 +74,7 @@ export async function checkpoints(
       continue;
     }
     // Proven to extend the newest checkpoint already in DIR, by a consistency proof, before it is kept.
-    const proven = await anchorNewCheckpoint(store, options.outDir, file, cp.note);
+    const proven = await anchorNewCheckpoint(store, options.outDir, file, cp.note, options.witnesses, err);
     out(`wrote ${file} (${cp.origin} at size ${cp.size})${proven}\n`);
   }
   return EXIT.ok;
