@@ -30,7 +30,9 @@ Usage:
                                                checkpoints given do not vouch for every log
   onbehalf checkpoints STORE [--out DIR] [--trusted-keys JWKS] [--witness URL]...
                                                verify, then print (or write to DIR) each log's latest signed
-                                               checkpoint, to keep off-host for verify --checkpoint
+                                               checkpoint, to keep off-host for verify --checkpoint; in DIR
+                                               each is proven consistent with the one before, and witnesses
+                                               (--witness URL, ONBEHALF_WITNESSES) cosign it
   onbehalf query STORE [--actor-type T] [--actor ID] [--on-behalf-of ID] [--trigger ID] [--action A]
                        [--record-type action|started|gap] [--since ISO] [--until ISO] [--limit N]
                        [--format table|json|ndjson]
