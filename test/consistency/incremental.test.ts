@@ -7,10 +7,11 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseCheckpoint } from '../../src/audit/checkpoint.js';
 import { verifyConsistency } from '../../src/audit/merkle.js';
 import { writeKeyPair } from '../../src/keys/keys.js';
+import { openAuditStore } from '../../src/stores/open.js';
 import { SqliteAuditStore } from '../../src/stores/sqlite-store.js';
 import { cli, ensureBuilt, restoreTriggers } from '../adversarial/support.js';
 import { tempDir, testSigningKey } from '../helpers/audit.js';
-import { seedEvent } from '../helpers/postgres-db.js';
+import { createTestDatabase, seedEvent } from '../helpers/postgres-db.js';
 
 let dir: string;
 let path: string;
@@ -181,5 +182,34 @@ describe('consistency proofs and incremental verify', () => {
     expect((await cli('verify', path, '--incremental')).code).toBe(2);
     const notDir = join(dir, 'keys', 'jwks.json');
     expect((await cli('verify', path, '--incremental', '--checkpoint', notDir)).code).toBe(2);
+  });
+});
+
+describe('incremental verify on a PostgreSQL fleet store', () => {
+  it('reads a writer log from its anchor on, and says a writer log begun since is not anchored (exit 3)', async () => {
+    const db = await createTestDatabase('incremental');
+    try {
+      const store = await openAuditStore(db.url, { signingKey: testSigningKey, checkpointIntervalMs: 0 });
+      await store.append(Array.from({ length: 6 }, (_, i) => seedEvent(i, 'host-a')));
+      await store.checkpoint();
+      expect((await cli('checkpoints', db.url, '--out', anchors, '--trusted-keys', jwks)).code).toBe(0);
+      await store.append(Array.from({ length: 5 }, (_, i) => seedEvent(6 + i, 'host-a')));
+      await store.checkpoint();
+      const r = await incremental(db.url, '--format', 'json');
+      expect(r.code, r.stdout).toBe(0);
+      expect(JSON.parse(r.stdout).logs).toMatchObject([
+        { origin: store.origin, verdict: 'intact', anchoredSize: 6, newRows: 5, vouchedSize: 11 },
+      ]);
+      await store.close();
+      // Every opened PostgreSQL store is a new writer log: until anchored, incremental verify cannot vouch for it.
+      const next = await openAuditStore(db.url, { signingKey: testSigningKey, checkpointIntervalMs: 0 });
+      await next.append([seedEvent(0, 'host-b')]);
+      await next.close();
+      const later = await incremental(db.url);
+      expect(later.stdout).toMatch(/UNVOUCHED .*: 0 new row.*\n {2}reason: no checkpoint of this log in/);
+      expect(later.code).toBe(3);
+    } finally {
+      await db.drop();
+    }
   });
 });
