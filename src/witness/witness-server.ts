@@ -131,12 +131,9 @@ function readBody(req: IncomingMessage): Promise<string> {
     let size = 0;
     req.on('data', (c: Buffer) => {
       size += c.length;
-      if (size > MAX_BODY) {
-        reject(new Refusal(413, `body larger than ${MAX_BODY} bytes`));
-        req.destroy();
-        return;
-      }
-      chunks.push(c);
+      // The rest is read and dropped, so the client receives the 413 rather than a reset connection.
+      if (size > MAX_BODY) reject(new Refusal(413, `body larger than ${MAX_BODY} bytes`));
+      else chunks.push(c);
     });
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     req.on('error', reject);
