@@ -112,6 +112,8 @@ export async function main(argv: string[]): Promise<number> {
           format: format(values.format),
         };
         const policy = values['witness-policy'];
+        if (policy && options.format !== 'table')
+          throw new CliError('verify: --witness-policy prints its verdict as text; use it without --format');
         return await withStore(positionals[0]!, async (store) => {
           const code = values.incremental
             ? await incrementalVerify(store, options, out)
