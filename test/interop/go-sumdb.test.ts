@@ -75,10 +75,26 @@ function buildChecker(): Promise<string> {
 }
 
 /** Runs the Go checker on a request. */
-async function runGo(request: unknown): Promise<{ notes: boolean[] | null; logs: GoLog[] }> {
+async function runGo(request: unknown): Promise<GoResponse> {
   const run = await runProcess(await buildChecker(), [], { input: JSON.stringify(request), env: GO_ENV });
   if (run.status !== 0) throw new Error(`go-sumdb failed: ${run.stderr}`);
-  return JSON.parse(run.stdout) as { notes: boolean[] | null; logs: GoLog[] };
+  return JSON.parse(run.stdout) as GoResponse;
+}
+
+interface GoResponse {
+  notes: boolean[] | null;
+  logs: GoLog[];
+  /** "ok" or Go's error, per receipt and per consistency proof. */
+  receipts: string[] | null;
+  tree_proofs: string[] | null;
+}
+
+const CLI = join(import.meta.dirname, '../../dist/cli/main.js');
+/** The built CLI as a child process; fails the test on a non-zero exit. */
+async function onbehalf(...args: string[]): Promise<string> {
+  const r = await runProcess(process.execPath, [CLI, ...args]);
+  if (r.status !== 0) throw new Error(`onbehalf ${args.join(' ')}: exit ${r.status}: ${r.stderr}`);
+  return r.stdout;
 }
 
 /** A Go sumdb/note verifier key: `name+hash+base64(0x01 ‖ public key)`. */
@@ -160,6 +176,56 @@ describe.skipIf(!haveGo)(`Go sumdb/note and sumdb/tlog${haveGo ? '' : ` (${MISSI
         expect(log.roots[size], `root of ${size}`).toBe(merkleTreeHash(leaves, size).toString('base64'));
       expect(log.inclusion).toEqual([...inclusion.map(() => true), false]);
       expect(log.consistency).toEqual(consistency.map(() => true));
+    },
+    GO_TIMEOUT_MS,
+  );
+
+  it(
+    'accept the receipts onbehalf prove writes (CheckRecord) and the consistency proofs checkpoints --out writes (CheckTree)',
+    async () => {
+      const key = generateSigningKey();
+      const path = join(work, 'receipts.db');
+      const anchors = join(work, 'anchors');
+      const grow = async (n: number, from: number) => {
+        const store = new SqliteAuditStore(path, {
+          signingKey: key,
+          checkpointEvery: 1000,
+          checkpointIntervalMs: 0,
+        });
+        await store.append(Array.from({ length: n }, (_, j) => seedEvent(from + j, 'rcpt')));
+        await store.close();
+        return store.origin;
+      };
+      const origin = await grow(20, 0);
+      await onbehalf('checkpoints', path, '--out', anchors);
+      await grow(17, 20);
+      await onbehalf('checkpoints', path, '--out', anchors);
+      const receipts: string[] = [];
+      for (const seq of [1, 2, 7, 20, 21, 36, 37]) {
+        receipts.push(await onbehalf('prove', path, '--origin', origin, '--seq', String(seq)));
+      }
+      const stem = join(anchors, origin.replace(/[^A-Za-z0-9._-]+/g, '_'));
+      const body = readFileSync(`${stem}.37.consistency`, 'utf8');
+      const oldNote = readFileSync(`${stem}.20.note`, 'utf8');
+      const changedIndex = receipts[2]!.replace(/^index 6$/m, 'index 5');
+      // One proof hash replaced: CheckTree itself must refuse it.
+      const lines = body.split('\n');
+      lines[1] = Buffer.alloc(32, 1).toString('base64');
+      const changedOld = lines.join('\n');
+      const result = await runGo({
+        verifier_keys: [verifierKey(origin, key)],
+        notes: [],
+        logs: [],
+        receipts: [...receipts, changedIndex],
+        tree_proofs: [
+          { old_note: oldNote, body },
+          { old_note: oldNote, body: changedOld },
+        ],
+      });
+      expect(result.receipts?.slice(0, receipts.length)).toEqual(receipts.map(() => 'ok'));
+      expect(result.receipts?.at(-1)).toBe('invalid transparency proof');
+      expect(result.tree_proofs?.[0]).toBe('ok');
+      expect(result.tree_proofs?.[1]).toBe('invalid transparency proof');
     },
     GO_TIMEOUT_MS,
   );

@@ -1,7 +1,8 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseCheckpoint } from '../../audit/checkpoint.js';
 import { verifyAuditStore } from '../../audit/verify-store.js';
+import { anchorNewCheckpoint } from '../../consistency/anchor-command.js';
 import type { TrustedKey } from '../../keys/keys.js';
 import type { AuditStore } from '../../stores/audit-store.js';
 import { CliError, EXIT } from '../errors.js';
@@ -20,7 +21,7 @@ export const NOTE_EXTENSION = '.note';
  */
 export async function checkpoints(
   store: AuditStore,
-  options: { outDir?: string; trustedKeys?: readonly TrustedKey[] },
+  options: { outDir?: string; trustedKeys?: readonly TrustedKey[]; witnesses?: readonly string[] },
   out: Out,
   err: Out,
 ): Promise<number> {
@@ -72,8 +73,9 @@ export async function checkpoints(
       out(`${file}: unchanged (${cp.origin} at size ${cp.size})\n`);
       continue;
     }
-    writeFileSync(file, cp.note, { flag: 'wx' });
-    out(`wrote ${file} (${cp.origin} at size ${cp.size})\n`);
+    // Proven to extend the newest checkpoint already in DIR, by a consistency proof, before it is kept.
+    const proven = await anchorNewCheckpoint(store, options.outDir, file, cp.note, options.witnesses, err);
+    out(`wrote ${file} (${cp.origin} at size ${cp.size})${proven}\n`);
   }
   return EXIT.ok;
 }

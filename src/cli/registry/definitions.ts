@@ -1,7 +1,11 @@
 import { existsSync } from 'node:fs';
+import { witnessesFromEnv } from '../../consistency/anchor-command.js';
+import { incrementalVerify } from '../../consistency/incremental-command.js';
 import { thisHostOrigins } from '../../keys/key-binding.js';
 import { generateSigningKey, loadTrustedKeys, writeKeyPair } from '../../keys/keys.js';
+import { proveCommand, verifyReceiptCommand } from '../../receipts/receipt-commands.js';
 import { isIsoTime, resolveTime, TIME_FORMS } from '../../time/relative-time.js';
+import { witnessCommand, witnessQuorum } from '../../witness/witness-command.js';
 import { boundedSql, DEFAULT_SQL_TIMEOUT_SECONDS } from '../commands/bounded-sql.js';
 import { checkpoints } from '../commands/checkpoints.js';
 import { DEMO_STORE, demo } from '../commands/demo.js';
@@ -55,6 +59,15 @@ export const verifyCommand = defineCommand({
       description: 'the keys trusted to sign checkpoints (file or URL)',
     },
     format: FORMAT,
+    incremental: {
+      type: 'boolean',
+      description: 'with --checkpoint DIR: only the rows after its newest checkpoint (docs/receipts.md)',
+    },
+    'witness-policy': {
+      type: 'string',
+      value: 'FILE',
+      description: "a tlog-policy: a quorum of its witnesses must have cosigned each log's checkpoint",
+    },
   },
   async run({ values, positionals }, { out, err }) {
     const options = {
@@ -62,7 +75,17 @@ export const verifyCommand = defineCommand({
       trustedKeys: values['trusted-keys'],
       format: outputFormat(values.format),
     };
-    return await withStore(positionals[0]!, (store) => verify(store, options, out, err));
+    const policy = values['witness-policy'];
+    if (policy && options.format !== 'table')
+      throw new CliError('verify: --witness-policy prints its verdict as text; use it without --format');
+    return await withStore(positionals[0]!, async (store) => {
+      const code = values.incremental
+        ? await incrementalVerify(store, options, out)
+        : await verify(store, options, out, err);
+      if (!policy) return code;
+      const quorum = witnessQuorum(policy, values.checkpoint ?? [], await store.origins(), out);
+      return code === EXIT.ok ? quorum : code;
+    });
   },
 });
 
@@ -71,7 +94,7 @@ export const checkpointsCommand = defineCommand({
   args: 'STORE',
   positionals: { min: 1, max: 1 },
   summary:
-    "verify, then print (or write to DIR) each log's latest signed\ncheckpoint, to keep off-host for verify --checkpoint",
+    "verify, then print (or write to DIR) each log's latest signed\ncheckpoint, to keep off-host for verify --checkpoint; in DIR\neach is proven consistent with the one before, and witnesses\n(--witness URL, ONBEHALF_WITNESSES) cosign it",
   options: {
     out: { type: 'string', value: 'DIR', description: 'write one <origin>.note per log here' },
     'trusted-keys': {
@@ -79,11 +102,19 @@ export const checkpointsCommand = defineCommand({
       value: 'JWKS',
       description: 'the keys trusted to sign checkpoints (file or URL)',
     },
+    witness: {
+      type: 'string',
+      multiple: true,
+      value: 'URL',
+      description: 'a C2SP tlog-witness to cosign each new checkpoint (needs --out)',
+    },
   },
   async run({ values, positionals }, { out, err }) {
     const trustedKeys = values['trusted-keys'] ? await loadTrustedKeys(values['trusted-keys']) : undefined;
+    const witnesses = values.witness ?? witnessesFromEnv();
+    if (witnesses.length > 0 && !values.out) throw new CliError('checkpoints: --witness needs --out DIR');
     return await withStore(positionals[0]!, (store) =>
-      checkpoints(store, { outDir: values.out, trustedKeys }, out, err),
+      checkpoints(store, { outDir: values.out, trustedKeys, witnesses }, out, err),
     );
   },
 });
@@ -190,5 +221,80 @@ export const keygenCommand = defineCommand({
       err(`keygen: no --origin given: its checkpoints vouch for this host's logs only (${origins[0]})\n`);
     out(`wrote ${privatePath} (private, mode 0600) and ${publicPath} (public); kid ${key.kid}\n`);
     return EXIT.ok;
+  },
+});
+
+export const proveCommandDefinition = defineCommand({
+  name: 'prove',
+  args: 'STORE',
+  positionals: { min: 1, max: 1 },
+  summary:
+    'a C2SP tlog-proof receipt of one row, with the row: it\nverifies with no store (docs/receipts.md); give --event ID\nor --origin O with --seq N',
+  options: {
+    event: { type: 'string', value: 'ID', description: 'the row with this event id' },
+    origin: { type: 'string', value: 'O', description: 'the log of the row (with --seq)' },
+    seq: { type: 'string', value: 'N', description: 'the row at this seq of --origin' },
+    checkpoint: {
+      type: 'string',
+      multiple: true,
+      value: 'FILE|DIR',
+      description: 'checkpoints kept off-host (their cosignatures go into the receipt)',
+    },
+    out: { type: 'string', value: 'FILE', description: 'write the receipt here (default stdout)' },
+  },
+  async run({ values, positionals }, { out, err }) {
+    return await proveCommand(values, positionals[0]!, out, err);
+  },
+});
+
+export const verifyReceiptCommandDefinition = defineCommand({
+  name: 'verify-receipt',
+  args: 'FILE',
+  positionals: { min: 1, max: 1 },
+  summary: 'exit 0 the row is in the signed log; 1 it is not (the\nreceipt was changed); 2 unusable input',
+  options: {
+    'trusted-keys': {
+      type: 'string',
+      value: 'JWKS',
+      required: true,
+      description: "the log's pinned public keys (file or URL)",
+    },
+    'witness-policy': {
+      type: 'string',
+      value: 'FILE',
+      description: 'a tlog-policy whose quorum must have cosigned the checkpoint',
+    },
+    format: { type: 'string', value: 'table|json', description: 'output format (default table)' },
+  },
+  async run({ values, positionals }, { out }) {
+    return await verifyReceiptCommand(values, positionals[0]!, out);
+  },
+});
+
+export const witnessCommandDefinition = defineCommand({
+  name: 'witness',
+  args: '',
+  positionals: { min: 0, max: 0 },
+  summary:
+    "a C2SP tlog-witness: cosigns the logs' checkpoints that\nextend what it cosigned before (docs/receipts.md); runs until\nSIGINT or SIGTERM",
+  options: {
+    listen: { type: 'string', value: 'HOST:PORT', required: true, description: 'where to listen' },
+    state: {
+      type: 'string',
+      value: 'FILE.db',
+      required: true,
+      description: 'SQLite file of the latest checkpoint per log',
+    },
+    key: { type: 'string', value: 'KEY.jwk', required: true, description: "the witness's own signing key" },
+    'trusted-keys': {
+      type: 'string',
+      value: 'JWKS',
+      required: true,
+      description: "the logs' public keys, bound to their origins",
+    },
+    name: { type: 'string', value: 'NAME', description: 'the witness name (default onbehalf-witness/HOST)' },
+  },
+  async run({ values }, { out }) {
+    return await witnessCommand(values, out);
   },
 });

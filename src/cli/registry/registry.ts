@@ -5,9 +5,12 @@ import {
   checkpointsCommand,
   demoCommand,
   keygenCommand,
+  proveCommandDefinition,
   reportCommand,
   sqlCommand,
   verifyCommand,
+  verifyReceiptCommandDefinition,
+  witnessCommandDefinition,
 } from './definitions.js';
 
 /** Every command of the CLI, in the order usage lists them. A new command is one entry here. */
@@ -20,6 +23,9 @@ export const COMMANDS: readonly AnyCommand[] = [
   timelineCommand,
   reportCommand,
   keygenCommand,
+  proveCommandDefinition,
+  verifyReceiptCommandDefinition,
+  witnessCommandDefinition,
 ];
 
 /** The command named `name`, if there is one. */

@@ -22,6 +22,15 @@ type request struct {
 	Notes []string `json:"notes"`
 	// Logs: each row's canonical bytes (base64), checkpoints of them, and proofs to check.
 	Logs []logRequest `json:"logs"`
+	// Receipts: c2sp.org/tlog-proof@v1 texts as onbehalf prove writes them.
+	Receipts []string `json:"receipts"`
+	// Consistency proofs as checkpoints --out writes them (tlog-witness add-checkpoint bodies).
+	TreeProofs []treeProof `json:"tree_proofs"`
+}
+
+type treeProof struct {
+	OldNote string `json:"old_note"`
+	Body    string `json:"body"`
 }
 
 type logRequest struct {
@@ -59,8 +68,10 @@ type logResult struct {
 }
 
 type response struct {
-	Notes []bool      `json:"notes"`
-	Logs  []logResult `json:"logs"`
+	Notes      []bool      `json:"notes"`
+	Logs       []logResult `json:"logs"`
+	Receipts   []string    `json:"receipts"`
+	TreeProofs []string    `json:"tree_proofs"`
 }
 
 type hashes []tlog.Hash
@@ -109,6 +120,13 @@ func main() {
 	}
 	for _, l := range req.Logs {
 		resp.Logs = append(resp.Logs, checkLog(l, known))
+	}
+	// "ok", or what Go found wrong.
+	for _, r := range req.Receipts {
+		resp.Receipts = append(resp.Receipts, verdict(checkReceipt(r, known)))
+	}
+	for _, t := range req.TreeProofs {
+		resp.TreeProofs = append(resp.TreeProofs, verdict(checkTreeProof(t, known)))
 	}
 	if err := json.NewEncoder(os.Stdout).Encode(resp); err != nil {
 		fail(err)
@@ -177,4 +195,94 @@ func checkLog(l logRequest, known note.Verifiers) logResult {
 func fail(err error) {
 	fmt.Fprintln(os.Stderr, "go-sumdb:", err)
 	os.Exit(1)
+}
+
+func verdict(err error) string {
+	if err != nil {
+		return err.Error()
+	}
+	return "ok"
+}
+
+// openCheckpoint opens a signed checkpoint note and returns its size and root.
+func openCheckpoint(text string, known note.Verifiers) (int64, tlog.Hash, error) {
+	n, err := note.Open([]byte(text), known)
+	if err != nil {
+		return 0, tlog.Hash{}, err
+	}
+	lines := strings.SplitN(n.Text, "\n", 4)
+	if len(lines) < 4 {
+		return 0, tlog.Hash{}, fmt.Errorf("checkpoint body %q", n.Text)
+	}
+	size, err := strconv.ParseInt(lines[1], 10, 64)
+	if err != nil {
+		return 0, tlog.Hash{}, err
+	}
+	roots, err := decodeHashes([]string{lines[2]})
+	if err != nil {
+		return 0, tlog.Hash{}, err
+	}
+	return size, roots[0], nil
+}
+
+// checkReceipt parses a c2sp.org/tlog-proof@v1 text on its own and checks it with tlog.CheckRecord.
+func checkReceipt(text string, known note.Verifiers) error {
+	head, checkpoint, ok := strings.Cut(text, "\n\n")
+	if !ok {
+		return fmt.Errorf("no blank line")
+	}
+	lines := strings.Split(head, "\n")
+	if len(lines) < 3 || lines[0] != "c2sp.org/tlog-proof@v1" || !strings.HasPrefix(lines[1], "extra ") || !strings.HasPrefix(lines[2], "index ") {
+		return fmt.Errorf("not a tlog-proof header")
+	}
+	record, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(lines[1], "extra "))
+	if err != nil {
+		return err
+	}
+	index, err := strconv.ParseInt(strings.TrimPrefix(lines[2], "index "), 10, 64)
+	if err != nil {
+		return err
+	}
+	proof, err := decodeHashes(lines[3:])
+	if err != nil {
+		return err
+	}
+	size, root, err := openCheckpoint(checkpoint, known)
+	if err != nil {
+		return err
+	}
+	return tlog.CheckRecord(tlog.RecordProof(proof), size, root, index, tlog.RecordHash(record))
+}
+
+// checkTreeProof parses an add-checkpoint body ("old N", proof lines, blank line, checkpoint) and
+// checks it against the old checkpoint with tlog.CheckTree.
+func checkTreeProof(t treeProof, known note.Verifiers) error {
+	head, checkpoint, ok := strings.Cut(t.Body, "\n\n")
+	if !ok {
+		return fmt.Errorf("no blank line")
+	}
+	lines := strings.Split(head, "\n")
+	if !strings.HasPrefix(lines[0], "old ") {
+		return fmt.Errorf("no old size line")
+	}
+	oldSize, err := strconv.ParseInt(strings.TrimPrefix(lines[0], "old "), 10, 64)
+	if err != nil {
+		return err
+	}
+	proof, err := decodeHashes(lines[1:])
+	if err != nil {
+		return err
+	}
+	size, root, err := openCheckpoint(checkpoint, known)
+	if err != nil {
+		return err
+	}
+	stated, oldRoot, err := openCheckpoint(t.OldNote, known)
+	if err != nil {
+		return err
+	}
+	if stated != oldSize {
+		return fmt.Errorf("old size %d, old checkpoint %d", oldSize, stated)
+	}
+	return tlog.CheckTree(tlog.TreeProof(proof), size, root, oldSize, oldRoot)
 }
