@@ -29,7 +29,7 @@ const BLOCK = 500;
 function start() {
   const instrumentations = [new HttpInstrumentation()];
   if (onbehalf) {
-    const store = commit === 'nostore' ? false : join(dir, `${role}-${flavour}.db`);
+    const store = commit === 'nostore' ? false : join(dir, `${role}-${flavour}-${process.pid}.db`);
     return startOnbehalf({
       serviceName: `bench-${role}`,
       // The client only propagates: its store would stay empty.
@@ -53,14 +53,15 @@ function start() {
   return { shutdown: () => sdk.shutdown(), store: undefined };
 }
 
+// Before the SDK starts: making the row uses (and then releases) the global context manager.
+const raw =
+  role === 'server' && flavour.startsWith('floor-')
+    ? rawDurableWriter(join(dir, `${flavour}-${process.pid}.db`), commit, { event: await lookupOrderEvent() })
+    : undefined;
 const telemetry = start();
 // Required after the SDK started, so the instrumentation has patched it.
 const http = createRequire(import.meta.url)('node:http');
 const tracer = trace.getTracer('onbehalf-bench');
-const raw =
-  role === 'server' && flavour.startsWith('floor-')
-    ? rawDurableWriter(join(dir, `${flavour}.db`), commit, { event: await lookupOrderEvent() })
-    : undefined;
 
 /** What each request does on the server: one tool call, audited under onbehalf, a plain span otherwise. */
 function lookupOrder(id) {

@@ -74,7 +74,7 @@ export class LogWriterCore {
     const origin = this.origin;
     for (const given of events) {
       const event = prepare(given);
-      const { seq, prev_hash, hash } = state.append(event).integrity;
+      const { seq, prev_hash, hash } = state.appendIntegrity(event);
       // One pass over the fixed column set builds both the bind array and the stored row.
       const values: unknown[] = new Array(EVENT_COLUMNS.length + 4);
       const row: Record<string, unknown> = {};
