@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { type Context, diag } from '@opentelemetry/api';
 import type { ReadableSpan, Span, SpanProcessor } from '../otel/sdk-interfaces.js';
 import { isFoldedIntoGate } from '../processor/folded-tool-calls.js';
@@ -7,9 +6,11 @@ import type { RedactionOptions } from '../redaction/redact.js';
 import type { AuditStore } from '../stores/audit-store.js';
 import { isSyncWriter } from '../stores/capabilities.js';
 import { addCommitAck, isCommitAwaited } from './commit-acks.js';
-import { type AuditEvent, auditEvent } from './event.js';
+import type { AuditEvent } from './event.js';
+import { type Gap, gapRecord } from './gap-record.js';
 import { onProcessExit } from './process-exit.js';
 import { spanToAuditEvent } from './span-to-event.js';
+import { TurnCommit } from './turn-commit.js';
 import {
   noteUnrecordedAction,
   registerUnrecordedWriter,
@@ -69,13 +70,6 @@ export interface AuditProcessorStats {
   mappingErrors: number;
 }
 
-interface Gap {
-  count: number;
-  reasons: Set<string>;
-  from: string;
-  to: string;
-}
-
 const RETRY_MS = 1000;
 
 /**
@@ -99,8 +93,10 @@ export class AuditSpanProcessor implements SpanProcessor {
   };
   private readonly store: AuditStore;
   private readonly commit: AuditCommitMode;
-  /** The commit of the events deferred to the end of this turn (`turn` mode), while one is scheduled. */
-  private turnAck: { promise: Promise<void>; resolve: () => void } | undefined;
+  /** The commit of the events deferred to the end of this turn (`turn` mode). */
+  private readonly turn = new TurnCommit(() =>
+    isSyncWriter(this.store) && !this.failing ? this.flushSync() : this.flush(),
+  );
   private readonly groupCommitMs: number;
   private readonly maxBatchSize: number;
   private readonly maxQueueSize: number;
@@ -252,41 +248,10 @@ export class AuditSpanProcessor implements SpanProcessor {
       else void this.flush();
       return undefined;
     }
-    if (this.commit === 'turn' && (awaited || !sync) && !this.failing) return this.deferToTurn();
+    if (this.commit === 'turn' && (awaited || !sync) && !this.failing) return this.turn.defer();
     if (this.commit !== 'group' && sync) this.flushSync();
     else this.schedule(this.groupCommitMs);
     return undefined;
-  }
-
-  /**
-   * The commit at the end of this event-loop turn (`setImmediate`: after every I/O callback of the
-   * turn ran), shared by every event deferred to it. It resolves once the batch is committed, or once
-   * a failure is counted and reported (the events stay queued for the retry, as in the other modes).
-   */
-  private deferToTurn(): Promise<void> {
-    if (this.turnAck) return this.turnAck.promise;
-    let resolve!: () => void;
-    const promise = new Promise<void>((r) => {
-      resolve = r;
-    });
-    this.turnAck = { promise, resolve };
-    setImmediate(() => this.commitTurn());
-    return promise;
-  }
-
-  private commitTurn(): void {
-    const ack = this.turnAck;
-    this.turnAck = undefined;
-    const done = () => ack?.resolve();
-    if (isSyncWriter(this.store) && !this.failing) {
-      try {
-        this.flushSync();
-      } finally {
-        done();
-      }
-    } else {
-      this.flush().then(done, done);
-    }
   }
 
   private loseEvents(count: number, reason: string, at: string): void {
@@ -432,20 +397,4 @@ export class AuditSpanProcessor implements SpanProcessor {
       // A faulty error callback must not reach the host either.
     }
   }
-}
-
-function gapRecord(gap: Gap): AuditEvent {
-  return auditEvent({
-    event_id: `evt-${randomUUID()}`,
-    record_type: 'gap',
-    timestamp: new Date().toISOString(),
-    action: 'gap',
-    result: 'gap',
-    attributes: JSON.stringify({
-      lost: gap.count,
-      reasons: [...gap.reasons].sort(),
-      from: gap.from,
-      to: gap.to,
-    }),
-  });
 }
