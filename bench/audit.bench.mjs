@@ -1,17 +1,14 @@
 // Section 2: audit append rate. Events/s through AuditSpanProcessor into SQLite, against raw
-// better-sqlite3 inserts of the same rows into the same table (same schema, indexes and triggers,
-// same pragmas), in the same durability mode. The onbehalf side also pays for mapping the span,
+// inserts of the same rows into the same table (same driver, schema, indexes, triggers and pragmas),
+// in the same durability mode, each row built as cheaply as JavaScript allows (raw-writer.mjs). The onbehalf side also pays for mapping the span,
 // redaction, the hash chain, the Merkle frontier and a signed checkpoint every 1000 events: that is
 // the cost being measured.
-import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import Database from 'better-sqlite3';
 import { AuditSpanProcessor, recognizeToolCall, SqliteAuditStore, spanToAuditEvent } from '../dist/index.js';
-import { TABLE_COLUMNS } from '../dist/stores/query-sql.js';
-import { SQLITE_SCHEMA } from '../dist/stores/sqlite-schema.js';
 import { auditedSpans } from './fixtures.mjs';
 import { allOf, atLeast, interleaved, rate, row, scratch, settings, valueAtLeast } from './lib.mjs';
+import { rawDurableWriter } from './raw-writer.mjs';
 
 const MODES = [
   // name, store durability, processor commit, events per batch (per-event: one at a time anyway)
@@ -20,38 +17,9 @@ const MODES = [
   { name: 'group commit (WAL, NORMAL, 1000/tx)', durability: 'normal', commit: 'group', batch: 1000 },
 ];
 
+/** The fair raw baseline (`raw-writer.mjs`): the same row, bound by position, built without objects. */
 function rawWriter(path, mode, event) {
-  const db = new Database(path);
-  db.pragma('journal_mode = WAL');
-  db.pragma(`synchronous = ${mode.durability === 'strict' ? 'FULL' : 'NORMAL'}`);
-  db.exec(SQLITE_SCHEMA);
-  const insert = db.prepare(
-    `INSERT INTO audit_events (${TABLE_COLUMNS.join(', ')}) VALUES (${TABLE_COLUMNS.map((c) => `@${c}`).join(', ')})`,
-  );
-  const hash = 'a'.repeat(64);
-  let seq = 0;
-  // Fresh id and seq per row: the unique index and primary key cost the same as in the store.
-  const next = () => ({
-    ...event,
-    event_id: `evt-${randomUUID()}`,
-    origin: 'raw',
-    seq: ++seq,
-    prev_hash: hash,
-    hash,
-  });
-  const many = db.transaction((n) => {
-    for (let i = 0; i < n; i++) insert.run(next());
-  });
-  return {
-    // per-event: autocommit, one implicit transaction per row; group: one transaction per batch.
-    batch:
-      mode.commit === 'group'
-        ? (n) => many.immediate(n)
-        : (n) => {
-            for (let i = 0; i < n; i++) insert.run(next());
-          },
-    close: () => db.close(),
-  };
+  return rawDurableWriter(path, mode.commit, { event, durability: mode.durability });
 }
 
 export async function run({ mode = 'quick' } = {}) {
@@ -81,13 +49,13 @@ export async function run({ mode = 'quick' } = {}) {
         () => rate(() => raw.batch(m.batch), m.batch, s.appendMs),
       );
       await processor.shutdown();
-      raw.close();
+      await raw.close();
       const { lost, storeErrors, mappingErrors } = processor.stats;
       if (lost || storeErrors || mappingErrors || lostReported)
         throw new Error(`append ${m.name}: events lost or failed (${JSON.stringify(processor.stats)})`);
       const base = row({
         section: 'append',
-        name: `raw better-sqlite3, ${m.name}`,
+        name: `raw insert (same driver, row built by position), ${m.name}`,
         value: theirs,
         unit: 'events/s',
         better: 'higher',

@@ -58,3 +58,31 @@ export function auditedSpans(n = 16) {
     return span;
   });
 }
+
+/**
+ * The audit event `audited('lookup_order', { target, riskTier: 0 })` leaves under the seed
+ * scenario's attribution, mapped as the audit processor maps it: the row the HTTP floor inserts.
+ */
+export async function lookupOrderEvent() {
+  const { recognizeToolCall, spanToAuditEvent } = await import('../dist/index.js');
+  const ctx = attributedContext() ?? ROOT_CONTEXT;
+  const tracer = new BasicTracerProvider({
+    spanProcessors: [new AttributionSpanProcessor({ env: {} })],
+  }).getTracer('onbehalf-bench');
+  const span = tracer.startSpan(
+    'execute_tool lookup_order',
+    {
+      attributes: {
+        'gen_ai.operation.name': 'execute_tool',
+        'gen_ai.tool.name': 'lookup_order',
+        'attribution.action': 'lookup_order',
+        'attribution.target': 'order-1',
+        'attribution.risk_tier': 0,
+        'attribution.result': 'ok',
+      },
+    },
+    ctx,
+  );
+  span.end();
+  return spanToAuditEvent(span, recognizeToolCall(span), 'action');
+}

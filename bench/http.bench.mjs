@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { generateSigningKey, writeKeyPair } from '../dist/index.js';
-import { atLeast, median, row, scratch, settings } from './lib.mjs';
+import { atLeast, atMost, floorAtLeast, median, row, scratch, settings } from './lib.mjs';
 
 const CHILD = fileURLToPath(new URL('./http-child.mjs', import.meta.url));
 
@@ -25,6 +25,8 @@ export async function propagationRows() {
         unit: 'µs',
         better: 'lower',
         baseline,
+        // The token's own cost beside Ed25519's: claims, JSON, base64url and checks.
+        goal: /^(signAttributionToken|verifyAttributionToken)/.test(r.name) ? atMost(1.5) : undefined,
       }),
     );
   }
@@ -52,9 +54,9 @@ async function message(p, what) {
   return m;
 }
 
-/** Requests/s of one client/server pair of the given flavour. */
-async function pair(flavour, dir, requests, concurrency, perTrace) {
-  const server = child(['server', flavour, dir]);
+/** One client/server pair of the given flavour: the client's req/s (cold, steady) and the server's CPU. */
+export async function pair(flavour, dir, marks, concurrency, perTrace) {
+  const server = child(['server', flavour, dir, marks.join(',')]);
   try {
     const { port } = await message(server, `${flavour} server`);
     const client = child([
@@ -62,18 +64,21 @@ async function pair(flavour, dir, requests, concurrency, perTrace) {
       flavour,
       dir,
       String(port),
-      String(requests),
+      marks.join(','),
       String(concurrency),
       String(perTrace),
     ]);
     const { rps } = await message(client, `${flavour} client`);
     server.send('stop');
     const report = await message(server, `${flavour} server stop`);
+    const requests = marks[1] + marks[2];
     if (report.unattributed)
       throw new Error(`http bench ${flavour}: ${report.unattributed} requests had no server span`);
-    if (flavour !== 'otel' && report.stored < requests)
-      throw new Error(`http bench: the server audited ${report.stored} of ${report.handled} requests`);
-    return rps;
+    if (flavour !== 'otel' && !flavour.endsWith('nostore') && report.stored < requests)
+      throw new Error(
+        `http bench ${flavour}: the server stored ${report.stored} of ${report.handled} requests`,
+      );
+    return { rps, cpu: report.cpu };
   } finally {
     // Given a moment to exit by itself, so a profile (BENCH_CHILD_PROF) is written.
     if (server.exitCode === null)
@@ -82,6 +87,73 @@ async function pair(flavour, dir, requests, concurrency, perTrace) {
   }
 }
 
+/** The cases: flavour, requests per trace, label. Floors first: every onbehalf row names its floor. */
+const CASES = [
+  { key: 'otel', flavour: 'otel', perTrace: 1, label: 'plain OpenTelemetry (NodeSDK + HttpInstrumentation)' },
+  {
+    key: 'floor-per-event',
+    flavour: 'floor-per-event',
+    perTrace: 1,
+    label: 'floor: plain OTel + raw insert of the same row, committed per event',
+  },
+  {
+    key: 'floor-turn',
+    flavour: 'floor-turn',
+    perTrace: 1,
+    label: 'floor: plain OTel + raw insert, one commit per turn, response after it',
+  },
+  {
+    key: 'floor-group',
+    flavour: 'floor-group',
+    perTrace: 1,
+    label: 'floor: plain OTel + raw insert, group commit every 10 ms',
+  },
+  {
+    key: 'nostore-1',
+    flavour: 'onbehalf-nostore',
+    perTrace: 1,
+    base: 'otel',
+    label: 'onbehalf without a store (attribution + signed propagation), token per request',
+  },
+  {
+    key: 'nostore-100',
+    flavour: 'onbehalf-nostore',
+    perTrace: 100,
+    base: 'otel',
+    goal: 'nostore',
+    label: 'onbehalf without a store, token cached (100 requests per trace)',
+  },
+  {
+    key: 'turn-1',
+    flavour: 'onbehalf-turn',
+    perTrace: 1,
+    floor: 'floor-turn',
+    label: "onbehalf, commit 'turn' (default), token per request",
+  },
+  {
+    key: 'turn-100',
+    flavour: 'onbehalf-turn',
+    perTrace: 100,
+    floor: 'floor-turn',
+    goal: 'floor',
+    label: "onbehalf, commit 'turn' (default), token cached",
+  },
+  {
+    key: 'per-event-100',
+    flavour: 'onbehalf-per-event',
+    perTrace: 100,
+    floor: 'floor-per-event',
+    label: "onbehalf, commit 'per-event', token cached",
+  },
+  {
+    key: 'group-100',
+    flavour: 'onbehalf-group',
+    perTrace: 100,
+    floor: 'floor-group',
+    label: "onbehalf, commit 'group', token cached",
+  },
+];
+
 export async function run({ mode = 'quick', http = true } = {}) {
   const s = settings(mode);
   const rows = await propagationRows();
@@ -89,57 +161,60 @@ export async function run({ mode = 'quick', http = true } = {}) {
   const tmp = scratch('http');
   try {
     writeKeyPair(join(tmp.dir, 'keys'), generateSigningKey(), { actors: ['agent:nhi:agent-7f3'] });
-    const n = s.httpRequests;
+    const marks = s.httpMarks;
     const c = s.httpConcurrency;
-    const results = { otel: [], onbehalf1: [], onbehalf10: [], group10: [] };
+    const results = Object.fromEntries(CASES.map((k) => [k.key, []]));
     // Interleaved, so a busy moment of the machine does not land on one flavour only.
     for (let i = 0; i < s.httpRounds; i++) {
-      results.otel.push(await pair('otel', tmp.dir, n, c, 1));
-      results.onbehalf1.push(await pair('onbehalf', tmp.dir, n, c, 1));
-      results.onbehalf10.push(await pair('onbehalf', tmp.dir, n, c, 10));
-      results.group10.push(await pair('onbehalf-group', tmp.dir, n, c, 10));
+      for (const k of CASES) results[k.key].push(await pair(k.flavour, tmp.dir, marks, c, k.perTrace));
     }
-    const what = `${n} requests, concurrency ${c}`;
-    const base = row({
-      section: 'http',
-      name: `plain OpenTelemetry (NodeSDK + HttpInstrumentation), ${what}`,
-      value: median(results.otel),
-      unit: 'req/s',
-      better: 'higher',
-    });
-    rows.push(
-      base,
-      row({
+    const of = (key, pick) => median(results[key].map(pick));
+    const steady = {};
+    const cold = {};
+    const capacity = {};
+    const what = `concurrency ${c}, ${marks[2]} requests measured after ${marks[1]} warm-up; cold: the first ${marks[0]}`;
+    for (const k of CASES) {
+      const base = k.key === 'otel' ? undefined : steady[k.base ?? 'otel'];
+      const floor = k.floor ? steady[k.floor] : undefined;
+      const goal = k.goal === 'floor' ? floorAtLeast(0.8) : k.goal === 'nostore' ? atLeast(0.9) : undefined;
+      steady[k.key] = row({
         section: 'http',
-        name: 'onbehalf (startOnbehalf: attribution, audit per event, signed propagation), 1 request per trace',
-        value: median(results.onbehalf1),
+        name: `${k.label}: steady`,
+        value: of(k.key, (r) => r.rps.steady),
         unit: 'req/s',
         better: 'higher',
         baseline: base,
-        goal: atLeast(0.9),
-        note: 'every request signs a new token (client) and verifies it uncached (server)',
-      }),
-      row({
+        floor,
+        goal,
+        note: k.key === 'otel' ? what : undefined,
+      });
+      cold[k.key] = row({
         section: 'http',
-        name: 'onbehalf, same, 10 requests per trace',
-        value: median(results.onbehalf10),
+        name: `${k.label}: cold`,
+        value: of(k.key, (r) => r.rps.cold),
         unit: 'req/s',
         better: 'higher',
-        baseline: base,
-        goal: atLeast(0.9),
-        note: 'the token is signed once per trace and verified once, then cached',
-      }),
-      row({
+        baseline: k.key === 'otel' ? undefined : cold[k.base ?? 'otel'],
+        floor: k.floor ? cold[k.floor] : undefined,
+      });
+      // Server CPU per request as requests per core-second: what the server's own work allows,
+      // whatever the client and the machine's other load did to the wall clock.
+      capacity[k.key] = row({
         section: 'http',
-        name: 'onbehalf, same, 10 requests per trace, audit group commit',
-        value: median(results.group10),
+        name: `${k.label}: server capacity (1 / server CPU per request), steady`,
+        value: 1e6 / of(k.key, (r) => r.cpu.steady),
         unit: 'req/s',
         better: 'higher',
-        baseline: base,
-        goal: atLeast(0.9),
-        note: "commit: 'group' (ONBEHALF_COMMIT=group): one transaction every few ms instead of one per request",
-      }),
-    );
+        baseline: k.key === 'otel' ? undefined : capacity[k.base ?? 'otel'],
+        floor: k.floor ? capacity[k.floor] : undefined,
+        goal,
+        note:
+          k.key === 'otel'
+            ? `server CPU µs per request, per block of 500 (warm-up ends where it stops falling): ${results.otel[0].cpu.blocks.map((b) => Math.round(b)).join(', ')}`
+            : undefined,
+      });
+    }
+    for (const k of CASES) rows.push(steady[k.key], cold[k.key], capacity[k.key]);
     return rows;
   } finally {
     tmp.remove();

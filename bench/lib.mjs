@@ -17,7 +17,7 @@ export function settings(mode = 'quick') {
       rounds: 7,
       verifyEvents: 1_000_000,
       memoryEvents: 1_000_000,
-      httpRequests: 10_000,
+      httpMarks: [500, 6_000, 6_000],
       httpConcurrency: 8,
       httpRounds: 3,
     };
@@ -30,7 +30,7 @@ export function settings(mode = 'quick') {
       rounds: 1,
       verifyEvents: 500,
       memoryEvents: 2_000,
-      httpRequests: 40,
+      httpMarks: [10, 20, 20],
       httpConcurrency: 4,
       httpRounds: 1,
     };
@@ -42,7 +42,7 @@ export function settings(mode = 'quick') {
     rounds: 5,
     verifyEvents: 200_000,
     memoryEvents: 200_000,
-    httpRequests: 2_000,
+    httpMarks: [500, 4_000, 3_000],
     httpConcurrency: 8,
     httpRounds: 2,
   };
@@ -52,8 +52,10 @@ export function settings(mode = 'quick') {
  * One line of the results table. `value` is in `unit`; `ratio` is value / baseline value, so for
  * times lower is better and for rates higher is better (`better` says which).
  */
-export function row({ section, name, value, unit, better, baseline, goal, note }) {
+export function row({ section, name, value, unit, better, baseline, floor, goal, note }) {
   const ratio = baseline ? value / baseline.value : null;
+  // A second ratio, against the floor (the baseline plus the durable write the case cannot avoid).
+  const floorRatio = floor ? value / floor.value : null;
   return {
     section,
     name,
@@ -62,8 +64,10 @@ export function row({ section, name, value, unit, better, baseline, goal, note }
     better,
     baselineName: baseline?.name ?? null,
     ratio,
+    floorName: floor?.name ?? null,
+    floorRatio,
     goal: goal?.text ?? null,
-    met: goal ? goal(ratio, value) : null,
+    met: goal ? goal(ratio, value, floorRatio) : null,
     note: note ?? null,
   };
 }
@@ -141,7 +145,18 @@ function fmtValue(v, unit) {
 
 /** The results as a Markdown table (it reads as plain text in a terminal too). */
 export function table(rows) {
-  const head = ['section', 'case', 'median', 'unit', 'vs baseline', 'ratio', 'goal', 'met'];
+  const head = [
+    'section',
+    'case',
+    'median',
+    'unit',
+    'vs baseline',
+    'ratio',
+    'vs floor',
+    'floor ratio',
+    'goal',
+    'met',
+  ];
   const body = rows.map((r) => [
     r.section,
     r.name,
@@ -149,6 +164,8 @@ export function table(rows) {
     r.unit,
     r.baselineName ?? '',
     r.ratio === null ? '' : `${r.ratio.toFixed(2)}×`,
+    r.floorName ?? '',
+    r.floorRatio == null ? '' : `${r.floorRatio.toFixed(2)}×`,
     r.goal ?? '',
     r.met === null ? '' : r.met ? 'yes' : 'NO',
   ]);
@@ -160,6 +177,9 @@ export function table(rows) {
 /** A goal on a ratio, printable. */
 export const atMost = (x) => Object.assign((r) => r !== null && r <= x, { text: `≤ ${x}×` });
 export const atLeast = (x) => Object.assign((r) => r !== null && r >= x, { text: `≥ ${x}×` });
+/** A goal on the ratio against the floor. */
+export const floorAtLeast = (x) =>
+  Object.assign((_r, _v, f) => f !== null && f >= x, { text: `≥ ${x}× floor` });
 export const below = (x) => Object.assign((r) => r !== null && r < x, { text: `< ${x}×` });
 /** A goal on the value itself, e.g. an absolute rate. */
 export const valueAtLeast = (x, unit) =>

@@ -2,6 +2,7 @@
 // and without its caches) against the plain W3C baggage propagator carrying the same readable entries.
 //
 //   npm run build && node bench/propagation.bench.mjs
+import { sign, verify } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import {
   defaultTextMapGetter,
@@ -18,6 +19,8 @@ import {
   contextWithAttribution,
   generateSigningKey,
   parseAttribution,
+  signAttributionToken,
+  verifyAttributionToken,
 } from '../dist/index.js';
 
 const hex = (n, i) => i.toString(16).padStart(n, '0');
@@ -72,7 +75,19 @@ export async function run({ print = true } = {}) {
   const check = cached.extract(remote, signed, defaultTextMapGetter);
   if (check === remote) throw new Error('benchmark setup: the signed header did not verify');
 
+  // The token alone, against raw Ed25519 over the same signing input (header.payload).
+  const token = signAttributionToken(attribution, { key, traceId: spanContext(0).traceId });
+  const input = Buffer.from(token.slice(0, token.lastIndexOf('.')));
+  const signature = Buffer.from(token.slice(token.lastIndexOf('.') + 1), 'base64url');
+  const trustedKey = trusted[0];
+  const verifyOptions = {
+    keyFor: (kid) => (kid === key.kid ? trustedKey : undefined),
+    traceId: spanContext(0).traceId,
+  };
+  if (!verifyAttributionToken(token, verifyOptions).ok)
+    throw new Error('benchmark setup: token did not verify');
   let i = 0;
+  let t = 0;
   const cases = [
     [
       'W3CBaggagePropagator.inject (6 plain entries)',
@@ -100,6 +115,22 @@ export async function run({ print = true } = {}) {
       () => uncached.extract(remote, signed, defaultTextMapGetter),
       3,
     ],
+    [
+      'raw Ed25519 sign of a token’s signing input (node:crypto)',
+      () => sign(null, input, key.privateKey),
+      null,
+    ],
+    [
+      'signAttributionToken (claims, JSON, base64url, Ed25519)',
+      () => signAttributionToken(attribution, { key, traceId: spanContext(t++ & 1023).traceId }),
+      6,
+    ],
+    [
+      'raw Ed25519 verify of the same bytes (node:crypto)',
+      () => verify(null, input, key.publicKey, signature),
+      null,
+    ],
+    ['verifyAttributionToken (uncached)', () => verifyAttributionToken(token, verifyOptions), 8],
   ];
   const rows = [];
   for (const [name, fn, baselineIndex] of cases) {

@@ -2,6 +2,7 @@
 
 // The audit store: events, processor, sampler, stores, verification.
 export {
+  type AuditCommitMode,
   type AuditProcessorStats,
   AuditSpanProcessor,
   type AuditSpanProcessorOptions,
@@ -152,6 +153,15 @@ export {
   StoreError,
   type StructureProblem,
 } from './stores/audit-store.js';
+export {
+  type AuditLogReader,
+  type AuditLogWriter,
+  isSyncReader,
+  isSyncWriter,
+  type QueryableAuditStore,
+  type SyncAuditLogReader,
+  type SyncAuditLogWriter,
+} from './stores/capabilities.js';
 export { createAuditStore, type OpenStoreOptions, openAuditStore } from './stores/open.js';
 export {
   POSTGRES_AUDITOR_ROLE,

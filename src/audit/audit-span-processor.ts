@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { type Context, diag } from '@opentelemetry/api';
 import { observeAuditCounts } from '../metrics/self-metrics.js';
 import type { ReadableSpan, Span, SpanProcessor } from '../otel/sdk-interfaces.js';
@@ -6,10 +5,14 @@ import { isFoldedIntoGate } from '../processor/folded-tool-calls.js';
 import { recognizeToolCall, type ToolCall } from '../processor/tool-call.js';
 import type { RedactionOptions } from '../redaction/redact.js';
 import type { AuditStore } from '../stores/audit-store.js';
-import { type AuditEvent, auditEvent } from './event.js';
+import { canRecordUnwritten, isSyncWriter } from '../stores/capabilities.js';
+import { addCommitAck, isCommitAwaited } from './commit-acks.js';
+import type { AuditEvent } from './event.js';
 import { exitLoss } from './exit-loss.js';
+import { type Gap, gapRecord } from './gap-record.js';
 import { onProcessExit } from './process-exit.js';
 import { spanToAuditEvent } from './span-to-event.js';
+import { TurnCommit } from './turn-commit.js';
 import {
   noteUnrecordedAction,
   registerUnrecordedWriter,
@@ -22,11 +25,16 @@ export interface AuditSpanProcessorOptions {
   /** Where audit events go. The processor owns it: `shutdown()` closes it. */
   store: AuditStore;
   /**
-   * `per-event` (default where the store can append synchronously, i.e. SQLite): each event is
-   * committed before the span's `end()` returns. `group`: events are queued and committed together
-   * every `groupCommitMs` or `maxBatchSize` events (faster; a crash can lose the last few ms).
+   * When events are committed (README, "Commit modes"):
+   * - `turn` (default where the store appends synchronously, i.e. SQLite): an `audited()` action's
+   *   event is committed together with every other that ended in the same event-loop turn, and
+   *   `audited()` resolves only after that commit; any other span's event is committed before its
+   *   `end()` returns. Durable before the caller learns the result, one transaction per turn.
+   * - `per-event`: each event is committed before its span's `end()` returns, one transaction each.
+   * - `group` (default for PostgreSQL): events are queued and committed together every
+   *   `groupCommitMs` or `maxBatchSize` events; nothing waits, so a crash can lose the last few ms.
    */
-  commit?: 'per-event' | 'group';
+  commit?: AuditCommitMode;
   /** Group commit interval (default 10 ms). */
   groupCommitMs?: number;
   /** Most events per transaction (default 1000). */
@@ -42,6 +50,9 @@ export interface AuditSpanProcessorOptions {
   /** Called when events could not be stored (default: a process warning on stderr, once per outage). */
   onError?: (error: Error, stats: Readonly<AuditProcessorStats>) => void;
 }
+
+/** See {@link AuditSpanProcessorOptions.commit}. */
+export type AuditCommitMode = 'per-event' | 'turn' | 'group';
 
 /** What happened to audit events; every event is either stored, waiting, or counted as lost. */
 export interface AuditProcessorStats {
@@ -59,13 +70,6 @@ export interface AuditProcessorStats {
   truncated: number;
   /** Spans the processor could not map (the span itself is unaffected). */
   mappingErrors: number;
-}
-
-interface Gap {
-  count: number;
-  reasons: Set<string>;
-  from: string;
-  to: string;
 }
 
 const RETRY_MS = 1000;
@@ -90,7 +94,11 @@ export class AuditSpanProcessor implements SpanProcessor {
     mappingErrors: 0,
   };
   private readonly store: AuditStore;
-  private readonly commit: 'per-event' | 'group';
+  private readonly commit: AuditCommitMode;
+  /** The commit of the events deferred to the end of this turn (`turn` mode). */
+  private readonly turn = new TurnCommit(() =>
+    isSyncWriter(this.store) && !this.failing ? this.flushSync() : this.flush(),
+  );
   private readonly groupCommitMs: number;
   private readonly maxBatchSize: number;
   private readonly maxQueueSize: number;
@@ -109,7 +117,7 @@ export class AuditSpanProcessor implements SpanProcessor {
 
   constructor(private readonly options: AuditSpanProcessorOptions) {
     this.store = options.store;
-    this.commit = options.commit ?? (options.store.appendSync ? 'per-event' : 'group');
+    this.commit = options.commit ?? (isSyncWriter(options.store) ? 'turn' : 'group');
     this.groupCommitMs = options.groupCommitMs ?? 10;
     this.maxBatchSize = options.maxBatchSize ?? 1000;
     this.maxQueueSize = options.maxQueueSize ?? 10_000;
@@ -135,7 +143,7 @@ export class AuditSpanProcessor implements SpanProcessor {
       this.stats.mappingErrors++;
       diag.warn('onbehalf: could not recognize the start of an audited action', err);
     }
-    if (call) this.record(span, call, 'started');
+    if (call) this.record(span, call, 'started', false);
   }
 
   onEnd(span: ReadableSpan): void {
@@ -152,11 +160,11 @@ export class AuditSpanProcessor implements SpanProcessor {
         new Error(`onbehalf: could not decide whether span ${span.name} is audit-relevant: ${err}`),
       );
     }
-    if (call) this.record(span, call, 'action');
+    if (call) this.record(span, call, 'action', this.commit === 'turn' && isCommitAwaited(span));
   }
 
   /** Maps and queues a recognized action; one that cannot be mapped is lost visibly, as a gap. */
-  private record(span: ReadableSpan, call: ToolCall, type: 'action' | 'started'): void {
+  private record(span: ReadableSpan, call: ToolCall, type: 'action' | 'started', awaited: boolean): void {
     let event: AuditEvent;
     try {
       event = this.toEvent(span, call, type);
@@ -167,7 +175,8 @@ export class AuditSpanProcessor implements SpanProcessor {
       return;
     }
     try {
-      this.submit(event);
+      const ack = this.submit(event, awaited);
+      if (ack) addCommitAck(span, ack);
     } catch (err) {
       // Never into the host; submit counts its own losses, this is the last resort.
       this.stats.mappingErrors++;
@@ -216,7 +225,11 @@ export class AuditSpanProcessor implements SpanProcessor {
     return event;
   }
 
-  private submit(event: AuditEvent): void {
+  /**
+   * Queues `event` and commits it as the mode says; returns the commit to wait for when it is deferred
+   * to the end of the turn (`awaited`: an `audited()` gate waits for it).
+   */
+  private submit(event: AuditEvent, awaited: boolean): Promise<void> | undefined {
     if (this.isShutdown) {
       // This store is closed: the next writer records the gap.
       this.stats.lost++;
@@ -224,24 +237,26 @@ export class AuditSpanProcessor implements SpanProcessor {
       this.report(
         new Error('onbehalf: audit event lost (span ended after shutdown); the next writer records a gap'),
       );
-      return;
+      return undefined;
     }
     if (this.queue.length >= this.maxQueueSize) {
       this.loseEvents(1, 'queue full', event.timestamp);
-      return;
+      return undefined;
     }
     this.queue.push(event);
     this.stats.pending = this.queue.length;
-    if (this.commit === 'per-event' && this.store.appendSync && !this.failing) {
-      this.flushSync();
-    } else if (this.queue.length >= this.maxBatchSize) {
+    const sync = isSyncWriter(this.store) && !this.failing;
+    if (this.queue.length >= this.maxBatchSize) {
       // A synchronous store commits a full batch right here: a caller ending spans in a tight loop
       // never yields to the event loop, and would otherwise fill the queue past its bound.
-      if (this.store.appendSync && !this.failing) this.flushSync();
+      if (sync) this.flushSync();
       else void this.flush();
-    } else {
-      this.schedule(this.groupCommitMs);
+      return undefined;
     }
+    if (this.commit === 'turn' && (awaited || !sync) && !this.failing) return this.turn.defer();
+    if (this.commit !== 'group' && sync) this.flushSync();
+    else this.schedule(this.groupCommitMs);
+    return undefined;
   }
 
   private loseEvents(count: number, reason: string, at: string): void {
@@ -263,7 +278,7 @@ export class AuditSpanProcessor implements SpanProcessor {
     const u = takeUnrecordedActions();
     if (!u) return;
     this.addGap(u.count, u.reasons, u.from, u.to);
-    if (this.store.appendSync && !this.failing && this.commit === 'per-event') this.flushSync();
+    if (isSyncWriter(this.store) && !this.failing && this.commit !== 'group') this.flushSync();
     else this.schedule(this.groupCommitMs);
   }
 
@@ -274,7 +289,7 @@ export class AuditSpanProcessor implements SpanProcessor {
    */
   private flushOnExit(final: boolean): void {
     if (this.isShutdown) return;
-    if (!this.store.appendSync) {
+    if (!isSyncWriter(this.store)) {
       if (final) this.spoolOnExit();
       return;
     }
@@ -299,7 +314,7 @@ export class AuditSpanProcessor implements SpanProcessor {
       this.timer = undefined;
     }
     const unwritten = exitLoss(this.queue, this.gap, this.inFlight);
-    if (!unwritten || !this.store.recordUnwrittenSync) return;
+    if (!unwritten || !canRecordUnwritten(this.store)) return;
     try {
       this.store.recordUnwrittenSync(unwritten);
     } catch (err) {
@@ -350,11 +365,12 @@ export class AuditSpanProcessor implements SpanProcessor {
   }
 
   private flushSync(): void {
-    const appendSync = this.store.appendSync!.bind(this.store);
+    const store = this.store;
+    if (!isSyncWriter(store)) return;
     while (this.queue.length || this.gap) {
       const batch = this.nextBatch();
       try {
-        appendSync(batch);
+        store.appendSync(batch);
       } catch (err) {
         this.failed(err);
         return;
@@ -379,10 +395,11 @@ export class AuditSpanProcessor implements SpanProcessor {
     while (this.queue.length || this.gap) {
       const batch = this.nextBatch();
       try {
-        if (this.store.appendSync) this.store.appendSync(batch);
+        const store = this.store;
+        if (isSyncWriter(store)) store.appendSync(batch);
         else {
           this.inFlight = batch.length;
-          await this.store.append(batch);
+          await store.append(batch);
         }
       } catch (err) {
         this.failed(err);
@@ -428,20 +445,4 @@ export class AuditSpanProcessor implements SpanProcessor {
       // A faulty error callback must not reach the host either.
     }
   }
-}
-
-function gapRecord(gap: Gap): AuditEvent {
-  return auditEvent({
-    event_id: `evt-${randomUUID()}`,
-    record_type: 'gap',
-    timestamp: new Date().toISOString(),
-    action: 'gap',
-    result: 'gap',
-    attributes: JSON.stringify({
-      lost: gap.count,
-      reasons: [...gap.reasons].sort(),
-      from: gap.from,
-      to: gap.to,
-    }),
-  });
 }

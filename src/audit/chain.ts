@@ -175,6 +175,15 @@ export class LogState {
     return this.#lastHex;
   }
 
+  /** {@link append} without the leaf as a Buffer: a store's hot path needs the columns only. */
+  appendIntegrity(event: AuditEvent): IntegrityColumns {
+    const leaf = leafBinary(event, this.origin);
+    const prev = this.#lastHex;
+    const hash = chainHex(prev, leaf);
+    this.#advance(leaf, hash);
+    return { origin: this.origin, seq: this.#size, prev_hash: prev, hash };
+  }
+
   /** Chains one event; the store writes the event with `integrity` and must not change either after. */
   append(event: AuditEvent): AppendResult {
     const leaf = leafBinary(event, this.origin);

@@ -1,6 +1,7 @@
 import type { TrustedKey } from '../keys/keys.js';
 import type { AuditStore, StructureProblem } from '../stores/audit-store.js';
 import { StoreError } from '../stores/audit-store.js';
+import { isSyncReader } from '../stores/capabilities.js';
 import { ChainError } from './chain.js';
 import { parseCheckpoint } from './checkpoint.js';
 import { type GapSummary, gapSummary } from './gap-summary.js';
@@ -185,8 +186,7 @@ async function gapsOf(store: AuditStore): Promise<GapSummary> {
 }
 
 function readRows(store: AuditStore, origin: string) {
-  if (store.readLogPrerendered) return store.readLogPrerendered(origin);
-  return store.readLogSync ? store.readLogSync(origin) : store.readLog(origin);
+  return isSyncReader(store) ? store.readLogPrerendered(origin) : store.readLog(origin);
 }
 
 function originOf(note: string): string {

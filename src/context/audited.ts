@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type Attributes, context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { expectCommitAck, takeCommitAck } from '../audit/commit-acks.js';
 import { redactValue } from '../audit/span-to-event.js';
 import { noteUnrecordedAction, unrecordedReason } from '../audit/unrecorded-actions.js';
 import {
@@ -64,7 +65,8 @@ const TRACER_NAME = 'onbehalf';
 /**
  * The single gate for privileged actions. Runs `fn` inside an `execute_tool {action}` span that
  * records the action, target, risk tier, policy decision, approval and result, under the attribution
- * of the active context, and returns what `fn` returns.
+ * of the active context, and returns what `fn` returns. With an audit pipeline committing per turn
+ * (the default on SQLite) it resolves only once the action's audit event is committed.
  *
  * - Policy `deny`, or `require_approval` without an `approved` approval: records `result=denied` and
  *   throws {@link ActionDeniedError} without calling `fn`.
@@ -93,6 +95,8 @@ export function audited<T>(action: string, details: AuditDetails, fn: () => T | 
     `execute_tool ${action}`,
     { kind: SpanKind.INTERNAL, attributes, startTime },
     async (span) => {
+      // An audit pipeline committing once per turn lets this gate wait for its event's commit.
+      expectCommitAck(span);
       // No pipeline records this span (no SDK, not started, shut down, suppressed): the action is counted for a gap record.
       if (!span.isRecording()) noteUnrecordedAction(action, unrecordedReason(context.active()));
       try {
@@ -118,6 +122,9 @@ export function audited<T>(action: string, details: AuditDetails, fn: () => T | 
         span.end(
           startTime === undefined ? undefined : startTime + (details.durationMs ?? Date.now() - began),
         );
+        // Durable before the caller learns the result (commit mode `turn`; at once otherwise).
+        const committed = takeCommitAck(span);
+        if (committed) await committed;
       }
     },
   );

@@ -37,16 +37,44 @@ export function coreBaggage(carrier: unknown, getter: TextMapGetter): Baggage | 
   return propagation.getBaggage(core.extract(ROOT_CONTEXT, carrier, getter));
 }
 
-/** The `attribution.*` entries of an inbound header, read as core reads them. */
+/**
+ * Reads of recent header values: a client sends the same header (its token and entries) on every call
+ * of a trace, and parsing ~1.5 KB of baggage costs more than the rest of extract. What is read depends
+ * on the header's text alone, so a hit is exactly what a fresh read would give; the replay check and
+ * the token's time and trace checks still run on every request (docs/trust-model.md).
+ */
+const recentReads = new Map<string, InboundAttributionEntries>();
+const RECENT_READS = 256;
+
+/**
+ * The `attribution.*` entries of an inbound header, read as core reads them. The result may be
+ * shared with other requests that carried the same header: read it, never change it.
+ */
 export function inboundAttributionEntries(
   carrier: unknown,
   getter: TextMapGetter,
+): InboundAttributionEntries {
+  const raw = getter.get(carrier, BAGGAGE_HEADER);
+  // Header lines cannot hold a newline, so joining several on one keeps them apart.
+  const text = raw === undefined ? undefined : Array.isArray(raw) ? raw.join('\n') : raw;
+  if (typeof text !== 'string') return readEntries(carrier, getter, raw);
+  const hit = recentReads.get(text);
+  if (hit) return hit;
+  const read = readEntries(carrier, getter, raw);
+  if (recentReads.size >= RECENT_READS) recentReads.delete(recentReads.keys().next().value as string);
+  recentReads.set(text, read);
+  return read;
+}
+
+function readEntries(
+  carrier: unknown,
+  getter: TextMapGetter,
+  raw: string | string[] | undefined,
 ): InboundAttributionEntries {
   const entries = new Map<string, string>();
   for (const [key, entry] of coreBaggage(carrier, getter)?.getAllEntries() ?? []) {
     if (key.startsWith(ATTRIBUTION_BAGGAGE_PREFIX)) entries.set(key, entry.value);
   }
-  const raw = getter.get(carrier, BAGGAGE_HEADER);
   const values = raw === undefined ? [] : Array.isArray(raw) ? raw : [raw];
   const problems = new Set<BaggageProblem>();
   let members = 0;

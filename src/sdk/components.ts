@@ -216,5 +216,6 @@ function resolveStore(
 }
 
 function commitFrom(env: Record<string, string | undefined>): AuditSpanProcessorOptions['commit'] {
-  return env[ENV.commit] === 'group' ? 'group' : undefined;
+  const mode = env[ENV.commit];
+  return mode === 'group' || mode === 'turn' || mode === 'per-event' ? mode : undefined;
 }

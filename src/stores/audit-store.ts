@@ -1,7 +1,6 @@
-import type { LogRow } from '../audit/chain.js';
-import type { AuditEvent, StoredAuditEvent } from '../audit/event.js';
+import type { AuditEvent } from '../audit/event.js';
 import type { SigningKey, TrustedKey } from '../keys/keys.js';
-import type { UnwrittenEvents } from './unwritten-spool.js';
+import type { AuditLogReader, AuditLogWriter, QueryableAuditStore } from './capabilities.js';
 
 /** Filters of {@link AuditStore.query}; all given ones must hold. */
 export interface AuditQuery {
@@ -105,9 +104,11 @@ export interface AuditStoreOptions {
 
 /**
  * An append-only, tamper-evident store of audit events: one hash chain per writer (`origin`), with
- * signed checkpoints. SQLite ({@link SqliteAuditStore}) embedded, PostgreSQL for a fleet.
+ * signed checkpoints. SQLite ({@link SqliteAuditStore}) embedded, PostgreSQL for a fleet. It is a
+ * writer, a log reader and a queryable store (`capabilities.ts`); a store that commits or reads
+ * synchronously also is a `SyncAuditLogWriter` / `SyncAuditLogReader` (`isSyncWriter`, `isSyncReader`).
  */
-export interface AuditStore {
+export interface AuditStore extends AuditLogWriter, AuditLogReader, QueryableAuditStore {
   readonly kind: 'sqlite' | 'postgres';
   /** Where the store is, for messages (a path, or a URL without its password). */
   readonly location: string;
@@ -115,40 +116,6 @@ export interface AuditStore {
   readonly origin: string;
   /** Resolves once the store is usable (connected, schema in place); rejects with a {@link StoreError} otherwise. */
   ready?(): Promise<void>;
-  /** Appends events in order, in one transaction, and returns them as stored. */
-  append(events: readonly AuditEvent[]): Promise<StoredAuditEvent[]>;
-  /** The same, committed before it returns; only stores that can (SQLite) have it. */
-  appendSync?(events: readonly AuditEvent[]): StoredAuditEvent[];
-  /**
-   * Leaves, synchronously, a note of events this writer could not write before its process ends,
-   * which the next writer of this store turns into a gap record; only stores whose appends are
-   * asynchronous (PostgreSQL) have it.
-   */
-  recordUnwrittenSync?(unwritten: UnwrittenEvents): void;
-  /** Writes a signed checkpoint of this writer's log now, if it grew since the last one. */
-  checkpoint(): Promise<StoredCheckpoint | undefined>;
-  /** Calls `listener` with every checkpoint this writer signs (e.g. to ship it off-host). */
-  onCheckpoint(listener: (checkpoint: StoredCheckpoint) => void): void;
-  /** Calls `listener` with the rows of every append once they are committed (e.g. to ship them as OTLP logs). */
-  onAppend?(listener: (rows: StoredAuditEvent[]) => void): void;
-  /** Every origin (writer log) in the store. */
-  origins(): Promise<string[]>;
-  /** One origin's rows in seq order, in batches. */
-  readLog(origin: string, batchSize?: number): AsyncIterable<StoredAuditEvent[]>;
-  /** {@link readLog}, synchronously, for stores that can (SQLite): verification then skips an await per batch. */
-  readLogSync?(origin: string, batchSize?: number): Iterable<StoredAuditEvent[]>;
-  /** Rows for verification with their canonical text rendered by the database, for stores that can (SQLite). */
-  readLogPrerendered?(origin: string, batchSize?: number): Iterable<LogRow[]>;
-  /**
-   * The database's own soundness, for stores that can check it (SQLite: `PRAGMA integrity_check`,
-   * the schema, column types, rows outside any chain); empty when sound. `query` and `sql` refuse a
-   * store with problems (a {@link StoreError} of kind `tampered`).
-   */
-  structureProblems?(): Promise<StructureProblem[]>;
-  /** Checkpoints stored in the log, ascending by size; one origin's or all. */
-  checkpoints(origin?: string): Promise<StoredCheckpoint[]>;
-  /** Public keys recorded in the store for its checkpoints (consistency only: pin keys to prove authenticity). */
-  recordedKeys(): Promise<TrustedKey[]>;
   /**
    * The recorded keys that may sign `origin`'s checkpoints, for stores that bind keys to writers
    * (PostgreSQL: those recorded by the login role that registered the origin).
@@ -159,10 +126,6 @@ export interface AuditStore {
    * grants) and rows it cannot use (a key row that is not a key): one sentence each, none when sound.
    */
   integrityProblems?(): Promise<string[]>;
-  /** Rows matching `q`. */
-  query(q: AuditQuery): Promise<StoredAuditEvent[]>;
-  /** Runs one read-only SQL statement. */
-  sql(text: string, options?: SqlOptions): Promise<Record<string, unknown>[]>;
   /** Writes a last checkpoint (if writable) and closes. */
   close(): Promise<void>;
 }

@@ -2,10 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { diag } from '@opentelemetry/api';
 import pg from 'pg';
-import { LogState } from '../audit/chain.js';
 import type { AuditEvent, StoredAuditEvent } from '../audit/event.js';
 import { thisHostOrigins } from '../keys/key-binding.js';
-import type { SigningKey, TrustedKey } from '../keys/keys.js';
+import type { TrustedKey } from '../keys/keys.js';
 import type {
   AuditQuery,
   AuditStore,
@@ -15,6 +14,7 @@ import type {
 } from './audit-store.js';
 import { StoreError } from './audit-store.js';
 import { resolveCheckpointKey } from './checkpoint-key.js';
+import { LogWriterCore } from './log-writer-core.js';
 import { describe, redactUrl } from './postgres-errors.js';
 import { type KeyRow, keysFromRows } from './postgres-keys.js';
 import { POSTGRES_MIGRATION_LOCK, POSTGRES_SCHEMA_VERSION, postgresMigration } from './postgres-schema.js';
@@ -22,15 +22,8 @@ import { postgresIntegrityProblems, probePostgresStore } from './postgres-schema
 import { runReadOnlySql } from './postgres-sql.js';
 import { INSERT_EVENTS, pgTypes, storableEvent } from './postgres-values.js';
 import { buildQuery, TABLE_COLUMNS } from './query-sql.js';
-import { StoreListeners } from './store-listeners.js';
 import { spoolUnwrittenSync, type UnwrittenEvents, writeUnwrittenNotes } from './unwritten-spool.js';
-import {
-  checkCheckpointedRow,
-  restoreWriterState,
-  type SavedCheckpoint,
-  signWriterCheckpoint,
-  tamperedStoreMessage,
-} from './writer-checkpoint.js';
+import type { SavedCheckpoint } from './writer-checkpoint.js';
 
 /** Options of {@link PostgresAuditStore}; its checkpoint key defaults to `<keyDir>/signing-key.jwk`. */
 export interface PostgresAuditStoreOptions extends AuditStoreOptions {
@@ -72,10 +65,8 @@ export class PostgresAuditStore implements AuditStore {
   private readonly pool: pg.Pool;
   private readonly options: PostgresAuditStoreOptions;
   private readonly readonly: boolean;
-  private readonly checkpointEvery: number;
-  private state: LogState;
-  private key: SigningKey | undefined;
-  private lastCheckpointSize = 0;
+  /** The writer's chain, checkpoints and listeners. */
+  private readonly core: LogWriterCore;
   private opening: Promise<void> | undefined;
   private opened = false;
   /** The schema holding the store's tables (the connection's current schema when it creates them). */
@@ -85,15 +76,18 @@ export class PostgresAuditStore implements AuditStore {
   private timer: NodeJS.Timeout | undefined;
   private tail: Promise<unknown> = Promise.resolve();
   private closed = false;
-  private readonly listeners = new StoreListeners();
 
   constructor(url: string, options: PostgresAuditStoreOptions = {}) {
     this.location = redactUrl(url);
     this.options = options;
     this.readonly = options.readonly ?? false;
-    this.checkpointEvery = options.checkpointEvery ?? 1000;
     this.origin = options.origin ?? `onbehalf/${hostname()}/${randomBytes(4).toString('hex')}`;
-    this.state = new LogState(this.origin);
+    this.core = new LogWriterCore({
+      location: this.location,
+      origin: this.origin,
+      checkpointEvery: options.checkpointEvery ?? 1000,
+      nameOriginInMessages: true,
+    });
     this.pool = new pg.Pool({
       connectionString: url,
       max: options.maxConnections ?? 4,
@@ -120,8 +114,7 @@ export class PostgresAuditStore implements AuditStore {
     if (this.readonly) throw new StoreError(`store ${this.location}: opened read-only`, 'unwritable');
     await this.ready();
     const stored = await this.exclusive(() => this.insert(events));
-    this.listeners.appended(stored);
-    if (this.state.size - this.lastCheckpointSize >= this.checkpointEvery) {
+    if (this.core.committed(stored)) {
       this.checkpoint().catch((err: unknown) => diag.warn(`onbehalf: checkpoint failed: ${describe(err)}`));
     }
     return stored;
@@ -143,12 +136,12 @@ export class PostgresAuditStore implements AuditStore {
   }
 
   onCheckpoint(listener: (checkpoint: StoredCheckpoint) => void): void {
-    this.listeners.onCheckpoint(listener);
+    this.core.listeners.onCheckpoint(listener);
   }
 
   /** Calls `listener` with the rows of every append once they are committed. */
   onAppend(listener: (rows: StoredAuditEvent[]) => void): void {
-    this.listeners.onAppend(listener);
+    this.core.listeners.onAppend(listener);
   }
 
   async origins(): Promise<string[]> {
@@ -257,22 +250,23 @@ export class PostgresAuditStore implements AuditStore {
       await this.probe();
     }
     // A fixed origin is bound as named; the default one changes per instance, so this host's are.
-    this.key = resolveCheckpointKey(this.keyDir, this.options.signingKey, [
+    const key = resolveCheckpointKey(this.keyDir, this.options.signingKey, [
       this.options.origin ?? thisHostOrigins(),
     ]);
-    await this.recordKey(this.key);
+    await this.recordKey(key);
+    this.core.key = key;
     await this.claimOrigin();
     this.opened = true;
     // What a writer of this store lost when its process ended (recordUnwrittenSync) becomes gap records here.
-    await writeUnwrittenNotes(this.keyDir, this.location, async (gaps) =>
-      this.listeners.appended(await this.exclusive(() => this.insert(gaps))),
-    ).catch((err: unknown) =>
+    await writeUnwrittenNotes(this.keyDir, this.location, async (gaps) => {
+      this.core.committed(await this.exclusive(() => this.insert(gaps)));
+    }).catch((err: unknown) =>
       diag.warn(`onbehalf: store ${this.location}: gap records not written: ${describe(err)}`),
     );
     const interval = this.options.checkpointIntervalMs ?? 60_000;
     if (interval > 0) {
       this.timer = setInterval(() => {
-        if (this.state.size > this.lastCheckpointSize)
+        if (this.core.grown())
           this.checkpoint().catch((err: unknown) =>
             diag.warn(`onbehalf: checkpoint failed: ${describe(err)}`),
           );
@@ -293,7 +287,7 @@ export class PostgresAuditStore implements AuditStore {
    * Records this writer's public key, bound to its login role. A key another role recorded first is
    * refused: verify would trust it only for that role's origins.
    */
-  private async recordKey(key: SigningKey): Promise<void> {
+  private async recordKey(key: { kid: string; publicJwk: unknown }): Promise<void> {
     await this.pool.query(
       'INSERT INTO audit_keys (kid, jwk, added_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING',
       [key.kid, JSON.stringify(key.publicJwk), new Date().toISOString()],
@@ -354,16 +348,17 @@ export class PostgresAuditStore implements AuditStore {
         this.origin,
       ])
     ).rows[0];
-    let state = new LogState(this.origin);
-    const tampered = (reason: string) => this.tampered(reason);
+    const keys = cp
+      ? this.keysFrom(await this.run<KeyRow>('SELECT kid, jwk FROM onbehalf_public_keys()'))
+      : [];
+    const core = this.core;
+    const state = core.resumeFrom(cp, () => keys);
     if (cp) {
-      const keys = this.keysFrom(await this.run<KeyRow>('SELECT kid, jwk FROM onbehalf_public_keys()'));
-      state = restoreWriterState(cp, keys, tampered);
       const [last] = await this.run<{ hash: string }>('SELECT hash FROM onbehalf_own_rows($1, $2, 1)', [
         this.origin,
         state.size - 1,
       ]);
-      checkCheckpointedRow(state, last?.hash, tampered);
+      core.checkTail(last?.hash);
     }
     const from = state.size;
     for (let after = from; ; ) {
@@ -371,42 +366,32 @@ export class PostgresAuditStore implements AuditStore {
         this.origin,
         after,
       ]);
-      for (const row of rows) {
-        const fault = state.appendStored(row);
-        if (fault) throw new StoreError(this.tampered(fault.reason), 'tampered');
-      }
+      for (const row of rows) core.replay(row);
       if (rows.length < 5000) break;
-      after = state.size;
+      after = core.state.size;
     }
-    this.state = state;
-    this.lastCheckpointSize = from;
+    core.resumed(from);
   }
 
   private async insert(events: readonly AuditEvent[]): Promise<StoredAuditEvent[]> {
     if (this.closed) throw new StoreError(`store ${this.location}: closed`, 'unwritable');
-    const before = this.state.clone();
-    const stored: StoredAuditEvent[] = [];
-    const columns: unknown[][] = TABLE_COLUMNS.map(() => []);
-    for (const event of events) {
-      const storable = storableEvent(event);
-      const row: StoredAuditEvent = { ...storable, ...this.state.append(storable).integrity };
-      stored.push(row);
-      for (let i = 0; i < TABLE_COLUMNS.length; i++) columns[i]!.push(row[TABLE_COLUMNS[i]!]);
-    }
+    const before = this.core.savepoint();
+    const { rows, binds } = this.core.chain(events, storableEvent);
+    // One array parameter per column (`unnest`), so the batch is one statement.
+    const columns: unknown[][] = TABLE_COLUMNS.map((_, i) => binds.map((values) => values[i]));
     try {
       // One statement is one transaction: all the rows are committed, or none.
-      if (stored.length) await this.pool.query(INSERT_EVENTS, columns);
+      if (rows.length) await this.pool.query(INSERT_EVENTS, columns);
     } catch (err) {
-      this.state = before;
+      this.core.rollback(before);
       throw this.error(err, 'unwritable', 'append failed');
     }
-    return stored;
+    return rows;
   }
 
   private async checkpointNow(): Promise<StoredCheckpoint | undefined> {
-    const state = this.state;
-    if (!this.key || state.size === 0 || state.size <= this.lastCheckpointSize) return undefined;
-    const signed = signWriterCheckpoint(this.origin, state, this.key);
+    const signed = this.core.sign();
+    if (!signed) return undefined;
     const stored = signed.checkpoint;
     try {
       await this.pool.query(
@@ -416,8 +401,7 @@ export class PostgresAuditStore implements AuditStore {
     } catch (err) {
       throw this.error(err, 'unwritable', 'checkpoint failed');
     }
-    this.lastCheckpointSize = stored.size;
-    this.listeners.checkpointed(stored);
+    this.core.checkpointed(stored, stored.size);
     return stored;
   }
 
@@ -452,10 +436,6 @@ export class PostgresAuditStore implements AuditStore {
 
   private keysFrom(rows: readonly KeyRow[]): TrustedKey[] {
     return keysFromRows(rows, `${this.location} audit_keys`).keys;
-  }
-
-  private tampered(reason: string): string {
-    return tamperedStoreMessage(this.location, reason, this.origin);
   }
 
   private error(err: unknown, kind: StoreError['kind'], what?: string): StoreError {

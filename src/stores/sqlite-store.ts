@@ -1,9 +1,9 @@
 import { diag } from '@opentelemetry/api';
 import { wellFormedEvent } from '../audit/canonical.js';
-import { ChainError, type LogRow, LogState } from '../audit/chain.js';
-import type { AuditEvent, IntegrityColumns, StoredAuditEvent } from '../audit/event.js';
+import { ChainError, type LogRow } from '../audit/chain.js';
+import type { AuditEvent, StoredAuditEvent } from '../audit/event.js';
 import { thisHostOrigins } from '../keys/key-binding.js';
-import { type SigningKey, type TrustedKey, trustedKeysFromJwks } from '../keys/keys.js';
+import { type TrustedKey, trustedKeysFromJwks } from '../keys/keys.js';
 import type {
   AuditQuery,
   AuditStore,
@@ -12,7 +12,9 @@ import type {
   StructureProblem,
 } from './audit-store.js';
 import { StoreError } from './audit-store.js';
+import type { SyncAuditLogReader, SyncAuditLogWriter } from './capabilities.js';
 import { resolveCheckpointKey, sqliteKeyDir } from './checkpoint-key.js';
+import { LogWriterCore } from './log-writer-core.js';
 import { buildQuery, TABLE_COLUMNS } from './query-sql.js';
 import { RAW_ROWS_MATCH_SCHEMA, rowsFromColumns } from './row-from-columns.js';
 import {
@@ -26,13 +28,7 @@ import { readPrerendered } from './sqlite-prerendered.js';
 import { initStoreMeta, SQLITE_SCHEMA, storedOrigin } from './sqlite-schema.js';
 import { sqliteStructureProblems } from './sqlite-structure.js';
 import { StoreListeners } from './store-listeners.js';
-import {
-  checkCheckpointedRow,
-  restoreWriterState,
-  type SavedCheckpoint,
-  signWriterCheckpoint,
-  tamperedStoreMessage,
-} from './writer-checkpoint.js';
+import type { SavedCheckpoint } from './writer-checkpoint.js';
 
 /** Options of {@link SqliteAuditStore}; its checkpoint key defaults to `<store>.keys/signing-key.jwk`. */
 export interface SqliteAuditStoreOptions extends AuditStoreOptions {
@@ -68,18 +64,17 @@ type Row = Record<string, unknown>;
  * const store = new SqliteAuditStore('./onbehalf-audit.db');
  * const rows = await store.query({ actorType: 'agent', order: 'desc' });
  */
-export class SqliteAuditStore implements AuditStore {
+export class SqliteAuditStore implements AuditStore, SyncAuditLogWriter, SyncAuditLogReader {
   readonly kind = 'sqlite' as const;
   readonly location: string;
   readonly origin: string;
   private readonly db: SqliteDatabase;
   private readonly readonly: boolean;
-  private state: LogState | undefined;
-  private key: SigningKey | undefined;
-  private lastCheckpointSize = 0;
-  private readonly checkpointEvery: number;
+  /** The writer's chain, checkpoints and listeners; undefined when opened read-only. */
+  private core: LogWriterCore | undefined;
+  /** Listeners of a read-only store: it never appends, so they are never called. */
+  private readonly readerListeners = new StoreListeners();
   private timer: NodeJS.Timeout | undefined;
-  private readonly listeners = new StoreListeners();
   private insert!: SqliteStatement;
   private closed = false;
   private readonly statements = new Map<string, SqliteStatement>();
@@ -87,13 +82,12 @@ export class SqliteAuditStore implements AuditStore {
   private structure: StructureProblem[] | undefined;
   /** Made once: better-sqlite3 wraps a new function per `transaction()` call, and appends are the hot path. */
   private appendTransaction!: Transaction<
-    (state: LogState, events: readonly AuditEvent[], stored: StoredAuditEvent[]) => void
+    (core: LogWriterCore, events: readonly AuditEvent[]) => StoredAuditEvent[]
   >;
 
   constructor(path: string, options: SqliteAuditStoreOptions = {}) {
     this.location = path;
     this.readonly = options.readonly ?? false;
-    this.checkpointEvery = options.checkpointEvery ?? 1000;
     try {
       this.db = openSqlite(path, { readonly: this.readonly, driver: options.driver });
     } catch (err) {
@@ -112,6 +106,9 @@ export class SqliteAuditStore implements AuditStore {
         // SQLite does not wait on a busy handler to switch the journal mode, so this waits itself.
         retryWhileBusy(() => this.db.pragma('journal_mode = WAL'), busyMs);
         this.db.pragma(`synchronous = ${options.durability === 'strict' ? 'FULL' : 'NORMAL'}`);
+        // The append-only triggers make every insert open a statement journal; in memory it is no
+        // file to create, write and truncate per insert (it only ever holds the statement's undo).
+        this.db.pragma('temp_store = MEMORY');
         // One write transaction taken up front (the busy timeout applies): schema and origin are
         // created by whichever writer comes first, and the other finds them whole.
         this.origin = this.db
@@ -120,29 +117,32 @@ export class SqliteAuditStore implements AuditStore {
             return initStoreMeta(this.db, options.purpose);
           })
           .immediate();
+        const core = new LogWriterCore({
+          location: path,
+          origin: this.origin,
+          checkpointEvery: options.checkpointEvery ?? 1000,
+        });
         // The key directory is this file's own; an in-memory store's is shared, so this host's origins.
-        this.key = resolveCheckpointKey(sqliteKeyDir(path), options.signingKey, [
+        core.key = resolveCheckpointKey(sqliteKeyDir(path), options.signingKey, [
           path === ':memory:' ? thisHostOrigins() : this.origin,
         ]);
         this.db
           .prepare('INSERT OR IGNORE INTO audit_keys (kid, jwk, added_at) VALUES (?, ?, ?)')
-          .run(this.key.kid, JSON.stringify(this.key.publicJwk), new Date().toISOString());
+          .run(core.key.kid, JSON.stringify(core.key.publicJwk), new Date().toISOString());
+        // Bound by position: no per-row lookup of 35 parameter names.
         this.insert = this.db.prepare(
-          `INSERT INTO audit_events (${TABLE_COLUMNS.join(', ')}) VALUES (${TABLE_COLUMNS.map((c) => `@${c}`).join(', ')})`,
+          `INSERT INTO audit_events (${TABLE_COLUMNS.join(', ')}) VALUES (${TABLE_COLUMNS.map(() => '?').join(', ')})`,
         );
         this.appendTransaction = this.db.transaction(
-          (state: LogState, events: readonly AuditEvent[], stored: StoredAuditEvent[]) => {
-            this.catchUp(state);
-            for (const given of events) {
-              const event = wellFormedEvent(given);
-              const { integrity } = state.append(event);
-              const row = withIntegrity(event, integrity);
-              this.insert.run(row);
-              stored.push(row);
-            }
+          (writer: LogWriterCore, events: readonly AuditEvent[]) => {
+            this.catchUp(writer);
+            const { rows, binds } = writer.chain(events, wellFormedEvent);
+            for (const values of binds) this.insert.run(...values);
+            return rows;
           },
         );
-        this.state = this.openLog(options.verifyOnOpen ?? 'tail');
+        this.openLog(core, options.verifyOnOpen ?? 'tail');
+        this.core = core;
         const interval = options.checkpointIntervalMs ?? 60_000;
         if (interval > 0) {
           this.timer = setInterval(() => this.checkpointQuietly(), interval);
@@ -168,21 +168,18 @@ export class SqliteAuditStore implements AuditStore {
 
   /** Appends events in one transaction, committed before it returns. */
   appendSync(events: readonly AuditEvent[]): StoredAuditEvent[] {
-    const state = this.writable();
-    const before = state.clone();
-    const stored: StoredAuditEvent[] = [];
+    const core = this.writable();
+    const before = core.savepoint();
+    let stored: StoredAuditEvent[];
     try {
-      this.appendTransaction.immediate(state, events, stored);
+      stored = this.appendTransaction.immediate(core, events);
     } catch (err) {
-      // The rows were rolled back, so the chain must be too.
-      this.state = before;
+      core.rollback(before);
       // A broken chain found while catching up stays `tampered`: retrying cannot make it writable.
       if (err instanceof StoreError && err.kind === 'tampered') throw err;
       throw new StoreError(`store ${this.location}: append failed: ${describe(err)}`, 'unwritable');
     }
-    this.listeners.appended(stored);
-    if (this.state && this.state.size - this.lastCheckpointSize >= this.checkpointEvery)
-      this.checkpointQuietly();
+    if (core.committed(stored)) this.checkpointQuietly();
     return stored;
   }
 
@@ -203,12 +200,12 @@ export class SqliteAuditStore implements AuditStore {
   }
 
   onCheckpoint(listener: (checkpoint: StoredCheckpoint) => void): void {
-    this.listeners.onCheckpoint(listener);
+    (this.core?.listeners ?? this.readerListeners).onCheckpoint(listener);
   }
 
   /** Calls `listener` with the rows of every append once they are committed. */
   onAppend(listener: (rows: StoredAuditEvent[]) => void): void {
-    this.listeners.onAppend(listener);
+    (this.core?.listeners ?? this.readerListeners).onAppend(listener);
   }
 
   async origins(): Promise<string[]> {
@@ -341,18 +338,17 @@ export class SqliteAuditStore implements AuditStore {
 
   /** Signs and stores a checkpoint if the log grew since the last one. */
   private checkpointIfGrown(): StoredCheckpoint | undefined {
-    const state = this.state;
-    const key = this.key;
-    if (!state || !key || !this.db.open) return undefined;
+    const core = this.core;
+    if (!core || !this.db.open) return undefined;
     let stored: StoredCheckpoint | undefined;
     this.db
       .transaction(() => {
-        this.catchUp(state);
+        this.catchUp(core);
         const last = this.statement('SELECT max(size) AS size FROM audit_checkpoints WHERE origin = ?').get(
           this.origin,
         ) as { size: number | null };
-        if (state.size === 0 || (last.size ?? 0) >= state.size) return;
-        const signed = signWriterCheckpoint(this.origin, state, key);
+        const signed = core.sign(last.size ?? 0);
+        if (!signed) return;
         const cp = signed.checkpoint;
         this.statement(
           'INSERT INTO audit_checkpoints (origin, size, root, note, state, created_at) VALUES (?, ?, ?, ?, ?, ?)',
@@ -360,55 +356,44 @@ export class SqliteAuditStore implements AuditStore {
         stored = cp;
       })
       .immediate();
-    this.lastCheckpointSize = state.size;
-    if (stored) this.listeners.checkpointed(stored);
+    core.checkpointed(stored);
     return stored;
   }
 
   /** Another process may append to the same file: take its rows into the chain before ours. */
-  private catchUp(state: LogState): void {
+  private catchUp(core: LogWriterCore): void {
     const { max } = this.statement('SELECT max(seq) AS max FROM audit_events WHERE origin = ?').get(
       this.origin,
     ) as {
       max: number | null;
     };
-    if ((max ?? 0) <= state.size) return;
-    for (const batch of this.readLogSync(this.origin, 5000, state.size)) {
-      for (const row of batch) {
-        const fault = state.appendStored(row);
-        if (fault) throw new StoreError(this.tamperedMessage(fault.reason), 'tampered');
-      }
+    if ((max ?? 0) <= core.state.size) return;
+    for (const batch of this.readLogSync(this.origin, 5000, core.state.size)) {
+      for (const row of batch) core.replay(row);
     }
   }
 
-  private openLog(mode: 'tail' | 'full'): LogState {
-    let state = new LogState(this.origin);
-    const tampered = (reason: string) => this.tamperedMessage(reason);
+  private openLog(core: LogWriterCore, mode: 'tail' | 'full'): void {
     const saved =
       mode === 'tail'
         ? (this.db
             .prepare('SELECT note, state FROM audit_checkpoints WHERE origin = ? ORDER BY size DESC LIMIT 1')
             .get(this.origin) as SavedCheckpoint | undefined)
         : undefined;
+    const state = core.resumeFrom(saved, () => this.recordedKeysSync());
     if (saved) {
-      state = restoreWriterState(saved, this.recordedKeysSync(), tampered);
       const row = this.db
         .prepare('SELECT hash FROM audit_events WHERE origin = ? AND seq = ?')
         .get(this.origin, state.size) as { hash: string } | undefined;
-      checkCheckpointedRow(state, row?.hash, tampered);
+      core.checkTail(row?.hash);
     }
     try {
-      this.catchUp(state);
+      this.catchUp(core);
     } catch (err) {
-      if (err instanceof ChainError) throw new StoreError(tampered(err.message), 'tampered');
+      if (err instanceof ChainError) throw new StoreError(core.tampered(err.message), 'tampered');
       throw err;
     }
-    this.lastCheckpointSize = state.size;
-    return state;
-  }
-
-  private tamperedMessage(reason: string): string {
-    return tamperedStoreMessage(this.location, reason);
+    core.resumed();
   }
 
   private checkpointRows(origin?: string): StoredCheckpoint[] {
@@ -425,10 +410,11 @@ export class SqliteAuditStore implements AuditStore {
     );
   }
 
-  private writable(): LogState {
-    if (this.readonly) throw new StoreError(`store ${this.location}: opened read-only`, 'unwritable');
+  private writable(): LogWriterCore {
+    if (this.readonly || !this.core)
+      throw new StoreError(`store ${this.location}: opened read-only`, 'unwritable');
     if (this.closed) throw new StoreError(`store ${this.location}: closed`, 'unwritable');
-    return this.state!;
+    return this.core;
   }
 
   /** Turns SQLite's errors about a damaged or foreign file into a clear {@link StoreError}. */
@@ -440,20 +426,6 @@ export class SqliteAuditStore implements AuditStore {
       throw new StoreError(`store ${this.location}: ${describe(err)}`, 'unusable');
     }
   }
-}
-
-/**
- * `{ ...event, ...integrity }`, copied key by key: V8 (Node 20) takes a slow path for a spread of a
- * 31-key object followed by more keys, microseconds per row on the append path.
- */
-function withIntegrity(event: AuditEvent, integrity: IntegrityColumns): StoredAuditEvent {
-  const row: Record<string, unknown> = {};
-  for (const key of Object.keys(event)) row[key] = event[key as keyof AuditEvent];
-  row.origin = integrity.origin;
-  row.seq = integrity.seq;
-  row.prev_hash = integrity.prev_hash;
-  row.hash = integrity.hash;
-  return row as unknown as StoredAuditEvent;
 }
 
 /** Runs `fn`, again while SQLite says the database is busy, for up to `ms`. */

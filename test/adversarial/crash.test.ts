@@ -48,11 +48,13 @@ function crashOnce(
   every: number,
   tag: string,
   kill: { afterAcks: number } | { early: number },
+  commit: string,
+  concurrent: number,
 ) {
   return new Promise<Trial>((resolve, reject) => {
     const child: ChildProcess = spawn(
       process.execPath,
-      [join(fixtures, 'crash-writer.mjs'), path, String(every), tag],
+      [join(fixtures, 'crash-writer.mjs'), path, String(every), tag, commit, String(concurrent)],
       {
         stdio: ['ignore', 'pipe', 'pipe'],
       },
@@ -97,7 +99,13 @@ function storedTargets(path: string): Set<string> {
   }
 }
 
-async function runTrials(name: string, every: number, trials: number, seed: number) {
+async function runTrials(
+  name: string,
+  every: number,
+  trials: number,
+  seed: number,
+  { commit = 'per-event', concurrent = 1 }: { commit?: string; concurrent?: number } = {},
+) {
   const path = join(dir, `${name}.db`);
   const random = prng(seed);
   let acked = 0;
@@ -105,7 +113,7 @@ async function runTrials(name: string, every: number, trials: number, seed: numb
   for (let t = 0; t < trials; t++) {
     const early = t % 5 === 4;
     const kill = early ? { early: Math.floor(random() * 400) } : { afterAcks: Math.floor(random() * 60) };
-    const trial = await crashOnce(path, every, `${name}-${t}`, kill);
+    const trial = await crashOnce(path, every, `${name}-${t}`, kill, commit, concurrent);
     const label = `${name} trial ${t} (seed ${seed}, ${JSON.stringify(kill)}): ${trial.stderr}`;
     expect(trial.signal, label).toBe('SIGKILL');
     if (!early) expect(trial.ready, label).toBe(true);
@@ -138,6 +146,15 @@ async function runTrials(name: string, every: number, trials: number, seed: numb
 describe('SIGKILL at random points', () => {
   it('per-event commit: acknowledged actions survive, the store verifies and reopens (13 kills)', async () => {
     const { acked, killedMidRun } = await runTrials('per-event', 50, 13, 0x5eed1);
+    expect(killedMidRun).toBeGreaterThanOrEqual(10);
+    expect(acked).toBeGreaterThan(100);
+  }, 120_000);
+
+  it('turn commit: every action whose audited() resolved survives, 4 at a time sharing a commit (13 kills)', async () => {
+    const { acked, killedMidRun } = await runTrials('turn', 50, 13, 0x5eed3, {
+      commit: 'turn',
+      concurrent: 4,
+    });
     expect(killedMidRun).toBeGreaterThanOrEqual(10);
     expect(acked).toBeGreaterThan(100);
   }, 120_000);
