@@ -7,7 +7,7 @@ import type { RedactionOptions } from '../redaction/redact.js';
 import type { AuditStore } from '../stores/audit-store.js';
 import { type AuditEvent, auditEvent } from './event.js';
 import { onProcessExit } from './process-exit.js';
-import { spanToAuditEvent } from './span-to-event.js';
+import { type SpanRecordType, spanRecordType, spanToAuditEvent } from './span-to-event.js';
 import {
   noteUnrecordedAction,
   registerUnrecordedWriter,
@@ -37,6 +37,11 @@ export interface AuditSpanProcessorOptions {
   redaction?: RedactionOptions;
   /** Actions at this risk tier or above also get a `started` record when they begin (default 2). */
   startedRecordMinRiskTier?: number;
+  /**
+   * Shadow policy: called with each event no gate decided (policy `not_evaluated`), returns it with
+   * what the policy would have decided (docs/policy.md, "Shadow mode"). Must not throw.
+   */
+  shadowPolicy?: (event: AuditEvent) => AuditEvent;
   /** Called when events could not be stored (default: a process warning on stderr, once per outage). */
   onError?: (error: Error, stats: Readonly<AuditProcessorStats>) => void;
 }
@@ -125,6 +130,8 @@ export class AuditSpanProcessor implements SpanProcessor {
       if (typeof tier !== 'number' || tier < this.minStartedTier) return;
       // A result known at start (a denial) means the action never begins.
       if (span.attributes['attribution.result'] !== undefined) return;
+      // An approval record is not the action beginning.
+      if (span.attributes['onbehalf.audit.record_type'] !== undefined) return;
       call = recognizeToolCall(span);
     } catch (err) {
       this.stats.mappingErrors++;
@@ -147,11 +154,11 @@ export class AuditSpanProcessor implements SpanProcessor {
         new Error(`onbehalf: could not decide whether span ${span.name} is audit-relevant: ${err}`),
       );
     }
-    if (call) this.record(span, call, 'action');
+    if (call) this.record(span, call, spanRecordType(span.attributes));
   }
 
   /** Maps and queues a recognized action; one that cannot be mapped is lost visibly, as a gap. */
-  private record(span: ReadableSpan, call: ToolCall, type: 'action' | 'started'): void {
+  private record(span: ReadableSpan, call: ToolCall, type: SpanRecordType): void {
     let event: AuditEvent;
     try {
       event = this.toEvent(span, call, type);
@@ -205,8 +212,11 @@ export class AuditSpanProcessor implements SpanProcessor {
     }
   }
 
-  private toEvent(span: ReadableSpan, call: ToolCall, type: 'action' | 'started'): AuditEvent {
-    const event = spanToAuditEvent(span, call, type, { redaction: this.options.redaction });
+  private toEvent(span: ReadableSpan, call: ToolCall, type: SpanRecordType): AuditEvent {
+    let event = spanToAuditEvent(span, call, type, { redaction: this.options.redaction });
+    const shadow = this.options.shadowPolicy;
+    if (shadow && type === 'action' && (event.policy_decision ?? 'not_evaluated') === 'not_evaluated')
+      event = shadow(event);
     if (event.redactions?.includes('"truncated"')) this.stats.truncated++;
     return event;
   }

@@ -1,8 +1,10 @@
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { AuditEventSchema } from '../audit/event.js';
 import { generateSigningKey, KeyError, loadTrustedKeys, writeKeyPair } from '../keys/keys.js';
 import { type AuditQuery, type AuditStore, StoreError } from '../stores/audit-store.js';
 import { isPostgresUrl, openAuditStore } from '../stores/open.js';
+import { approve } from './commands/approve.js';
 import { boundedSql, DEFAULT_SQL_TIMEOUT_SECONDS } from './commands/bounded-sql.js';
 import { checkpoints } from './commands/checkpoints.js';
 import { DEMO_STORE, demo } from './commands/demo.js';
@@ -24,7 +26,7 @@ Usage:
                                                verify, then print (or write to DIR) each log's latest signed
                                                checkpoint, to keep off-host for verify --checkpoint
   onbehalf query STORE [--actor-type T] [--actor ID] [--on-behalf-of ID] [--trigger ID] [--action A]
-                       [--record-type action|started|gap] [--since ISO] [--until ISO] [--limit N]
+                       [--record-type action|started|gap|approval_request|approval_resolution] [--since ISO] [--until ISO] [--limit N]
                        [--format table|json|ndjson]
   onbehalf sql STORE "SELECT …" [--format table|json|ndjson] [--timeout SECONDS]
                                                read-only SQL, stopped after SECONDS (default 30)
@@ -33,6 +35,9 @@ Usage:
                         [--jaeger-url URL] [--trusted-keys JWKS] [--checkpoint FILE|DIR]... [--out FILE]
                                                one self-contained HTML page: verification status, delegation
                                                graph and timeline (default file onbehalf-report.html)
+  onbehalf approve [--dir DIR]                 list approval requests waiting (ONBEHALF_APPROVALS_DIR)
+  onbehalf approve ID --as APPROVER [--reject] [--dir DIR]
+                                               approve (or reject) one; the waiting action records it
   onbehalf keygen [--out DIR] [--actor TYPE:ID]... [--origin NAME]... [--force]
                                                Ed25519 key pair: DIR/signing-key.jwk and DIR/jwks.json,
                                                the public key bound to the actors (and origins) it speaks for
@@ -59,6 +64,8 @@ export async function main(argv: string[]): Promise<number> {
         await demo(values.store ?? DEMO_STORE, out);
         return EXIT.ok;
       }
+      case 'approve':
+        return approve(rest, process.env, out);
       case 'keygen': {
         const { values } = parse(
           rest,
@@ -276,12 +283,14 @@ function actorType(value: string | undefined): AuditQuery['actorType'] {
   throw new CliError(`--actor-type: expected agent, human or service, got ${value}`);
 }
 
+const RECORD_TYPES: readonly string[] = AuditEventSchema.shape.record_type.options;
+
 function recordTypes(value: string | undefined): AuditQuery['recordTypes'] {
   if (value === undefined) return undefined;
   const types = value.split(',').map((t) => t.trim());
   for (const t of types) {
-    if (t !== 'action' && t !== 'started' && t !== 'gap')
-      throw new CliError(`--record-type: expected action, started or gap (comma-separated), got ${t}`);
+    if (!RECORD_TYPES.includes(t))
+      throw new CliError(`--record-type: expected ${RECORD_TYPES.join(', ')} (comma-separated), got ${t}`);
   }
   return types as AuditQuery['recordTypes'];
 }
