@@ -33,7 +33,12 @@ describe('PolicyEngine decisions', () => {
   const engine = PolicyEngine.load({ file: EXAMPLE, schemaFile: EXAMPLE_SCHEMA });
 
   it('allow names the permit that allowed, with its @reason', () => {
-    const d = engine.decide({ ...agentForTom, action: 'send_mail', target: 'stranger@evil.example', riskTier: 2 });
+    const d = engine.decide({
+      ...agentForTom,
+      action: 'send_mail',
+      target: 'stranger@evil.example',
+      riskTier: 2,
+    });
     expect(d).toMatchObject({
       decision: 'allow',
       policies: ['mail-send-any-recipient'],
@@ -64,7 +69,10 @@ describe('PolicyEngine decisions', () => {
 
   it('require_approval when only an approval by the accountable human would let a permit match', () => {
     const pay = { ...agentForTom, action: 'pay_invoice', target: 'invoice-4471', riskTier: 3 };
-    expect(engine.decide(pay)).toMatchObject({ decision: 'require_approval', policies: ['payments-need-tom'] });
+    expect(engine.decide(pay)).toMatchObject({
+      decision: 'require_approval',
+      policies: ['payments-need-tom'],
+    });
     expect(engine.decide({ ...pay, approval: { state: 'approved', approverId: 'tom' } })).toMatchObject({
       decision: 'allow',
       policies: ['payments-need-tom'],
@@ -114,7 +122,9 @@ describe('PolicyEngine decisions', () => {
     expect(e.decide({ action: 'pay', principal: { id: 'ana', roles: ['finance'] } }).decision).toBe('allow');
     expect(e.decide({ action: 'pay', principal: { id: 'bob', roles: ['sales'] } }).decision).toBe('deny');
     // No principal: the agent's owner is the accountable human.
-    expect(e.decide({ action: 'read', actor: { type: 'agent', id: 'nhi:agent-7f3', ownerId: 'tom' } })).toMatchObject({
+    expect(
+      e.decide({ action: 'read', actor: { type: 'agent', id: 'nhi:agent-7f3', ownerId: 'tom' } }),
+    ).toMatchObject({
       decision: 'allow',
       policies: ['owner-of-agent'],
     });
@@ -123,9 +133,14 @@ describe('PolicyEngine decisions', () => {
 
 describe('PolicyEngine start-up errors', () => {
   it('a policy file that fails to parse names the file, line and column', () => {
-    const file = write('broken.cedar', 'permit(principal, action, resource);\n\npermit(principal, action,\n  resource) when { context.x ==  };\n');
+    const file = write(
+      'broken.cedar',
+      'permit(principal, action, resource);\n\npermit(principal, action,\n  resource) when { context.x ==  };\n',
+    );
     expect(() => PolicyEngine.load({ file })).toThrow(PolicyLoadError);
-    expect(() => PolicyEngine.load({ file })).toThrow(new RegExp(`${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:4:\\d+: `));
+    expect(() => PolicyEngine.load({ file })).toThrow(
+      new RegExp(`${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:4:\\d+: `),
+    );
   });
 
   it('a policy the schema rejects names the file, line and policy', () => {
@@ -139,17 +154,25 @@ describe('PolicyEngine start-up errors', () => {
     } catch (err) {
       message = (err as Error).message;
     }
-    expect(message).toMatch(new RegExp(`bad-attr\\.cedar:5:\\d+: policy typo does not match the schema`));
+    expect(message).toMatch(/bad-attr\.cedar:5:\d+: policy typo does not match the schema/);
     expect(message).toContain('scopez');
   });
 
   it('a duplicate @id, a missing file and a broken schema are refused', () => {
-    const dup = write('dup.cedar', '@id("x")\npermit(principal, action, resource);\n@id("x")\nforbid(principal, action, resource);\n');
-    expect(() => PolicyEngine.load({ file: dup })).toThrow(/dup\.cedar:3:1: duplicate policy id "x"/);
-    expect(() => PolicyEngine.load({ file: join(dir, 'missing.cedar') })).toThrow(/cannot read policy file .*missing\.cedar/);
-    const schema = write('bad.cedarschema', 'entity User;\naction read appliesTo { principal: [User], resource: [Nope }\n');
-    expect(() => PolicyEngine.load({ text: 'permit(principal, action, resource);', schemaFile: schema })).toThrow(
-      /bad\.cedarschema:2:\d+: /,
+    const dup = write(
+      'dup.cedar',
+      '@id("x")\npermit(principal, action, resource);\n@id("x")\nforbid(principal, action, resource);\n',
     );
+    expect(() => PolicyEngine.load({ file: dup })).toThrow(/dup\.cedar:3:1: duplicate policy id "x"/);
+    expect(() => PolicyEngine.load({ file: join(dir, 'missing.cedar') })).toThrow(
+      /cannot read policy file .*missing\.cedar/,
+    );
+    const schema = write(
+      'bad.cedarschema',
+      'entity User;\naction read appliesTo { principal: [User], resource: [Nope }\n',
+    );
+    expect(() =>
+      PolicyEngine.load({ text: 'permit(principal, action, resource);', schemaFile: schema }),
+    ).toThrow(/bad\.cedarschema:2:\d+: /);
   });
 });
