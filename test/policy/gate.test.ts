@@ -122,7 +122,12 @@ describe('require_approval: approvals as records in the chain', () => {
 
   it('approved: request, resolution by tom, then the action, linked by one approval id', async () => {
     const asked: ApprovalRequest[] = [];
-    start({ approver: (request) => (asked.push(request), { approved: true, approverId: 'tom' }) });
+    start({
+      approver: (request) => {
+        asked.push(request);
+        return { approved: true, approverId: 'tom' };
+      },
+    });
     await expect(run('pay_invoice', 'invoice-4471', 3)).resolves.toBe('done');
 
     expect(asked).toHaveLength(1);
