@@ -35,7 +35,7 @@ const policyFile = join(tmp.dir, 'policy.cedar');
 writeFileSync(policyFile, POLICY);
 afterAll(() => tmp.remove());
 
-const attrs = (row: Record<string, unknown>) =>
+const attrs = (row: { attributes?: unknown }) =>
   JSON.parse(String(row.attributes ?? '{}')) as Record<string, unknown>;
 
 describe('shadow mode: an AI SDK agent under register with ONBEHALF_POLICY', () => {
