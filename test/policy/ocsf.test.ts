@@ -18,9 +18,9 @@ function row(fields: Partial<StoredAuditEvent>): StoredAuditEvent {
     hash: '1'.repeat(64),
   };
 }
-const decisionOf = (r: StoredAuditEvent) =>
-  (toOcsfApiActivity(r) as { actor: { authorizations: { decision: string; policy?: { name: string } }[] } })
-    .actor.authorizations[0];
+type Authorization = { decision: string; policy?: { name: string } };
+const decisionOf = (r: StoredAuditEvent): Authorization =>
+  (toOcsfApiActivity(r) as unknown as { actor: { authorizations: [Authorization] } }).actor.authorizations[0];
 
 describe('OCSF authorizations', () => {
   it('allowed by policy alone, human-approved, waiting, refused, denied', () => {
