@@ -55,10 +55,11 @@ export function decideAtGate(
       extra[ATTR_ATTRIBUTION_APPROVAL_RESOLVED_AT] = new Date(outcome.resolvedAt).toISOString();
     if (outcome.errorType) extra[ATTR_ERROR_TYPE] = outcome.errorType;
     const approval = { state: outcome.state, approverId: outcome.approverId };
-    // A replayed action runs when it was approved, after its request.
+    // A replayed action runs once it was approved: a millisecond after the resolution, so its rows
+    // never tie with the resolution's when sorted by timestamp.
     const timed =
       details.startTime !== undefined && outcome.resolvedAt !== undefined
-        ? { ...details, startTime: outcome.resolvedAt }
+        ? { ...details, startTime: outcome.resolvedAt + 1 }
         : details;
     if (outcome.state !== 'approved') return verdict(timed, decision, approval, extra);
     // Asked again with the real approver: the policy may accept only some approvers.

@@ -37,7 +37,7 @@ describe('onbehalf verify', () => {
   it('exits 0 on an intact store', () => {
     const r = run('verify', store);
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/^intact {2}onbehalf\/.+: 13 events, 1 signed checkpoint\(s\) verified$/m);
+    expect(r.stdout).toMatch(/^intact {2}onbehalf\/.+: 17 events, 1 signed checkpoint\(s\) verified$/m);
   });
 
   it('exits 1 naming the first bad seq when a row was edited', () => {
@@ -54,7 +54,7 @@ describe('onbehalf verify', () => {
   it('--format json gives a scheduled check the whole result, with the same exit codes', () => {
     const good = run('verify', store, '--format', 'json');
     expect(good.status).toBe(0);
-    expect(JSON.parse(good.stdout)).toMatchObject({ ok: true, count: 13, keySource: 'store' });
+    expect(JSON.parse(good.stdout)).toMatchObject({ ok: true, count: 17, keySource: 'store' });
     const bad = run(
       'verify',
       tampered('edited-json', "UPDATE audit_events SET target = 'x' WHERE seq = 7"),
@@ -178,7 +178,7 @@ describe('onbehalf query, sql, timeline', () => {
       'json',
     );
     expect(JSON.parse(r.stdout)).toEqual([
-      { actor_type: 'agent', n: 8 },
+      { actor_type: 'agent', n: 12 },
       { actor_type: 'human', n: 5 },
     ]);
     const w = run('sql', store, "update audit_events set result = 'ok'");

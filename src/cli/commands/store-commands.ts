@@ -3,7 +3,7 @@ import { type StoreLogResult, type VerifyStoreResult, verifyAuditStore } from '.
 import { loadTrustedKeys } from '../../keys/keys.js';
 import { type AuditQuery, type AuditStore, StoreError } from '../../stores/audit-store.js';
 import { EXIT, verdictExit } from '../errors.js';
-import { actorLabel, formatEvents, type OutputFormat, triggerLabel } from '../format.js';
+import { actionLabel, actorLabel, formatEvents, type OutputFormat, triggerLabel } from '../format.js';
 import { progressBar } from '../progress.js';
 import { oneLine } from '../safe-text.js';
 import { readCheckpointNotes } from './checkpoints.js';
@@ -156,7 +156,7 @@ export function timelineLine(r: StoredAuditEvent): string {
 
 function timelineFields(r: StoredAuditEvent): string {
   const who = `${r.actor_type ?? '?'} ${actorLabel(r)}${r.on_behalf_of && r.on_behalf_of !== r.actor_id ? ` for ${r.on_behalf_of}` : ''}`;
-  const what = r.record_type === 'started' ? `${r.action} started` : r.action;
+  const what = r.record_type === 'started' ? `${r.action} started` : actionLabel(r);
   const policy =
     r.policy_decision && r.policy_decision !== 'not_evaluated' ? `  policy=${r.policy_decision}` : '';
   const tier = r.risk_tier === null ? '' : `  tier=${r.risk_tier}`;
