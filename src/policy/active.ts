@@ -3,6 +3,7 @@
 // option or `ONBEHALF_POLICY`), or directly with `usePolicy`.
 import type { Approver } from '../approvals/approver.js';
 import { directoryApprover } from '../approvals/directory-approver.js';
+import { ENV } from '../config/env.js';
 import { PolicyEngine } from './engine.js';
 import type { PolicySource } from './policy-set.js';
 
@@ -66,9 +67,9 @@ export function activePolicy(): ActivePolicy | undefined {
  * (its schema, optional) and `ONBEHALF_APPROVALS_DIR` (where `onbehalf approve` answers requests).
  */
 export function policyOptionsFromEnv(env: Record<string, string | undefined>): PolicyOptions | undefined {
-  const file = env.ONBEHALF_POLICY?.trim();
+  const file = env[ENV.policy]?.trim();
   if (!file) return undefined;
-  const schemaFile = env.ONBEHALF_POLICY_SCHEMA?.trim() || undefined;
-  const dir = env.ONBEHALF_APPROVALS_DIR?.trim();
+  const schemaFile = env[ENV.policySchema]?.trim() || undefined;
+  const dir = env[ENV.approvalsDir]?.trim();
   return { file, schemaFile, approver: dir ? directoryApprover({ dir }) : undefined };
 }

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { answerApproval, pendingApprovals } from '../../approvals/directory-approver.js';
+import { ENV } from '../../config/env.js';
 import { CliError, EXIT } from '../errors.js';
 
 /** Where `onbehalf approve` and the `ONBEHALF_APPROVALS_DIR` approver meet when neither names a directory. */
@@ -23,7 +24,7 @@ export function approve(
     throw new CliError(`approve: ${(e as Error).message}`);
   }
   const { values, positionals } = parsed;
-  const dir = values.dir ?? (env.ONBEHALF_APPROVALS_DIR?.trim() || DEFAULT_APPROVALS_DIR);
+  const dir = values.dir ?? (env[ENV.approvalsDir]?.trim() || DEFAULT_APPROVALS_DIR);
   if (positionals.length > 1) throw new CliError('approve: expected at most one request id');
   const id = positionals[0];
   if (id === undefined) {
