@@ -215,7 +215,13 @@ export class AuditSpanProcessor implements SpanProcessor {
   private toEvent(span: ReadableSpan, call: ToolCall, type: SpanRecordType): AuditEvent {
     let event = spanToAuditEvent(span, call, type, { redaction: this.options.redaction });
     const shadow = this.options.shadowPolicy;
-    if (shadow && type === 'action' && (event.policy_decision ?? 'not_evaluated') === 'not_evaluated')
+    // Tool calls only: an agent's invocation is not an action a policy allows or denies.
+    if (
+      shadow &&
+      type === 'action' &&
+      (event.policy_decision ?? 'not_evaluated') === 'not_evaluated' &&
+      span.attributes['gen_ai.operation.name'] !== 'invoke_agent'
+    )
       event = shadow(event);
     if (event.redactions?.includes('"truncated"')) this.stats.truncated++;
     return event;

@@ -1,6 +1,6 @@
 // Shadow (log_only) mode for framework tool calls onbehalf records but does not gate: an AI SDK agent
 // under `--import onbehalf/register` with ONBEHALF_POLICY; the enforcing wrapper for the same tools.
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateText, stepCountIs, tool } from 'ai';
 import { MockLanguageModelV3 } from 'ai/test';
@@ -15,6 +15,7 @@ import {
   ensureBuilt,
   inboxAgent,
   inboxAgentEnv,
+  repo,
   runNode,
   tempDir,
 } from '../frameworks/support.js';
@@ -30,6 +31,8 @@ permit (principal, action == Action::"send_mail", resource);
 forbid (principal, action == Action::"send_mail", resource) when { context.actorType == "agent" };
 `;
 
+const aiVersion = JSON.parse(readFileSync(join(repo, 'node_modules/ai/package.json'), 'utf8'))
+  .version as string;
 const tmp = tempDir('policy-shadow');
 const policyFile = join(tmp.dir, 'policy.cedar');
 writeFileSync(policyFile, POLICY);
@@ -49,7 +52,13 @@ describe('shadow mode: an AI SDK agent under register with ONBEHALF_POLICY', () 
       { register: true },
     );
     expect(stdout).toContain('lookup_contact, send_mail');
-    const rows = actionRows(store);
+    // On ai@7 the agent's invocation is a row too; it is not a tool call, so it is not evaluated.
+    const rows = actionRows(store).filter((r) => !String(r.action).startsWith('invoke_agent'));
+    expect(
+      actionRows(store)
+        .filter((r) => r.policy_decision !== null)
+        .map((r) => r.action),
+    ).toEqual(['lookup_contact', 'send_mail']);
     expect(rows.map((r) => [r.action, r.result, r.policy_decision, r.policy_rule])).toEqual([
       ['lookup_contact', 'ok', 'allow', 'contacts-lookup'],
       // Not enforced: the forbid would have denied it, and the row says so.
@@ -157,11 +166,11 @@ describe('enforcePolicy: the AI SDK tools gated by the policy', () => {
       ['lookup_contact', 'ok', 'allow', 'contacts-lookup', null],
       ['send_mail', 'denied', 'deny', 'agents-never-mail', 'dana@acme.example'],
     ]);
-    // The gate's row is the AI SDK call's row: it carries the framework's call id.
-    expect(rows.map((r) => [attrs(r)['attribution.policy.mode'], attrs(r)['gen_ai.tool.call.id']])).toEqual([
-      ['enforce', 'call-1'],
-      ['enforce', 'call-2'],
-    ]);
+    expect(rows.map((r) => attrs(r)['attribution.policy.mode'])).toEqual(['enforce', 'enforce']);
+    // ai@6 records its tool spans itself: the gate's row is that call's row and carries its call id.
+    // (ai@7 records nothing in process until an integration is registered, so there is no span to fold.)
+    if (aiVersion.startsWith('6.'))
+      expect(rows.map((r) => attrs(r)['gen_ai.tool.call.id'])).toEqual(['call-1', 'call-2']);
     expect(rows.map((r) => JSON.parse(r.tool_arguments ?? 'null'))).toEqual([
       { name: 'Dana' },
       { to: '[REDACTED:email]' },
