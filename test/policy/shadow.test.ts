@@ -71,8 +71,10 @@ describe('shadow mode: an AI SDK agent under register with ONBEHALF_POLICY', () 
         'attribution.policy.ids': [row.policy_rule],
         'attribution.policy.engine': expect.stringMatching(/^cedar 4\./),
         'attribution.policy.version': expect.stringMatching(/^sha256:[0-9a-f]{64}$/),
-        // Still the AI SDK's own span.
-        'ai.operationId': 'ai.toolCall',
+        // Still the AI SDK's own span: ai@6's ai.toolCall, ai@7's GenAI execute_tool.
+        ...(aiVersion.startsWith('6.')
+          ? { 'ai.operationId': 'ai.toolCall' }
+          : { 'gen_ai.operation.name': 'execute_tool' }),
       });
     }
   });
