@@ -3,7 +3,7 @@
 //
 //   npm run bench                       quick (a few minutes)
 //   npm run bench -- --full             longer runs, 1M-event store and memory run
-//   npm run bench -- --only span,verify sections: span, append, verify, driver, propagation, memory, extra
+//   npm run bench -- --only span,verify sections: span, append, verify, driver, propagation, policy, memory, extra
 //   npm run bench -- --json out.json    also write the rows and the machine as JSON
 import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -16,6 +16,7 @@ export const SECTIONS = {
   verify: async (mode) => (await import('./verify.bench.mjs')).run({ mode }),
   driver: async (mode) => (await import('./driver.bench.mjs')).run({ mode }),
   propagation: async (mode) => (await import('./http.bench.mjs')).run({ mode }),
+  policy: async (mode) => (await import('./policy.bench.mjs')).run({ mode }),
   memory: async (mode) => (await import('./memory.bench.mjs')).run({ mode }),
   extra: extras,
 };

@@ -1,5 +1,13 @@
 // The public API of onbehalf.
 
+export type { ApprovalAnswer, ApprovalRequest, Approver } from './approvals/approver.js';
+export {
+  answerApproval,
+  type DirectoryApproverOptions,
+  directoryApprover,
+  pendingApprovals,
+  type StoredApprovalRequest,
+} from './approvals/directory-approver.js';
 // The audit store: events, processor, sampler, stores, verification.
 export {
   type AuditCommitMode,
@@ -93,6 +101,18 @@ export {
   checkpointToLogRecord,
 } from './otlp/log-record.js';
 export { OCSF_API_ACTIVITY_CLASS, OCSF_VERSION, toOcsfApiActivity } from './otlp/ocsf.js';
+export {
+  type ActivePolicy,
+  activePolicy,
+  type PolicyOptions,
+  policyOptionsFromEnv,
+  usePolicy,
+} from './policy/active.js';
+export type { PolicyMode } from './policy/attributes.js';
+export { type EnforceOptions, enforcePolicy } from './policy/enforce.js';
+export { type PolicyDecision, PolicyEngine } from './policy/engine.js';
+export { type LoadedPolicySet, PolicyLoadError, type PolicySource } from './policy/policy-set.js';
+export type { PolicySubject } from './policy/request.js';
 export {
   type AttributionProcessorStats,
   AttributionSpanProcessor,

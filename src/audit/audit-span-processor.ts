@@ -11,7 +11,7 @@ import type { AuditEvent } from './event.js';
 import { exitLoss } from './exit-loss.js';
 import { type Gap, gapRecord } from './gap-record.js';
 import { onProcessExit } from './process-exit.js';
-import { spanToAuditEvent } from './span-to-event.js';
+import { type SpanRecordType, spanRecordType, spanToAuditEvent } from './span-to-event.js';
 import { TurnCommit } from './turn-commit.js';
 import {
   noteUnrecordedAction,
@@ -47,6 +47,11 @@ export interface AuditSpanProcessorOptions {
   redaction?: RedactionOptions;
   /** Actions at this risk tier or above also get a `started` record when they begin (default 2). */
   startedRecordMinRiskTier?: number;
+  /**
+   * Shadow policy: called with each event no gate decided (policy `not_evaluated`), returns it with
+   * what the policy would have decided (docs/policy.md, "Shadow mode"). Must not throw.
+   */
+  shadowPolicy?: (event: AuditEvent) => AuditEvent;
   /** Called when events could not be stored (default: a process warning on stderr, once per outage). */
   onError?: (error: Error, stats: Readonly<AuditProcessorStats>) => void;
 }
@@ -138,6 +143,8 @@ export class AuditSpanProcessor implements SpanProcessor {
       if (typeof tier !== 'number' || tier < this.minStartedTier) return;
       // A result known at start (a denial) means the action never begins.
       if (span.attributes['attribution.result'] !== undefined) return;
+      // An approval record is not the action beginning.
+      if (span.attributes['onbehalf.audit.record_type'] !== undefined) return;
       call = recognizeToolCall(span);
     } catch (err) {
       this.stats.mappingErrors++;
@@ -160,11 +167,17 @@ export class AuditSpanProcessor implements SpanProcessor {
         new Error(`onbehalf: could not decide whether span ${span.name} is audit-relevant: ${err}`),
       );
     }
-    if (call) this.record(span, call, 'action', this.commit === 'turn' && isCommitAwaited(span));
+    if (call)
+      this.record(
+        span,
+        call,
+        spanRecordType(span.attributes),
+        this.commit === 'turn' && isCommitAwaited(span),
+      );
   }
 
   /** Maps and queues a recognized action; one that cannot be mapped is lost visibly, as a gap. */
-  private record(span: ReadableSpan, call: ToolCall, type: 'action' | 'started', awaited: boolean): void {
+  private record(span: ReadableSpan, call: ToolCall, type: SpanRecordType, awaited: boolean): void {
     let event: AuditEvent;
     try {
       event = this.toEvent(span, call, type);
@@ -219,8 +232,17 @@ export class AuditSpanProcessor implements SpanProcessor {
     }
   }
 
-  private toEvent(span: ReadableSpan, call: ToolCall, type: 'action' | 'started'): AuditEvent {
-    const event = spanToAuditEvent(span, call, type, { redaction: this.options.redaction });
+  private toEvent(span: ReadableSpan, call: ToolCall, type: SpanRecordType): AuditEvent {
+    let event = spanToAuditEvent(span, call, type, { redaction: this.options.redaction });
+    const shadow = this.options.shadowPolicy;
+    // Tool calls only: an agent's invocation is not an action a policy allows or denies.
+    if (
+      shadow &&
+      type === 'action' &&
+      (event.policy_decision ?? 'not_evaluated') === 'not_evaluated' &&
+      span.attributes['gen_ai.operation.name'] !== 'invoke_agent'
+    )
+      event = shadow(event);
     if (event.redactions?.includes('"truncated"')) this.stats.truncated++;
     return event;
   }

@@ -21,6 +21,7 @@ import {
   ATTR_ATTRIBUTION_TRIGGER_ID,
   ATTR_ATTRIBUTION_TRIGGER_TYPE,
   ATTR_GEN_AI_TOOL_CALL_ARGUMENTS,
+  ATTR_ONBEHALF_AUDIT_RECORD_TYPE,
   ATTR_SESSION_ID,
   ATTR_USER_ID,
 } from '../conventions/generated.js';
@@ -64,4 +65,6 @@ export const COLUMN_ATTRIBUTES: readonly (readonly [keyof AuditEvent, string])[]
 export const ATTRIBUTES_IN_COLUMNS: ReadonlySet<string> = new Set([
   ...COLUMN_ATTRIBUTES.map(([, attribute]) => attribute),
   ATTR_ATTRIBUTION_INTENT_ID,
+  // An approval span's record type is the row's `record_type`.
+  ATTR_ONBEHALF_AUDIT_RECORD_TYPE,
 ]);

@@ -9,8 +9,11 @@ import { z } from 'zod';
 export const AuditEventSchema = z
   .object({
     event_id: z.string().min(1),
-    /** `action` (a completed action), `started` (a risk tier ≥ 2 action began) or `gap` (events lost). */
-    record_type: z.enum(['action', 'started', 'gap']),
+    /**
+     * `action` (a completed action), `started` (a risk tier ≥ 2 action began), `gap` (events lost),
+     * `approval_request` / `approval_resolution` (a policy asked for human approval; it was answered).
+     */
+    record_type: z.enum(['action', 'started', 'gap', 'approval_request', 'approval_resolution']),
     timestamp: z.string().regex(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/, 'ISO 8601 UTC with milliseconds'),
     actor_type: z.enum(['agent', 'human', 'service']).nullable(),
     actor_id: z.string().nullable(),

@@ -28,6 +28,15 @@ export interface EventMappingOptions {
   redaction?: RedactionOptions;
 }
 
+/** The record types a span maps to; gap records are made by the writer, not from spans. */
+export type SpanRecordType = 'action' | 'started' | 'approval_request' | 'approval_resolution';
+
+/** An approval record's type, from the `onbehalf.audit.record_type` its span carries; otherwise `action`. */
+export function spanRecordType(a: Attributes): 'action' | 'approval_request' | 'approval_resolution' {
+  const t = a['onbehalf.audit.record_type'];
+  return t === 'approval_request' || t === 'approval_resolution' ? t : 'action';
+}
+
 /**
  * Maps a finished span to an audit event: who acted (the stamped attribution), on whose behalf, the
  * trigger, the action and target, authority (policy, approval), the result, and redacted arguments.
@@ -35,7 +44,7 @@ export interface EventMappingOptions {
 export function spanToAuditEvent(
   span: ReadableSpan,
   call: ToolCall,
-  recordType: 'action' | 'started',
+  recordType: SpanRecordType,
   options: EventMappingOptions = {},
 ): AuditEvent {
   const a = span.attributes;
@@ -49,6 +58,8 @@ export function spanToAuditEvent(
   for (const kind of args.redactions) redactions.add(kind);
   const rest = otherAttributes(a, options.redaction, redactions);
   const started = recordType === 'started';
+  // An approval record says what was decided about an action, not how one ended.
+  const approvalRecord = recordType === 'approval_request' || recordType === 'approval_resolution';
   const actorType = str(a['attribution.actor.type']);
   const riskTier = a['attribution.risk_tier'];
   return {
@@ -72,7 +83,7 @@ export function spanToAuditEvent(
       typeof riskTier === 'number' && Number.isInteger(riskTier) && riskTier >= 0 && riskTier <= 3
         ? riskTier
         : null,
-    result: started ? 'started' : resultOf(span),
+    result: started ? 'started' : approvalRecord ? null : resultOf(span),
     policy_decision: str(a['attribution.policy.decision']),
     policy_rule: str(a['attribution.policy.rule']),
     approval_state: str(a['attribution.approval.state']),

@@ -11,7 +11,7 @@ const TABLE_COLUMNS: [header: string, cell: (r: StoredAuditEvent) => string][] =
   ['actor', (r) => actorLabel(r)],
   ['on_behalf_of', (r) => r.on_behalf_of ?? ''],
   ['trigger', (r) => triggerLabel(r)],
-  ['action', (r) => (r.record_type === 'started' ? `${r.action} (started)` : r.action)],
+  ['action', (r) => actionLabel(r)],
   ['target', (r) => r.target ?? ''],
   ['risk', (r) => (r.risk_tier === null ? '' : String(r.risk_tier))],
   ['policy', (r) => r.policy_decision ?? ''],
@@ -19,6 +19,17 @@ const TABLE_COLUMNS: [header: string, cell: (r: StoredAuditEvent) => string][] =
   // Whether who/for whom/why rests on this process, a verified signature, or a caller's claim.
   ['provenance', (r) => r.provenance ?? ''],
 ];
+
+/** `send_mail`, `send_mail (started)`, `pay_invoice (approval requested)`, `pay_invoice (approved by tom)`. */
+export function actionLabel(
+  r: Pick<StoredAuditEvent, 'record_type' | 'action' | 'approval_state' | 'approved_by'>,
+): string {
+  if (r.record_type === 'started') return `${r.action} (started)`;
+  if (r.record_type === 'approval_request') return `${r.action} (approval requested)`;
+  if (r.record_type === 'approval_resolution')
+    return `${r.action} (${r.approval_state ?? 'resolved'}${r.approved_by ? ` by ${r.approved_by}` : ''})`;
+  return r.action;
+}
 
 /** `inbox-agent (nhi:agent-7f3)`, or the id alone. */
 export function actorLabel(r: Pick<StoredAuditEvent, 'actor_name' | 'actor_id'>): string {

@@ -20,6 +20,12 @@ export const ENV = {
   onBehalfOf: 'ONBEHALF_ON_BEHALF_OF',
   /** Default trigger of spans outside any attribution, as `type:id` (e.g. `email:msg-8821`). */
   trigger: 'ONBEHALF_TRIGGER',
+  /** A Cedar policy file that decides `audited()` actions (docs/policy.md). */
+  policy: 'ONBEHALF_POLICY',
+  /** The policy's Cedar schema, optional. */
+  policySchema: 'ONBEHALF_POLICY_SCHEMA',
+  /** Where approval requests wait for `onbehalf approve`. */
+  approvalsDir: 'ONBEHALF_APPROVALS_DIR',
 } as const;
 
 /** The default store when `ONBEHALF_STORE` is not set. */

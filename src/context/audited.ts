@@ -19,6 +19,8 @@ import {
   ATTR_GEN_AI_TOOL_CALL_ID,
   ATTR_GEN_AI_TOOL_NAME,
 } from '../conventions/generated.js';
+import { activePolicy } from '../policy/active.js';
+import { decideAtGate } from '../policy/gate.js';
 import { type EnclosingToolCall, gateStartsInside } from '../processor/folded-tool-calls.js';
 import { redact } from '../redaction/redact.js';
 
@@ -30,7 +32,12 @@ export interface AuditDetails {
   riskTier?: 0 | 1 | 2 | 3;
   /** Tool arguments; stored only after redaction. */
   arguments?: unknown;
+  /**
+   * The decision, when the caller made it. With a policy in force (`usePolicy`, the `policy` option,
+   * `ONBEHALF_POLICY`) the engine decides instead, and this is ignored.
+   */
   policy?: { decision: 'allow' | 'deny' | 'require_approval' | 'not_evaluated'; rule?: string };
+  /** The action's approval; with a policy in force, part of what the policy decides on. */
   approval?: {
     state: 'not_required' | 'pending' | 'approved' | 'rejected' | 'expired';
     approverId?: string;
@@ -68,6 +75,9 @@ const TRACER_NAME = 'onbehalf';
  * of the active context, and returns what `fn` returns. With an audit pipeline committing per turn
  * (the default on SQLite) it resolves only once the action's audit event is committed.
  *
+ * - With a policy in force (docs/policy.md), the engine decides, and the row records its decision,
+ *   determining policies, engine and policy version; `require_approval` waits for the approver
+ *   (approval_request and approval_resolution rows) before deciding again with the approval.
  * - Policy `deny`, or `require_approval` without an `approved` approval: records `result=denied` and
  *   throws {@link ActionDeniedError} without calling `fn`.
  * - `fn` throws: records `result=error` and `error.type`, and rethrows the same error unchanged.
@@ -77,11 +87,32 @@ const TRACER_NAME = 'onbehalf';
  *   policy: { decision: 'allow', rule: 'mail.send:internal' } }, () => mailer.send(msg));
  */
 export function audited<T>(action: string, details: AuditDetails, fn: () => T | Promise<T>): Promise<T> {
+  const policy = activePolicy();
+  if (!policy) return gate(action, details, fn, undefined);
+  let decided: ReturnType<typeof decideAtGate>;
+  try {
+    decided = decideAtGate(action, details, policy);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+  if (!(decided instanceof Promise)) return gate(action, decided.details, fn, decided.attributes);
+  // The approval wait is async: the action still runs in the caller's context.
+  const ctx = context.active();
+  return decided.then((v) => context.with(ctx, () => gate(action, v.details, fn, v.attributes)));
+}
+
+function gate<T>(
+  action: string,
+  details: AuditDetails,
+  fn: () => T | Promise<T>,
+  decision: Attributes | undefined,
+): Promise<T> {
   const tracer = trace.getTracer(TRACER_NAME);
   const denial = denialReason(details);
   // Inside a framework's own tool span, this gate's row is that call's only row.
   const enclosing = gateStartsInside(trace.getActiveSpan());
   const attributes = startAttributes(action, details, enclosing);
+  if (decision) Object.assign(attributes, decision);
   // Known before the span starts, so no `started` record is written for an action that never runs.
   if (denial) attributes[ATTR_ATTRIBUTION_RESULT] = 'denied';
   let startTime: number | undefined;

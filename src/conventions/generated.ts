@@ -105,6 +105,20 @@ export const ATTRIBUTION_POLICY_DECISION_VALUE_REQUIRE_APPROVAL = 'require_appro
 export const ATTRIBUTION_POLICY_DECISION_VALUE_NOT_EVALUATED = 'not_evaluated' as const;
 /** The policy rule that matched. */
 export const ATTR_ATTRIBUTION_POLICY_RULE = 'attribution.policy.rule' as const;
+/** Ids of the determining policies of an engine's decision: the permits that allowed (or would allow with approval) or the forbids that denied; empty for a default deny. */
+export const ATTR_ATTRIBUTION_POLICY_IDS = 'attribution.policy.ids' as const;
+/** The policy engine that decided, and its version. */
+export const ATTR_ATTRIBUTION_POLICY_ENGINE = 'attribution.policy.engine' as const;
+/** SHA-256 of the policy file the decision was made with (what sha256sum prints). */
+export const ATTR_ATTRIBUTION_POLICY_VERSION = 'attribution.policy.version' as const;
+/** Errors of the evaluation (a policy that failed to evaluate, a request the schema rejects). */
+export const ATTR_ATTRIBUTION_POLICY_ERRORS = 'attribution.policy.errors' as const;
+/** Whether the policy decision was enforced or only recorded. */
+export const ATTR_ATTRIBUTION_POLICY_MODE = 'attribution.policy.mode' as const;
+/** The decision was enforced by the gate. */
+export const ATTRIBUTION_POLICY_MODE_VALUE_ENFORCE = 'enforce' as const;
+/** Shadow mode: the call was recorded but not gated; the decision says what the policy would have decided. */
+export const ATTRIBUTION_POLICY_MODE_VALUE_LOG_ONLY = 'log_only' as const;
 /** Human approval state of the action. */
 export const ATTR_ATTRIBUTION_APPROVAL_STATE = 'attribution.approval.state' as const;
 /** No approval was needed. */
@@ -117,8 +131,14 @@ export const ATTRIBUTION_APPROVAL_STATE_VALUE_APPROVED = 'approved' as const;
 export const ATTRIBUTION_APPROVAL_STATE_VALUE_REJECTED = 'rejected' as const;
 /** The approval request expired. */
 export const ATTRIBUTION_APPROVAL_STATE_VALUE_EXPIRED = 'expired' as const;
-/** Who approved; the attribution.approval.resolved span event records when. */
+/** Who approved or rejected; the approval_resolution record says when. */
 export const ATTR_ATTRIBUTION_APPROVAL_APPROVER_ID = 'attribution.approval.approver.id' as const;
+/** Id of the approval request: links the approval_request and approval_resolution records to the action they authorize. */
+export const ATTR_ATTRIBUTION_APPROVAL_ID = 'attribution.approval.id' as const;
+/** When the approval request expires unanswered (ISO 8601 UTC). */
+export const ATTR_ATTRIBUTION_APPROVAL_EXPIRES_AT = 'attribution.approval.expires_at' as const;
+/** When the approval was given, refused or expired (ISO 8601 UTC). */
+export const ATTR_ATTRIBUTION_APPROVAL_RESOLVED_AT = 'attribution.approval.resolved_at' as const;
 /** Where this attribution came from. */
 export const ATTR_ATTRIBUTION_PROVENANCE = 'attribution.provenance' as const;
 /** Set in this process. */
@@ -139,6 +159,10 @@ export const ATTR_ONBEHALF_AUDIT_RECORD_TYPE = 'onbehalf.audit.record_type' as c
 export const ONBEHALF_AUDIT_RECORD_TYPE_VALUE_ACTION = 'action' as const;
 /** A high-risk action (tier 2 or more) that began; its result follows in an action record. */
 export const ONBEHALF_AUDIT_RECORD_TYPE_VALUE_STARTED = 'started' as const;
+/** A policy asked for human approval of an action; linked to it by attribution.approval.id. */
+export const ONBEHALF_AUDIT_RECORD_TYPE_VALUE_APPROVAL_REQUEST = 'approval_request' as const;
+/** The approval was given, refused or expired, by whom and when. */
+export const ONBEHALF_AUDIT_RECORD_TYPE_VALUE_APPROVAL_RESOLUTION = 'approval_resolution' as const;
 /** Events that could not be stored (queue full, store unwritable, oversized), with their count. */
 export const ONBEHALF_AUDIT_RECORD_TYPE_VALUE_GAP = 'gap' as const;
 /** The writer's log the record belongs to; each origin has its own hash chain and checkpoints. */

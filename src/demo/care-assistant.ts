@@ -49,7 +49,6 @@ export function careAssistantSteps(now: number): DatedStep[] {
   const read = (patient: string, part: string) => ({
     target: `patient/${patient}/${part}`,
     riskTier: 1 as const,
-    policy: { decision: 'allow' as const, rule: 'records.read: patients of the ward asked for' },
   });
   return [
     {
@@ -74,9 +73,8 @@ export function careAssistantSteps(now: number): DatedStep[] {
       startTime: tuesday + 11 * HOUR,
       details: {
         target: 'referrals/cardiology/P-4471',
+        // The demo's policy makes it wait for Dr. Okafor: approval_request, approval_resolution, then the action.
         riskTier: 2,
-        policy: { decision: 'require_approval', rule: 'records.export: a clinician approves each referral' },
-        approval: { state: 'approved', approverId: 'dr.okafor' },
       },
     },
     {

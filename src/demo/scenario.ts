@@ -1,6 +1,9 @@
+import { fileURLToPath } from 'node:url';
+import type { ApprovalAnswer, ApprovalRequest } from '../approvals/approver.js';
 import type { Attribution } from '../context/attribution.js';
 import { withAttribution } from '../context/attribution.js';
 import { ActionDeniedError, type AuditDetails, audited } from '../context/audited.js';
+import type { PolicyOptions } from '../policy/active.js';
 import { careAssistantSteps, type DatedStep } from './care-assistant.js';
 
 /** The agent of the story: Tom's inbox assistant, with its own non-human identity. */
@@ -30,6 +33,36 @@ const agent = (trigger: Attribution['trigger'], intent: string): Attribution => 
 });
 const tomHimself: Attribution = { actor: { type: 'human', id: 'tom', name: 'Tom' }, principal: tom };
 
+/**
+ * The story decides with a policy file (shipped with the package): the 03:14 forward is allowed by a
+ * rule that is visibly too broad, the delete is denied by a named forbid, and the invoice payment
+ * waits for Tom's approval.
+ */
+export const DEMO_POLICY_FILE = fileURLToPath(
+  new URL('../../examples/inbox-agent/policy.cedar', import.meta.url),
+);
+/** The schema the demo's requests are validated against. */
+export const DEMO_POLICY_SCHEMA = fileURLToPath(
+  new URL('../../examples/inbox-agent/policy.cedarschema', import.meta.url),
+);
+
+/**
+ * The approvers of the story: Tom approves the invoice payment two and a half minutes after he is
+ * asked; Dr. Okafor approves the clinic's referral export four minutes after.
+ */
+export function demoApprover(request: ApprovalRequest): ApprovalAnswer {
+  if (request.action === 'export_record')
+    return { approved: true, approverId: 'dr.okafor', at: Date.parse(request.requestedAt) + 240_000 };
+  return { approved: true, approverId: 'tom', at: Date.parse(request.requestedAt) + 150_000 };
+}
+
+/** The demo's policy: the example policy file and schema, and Tom answering approvals. */
+export const DEMO_POLICY: PolicyOptions = {
+  file: DEMO_POLICY_FILE,
+  schemaFile: DEMO_POLICY_SCHEMA,
+  approver: demoApprover,
+};
+
 interface Step {
   who: Attribution;
   action: string;
@@ -50,7 +83,6 @@ export const DEMO_STEPS: readonly Step[] = [
     details: {
       target: 'inbox/msg-8821',
       riskTier: 0,
-      policy: { decision: 'allow', rule: 'mail.read: own inbox' },
     },
   },
   {
@@ -61,7 +93,6 @@ export const DEMO_STEPS: readonly Step[] = [
       target: 'drive:/finance',
       riskTier: 1,
       arguments: { query: 'invoice 2025-12' },
-      policy: { decision: 'allow', rule: 'files.read: own drive' },
     },
   },
   {
@@ -76,7 +107,6 @@ export const DEMO_STEPS: readonly Step[] = [
         subject: 'Fwd: invoice 2025-12',
         attachment: 'invoice-2025-12.pdf',
       },
-      policy: { decision: 'allow', rule: 'mail.send: any recipient' },
     },
   },
   {
@@ -86,14 +116,13 @@ export const DEMO_STEPS: readonly Step[] = [
     details: {
       target: 'sent/fwd-invoice-2025-12',
       riskTier: 3,
-      policy: { decision: 'deny', rule: 'mail.delete: never the sent folder' },
     },
   },
   {
     who: agent({ type: 'schedule', id: 'daily-digest' }, 'daily_digest'),
     action: 'read_mail',
     time: '07:00:01',
-    details: { target: 'inbox', riskTier: 0, policy: { decision: 'allow', rule: 'mail.read: own inbox' } },
+    details: { target: 'inbox', riskTier: 0 },
   },
   {
     who: agent({ type: 'schedule', id: 'daily-digest' }, 'daily_digest'),
@@ -103,7 +132,6 @@ export const DEMO_STEPS: readonly Step[] = [
       target: 'tom@acme.example',
       riskTier: 1,
       arguments: { to: 'tom@acme.example', subject: 'Your morning digest' },
-      policy: { decision: 'allow', rule: 'mail.send: to owner' },
     },
   },
   { who: tomHimself, action: 'read_mail', time: '09:12:40', details: { target: 'inbox', riskTier: 0 } },
@@ -125,7 +153,6 @@ export const DEMO_STEPS: readonly Step[] = [
       target: 'calendar:tom',
       riskTier: 1,
       arguments: { title: 'Q1 plan with Dana', attendees: ['dana@acme.example'] },
-      policy: { decision: 'allow', rule: 'calendar.write: own calendar' },
     },
   },
   {
@@ -133,6 +160,13 @@ export const DEMO_STEPS: readonly Step[] = [
     action: 'approve_invoice',
     time: '14:30:02',
     details: { target: 'invoice-2025-12', riskTier: 3, approval: { state: 'approved', approverId: 'tom' } },
+  },
+  {
+    // The policy makes the agent's payment wait for Tom: approval_request, approval_resolution, then the action.
+    who: agent({ type: 'chat', id: 'chat-5540' }, 'pay_invoice'),
+    action: 'pay_invoice',
+    time: '14:31:10',
+    details: { target: 'invoice-2025-12', riskTier: 3, arguments: { amount: '1240.00', currency: 'EUR' } },
   },
 ];
 

@@ -56,7 +56,12 @@ export function toOcsfApiActivity(row: StoredAuditEvent): AnyValueMap {
       session: row.session_id ? { uid: row.session_id } : undefined,
       app_name: row.service_name,
       authorizations: row.policy_decision
-        ? [{ decision: row.policy_decision, policy: row.policy_rule ? { name: row.policy_rule } : undefined }]
+        ? [
+            {
+              decision: authorizationDecision(row),
+              policy: row.policy_rule ? { name: row.policy_rule } : undefined,
+            },
+          ]
         : undefined,
     },
     api: {
@@ -83,7 +88,13 @@ export function toOcsfApiActivity(row: StoredAuditEvent): AnyValueMap {
         intent: row.intent,
         scopes: listOf(row.scopes),
         risk_tier: row.risk_tier,
-        approval: row.approval_state ? { state: row.approval_state, approver: row.approved_by } : undefined,
+        approval: row.approval_state
+          ? {
+              state: row.approval_state,
+              approver: row.approved_by,
+              human_approved: row.approval_state === 'approved' && row.approved_by !== null,
+            }
+          : undefined,
         provenance: row.provenance,
       },
       trace_id: row.trace_id,
@@ -92,6 +103,19 @@ export function toOcsfApiActivity(row: StoredAuditEvent): AnyValueMap {
       redactions: listOf(row.redactions),
     },
   }) as AnyValueMap;
+}
+
+/**
+ * OCSF's `authorization.decision` is free text: the policy's own decision (`allow`, `deny`), except
+ * that an action a human approved reads `human_approved` and one still waiting or refused
+ * `approval_<state>`, so a SIEM tells autonomous from human-approved without reading `unmapped`.
+ */
+function authorizationDecision(row: StoredAuditEvent): string {
+  const decision = row.policy_decision ?? 'not_evaluated';
+  if (decision === 'deny') return decision;
+  if (row.approval_state === 'approved' && row.approved_by) return 'human_approved';
+  if (decision === 'require_approval') return `approval_${row.approval_state ?? 'pending'}`;
+  return decision;
 }
 
 function activityOf(action: string): [number, string] {

@@ -12,6 +12,15 @@ import type {
 import { traceSdk, w3cPropagator } from '../otel/sdk-loader.js';
 import { AuditLogExporter, createAuditLoggerProvider } from '../otlp/audit-log-exporter.js';
 import type { AuditLogFormat } from '../otlp/log-record.js';
+import {
+  type ActivePolicy,
+  activePolicy,
+  type PolicyOptions,
+  policyOptionsFromEnv,
+  usePolicy,
+} from '../policy/active.js';
+import type { PolicyEngine } from '../policy/engine.js';
+import { shadowPolicy } from '../policy/shadow.js';
 import { AttributionSpanProcessor } from '../processor/attribution-span-processor.js';
 import { AuditAwareSampler } from '../processor/audit-aware-sampler.js';
 import type { AttributionPropagator } from '../propagation/attribution-propagator.js';
@@ -50,6 +59,13 @@ export interface OnbehalfComponentOptions extends PropagationKeyOptions {
    * is not `none`); `false` turns it off.
    */
   auditLogs?: boolean | LogRecordExporter | { exporter?: LogRecordExporter; format?: AuditLogFormat };
+  /**
+   * The policy `audited()` decides with and framework tool calls are shadow-evaluated against
+   * (docs/policy.md): a Cedar file (and schema) with an approver, or an engine. `ONBEHALF_POLICY`,
+   * `ONBEHALF_POLICY_SCHEMA` and `ONBEHALF_APPROVALS_DIR` by default; `false` for none. Made the
+   * process's policy until `shutdown()`.
+   */
+  policy?: PolicyOptions | PolicyEngine | false;
   /** Environment to read defaults from; `process.env` by default. */
   env?: Record<string, string | undefined>;
 }
@@ -132,9 +148,12 @@ export function createOnbehalf(options: OnbehalfComponentOptions = {}): Onbehalf
     signingKey,
     attributionProcessor.defaultAttribution,
   );
+  // A policy file that does not parse fails start-up, naming the file and line.
+  const policy = resolvePolicy(options, env);
   const store = resolveStore(options, env, signingKey);
+  const shadow = policy?.shadow ? shadowPolicy(policy.engine) : undefined;
   const auditProcessor = store
-    ? new AuditSpanProcessor({ commit: commitFrom(env), ...options.audit, store })
+    ? new AuditSpanProcessor({ commit: commitFrom(env), shadowPolicy: shadow, ...options.audit, store })
     : undefined;
   const serviceName = options.serviceName ?? env.OTEL_SERVICE_NAME ?? attributionProcessor.actor?.name;
   const auditLoggerProvider = store ? startAuditLogs(options, env, store, serviceName) : undefined;
@@ -167,6 +186,7 @@ export function createOnbehalf(options: OnbehalfComponentOptions = {}): Onbehalf
     shutdown() {
       stopping ??= (async () => {
         await auditProcessor?.shutdown();
+        if (policy && activePolicy() === policy) usePolicy(false);
         // After the store closed: its last checkpoint goes out too.
         await auditLoggerProvider?.shutdown();
       })();
@@ -213,6 +233,15 @@ function resolveStore(
   const location = options.store ?? (env[ENV.store]?.trim() || DEFAULT_STORE);
   const durability = options.durability ?? (env[ENV.durability] === 'strict' ? 'strict' : 'normal');
   return createAuditStore(location, { durability, signingKey });
+}
+
+function resolvePolicy(
+  options: OnbehalfComponentOptions,
+  env: Record<string, string | undefined>,
+): ActivePolicy | undefined {
+  if (options.policy === false) return undefined;
+  const given = options.policy ?? policyOptionsFromEnv(env);
+  return given ? usePolicy(given) : undefined;
 }
 
 function commitFrom(env: Record<string, string | undefined>): AuditSpanProcessorOptions['commit'] {

@@ -137,7 +137,7 @@ describe("the README's auditor's questions, one command each, on the demo store"
       {
         action: 'send_mail',
         policy: 'allow',
-        rule: 'mail.send: any recipient',
+        rule: 'mail-send-any-recipient',
         scopes: ['mail.read', 'mail.send', 'files.read', 'mail.delete'],
       },
     ]);
@@ -187,7 +187,7 @@ describe("the README's auditor's questions, one command each, on the demo store"
   it('10. the log is intact', () => {
     const r = ask(10);
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/^intact {2}\S+: 19 events, 1 signed checkpoint\(s\) verified$/m);
+    expect(r.stdout).toMatch(/^intact {2}\S+: 25 events, 1 signed checkpoint\(s\) verified$/m);
   });
 
   it("11. what the assistant accessed this week: today's reads, and last Tuesday's when it is in this week", () => {

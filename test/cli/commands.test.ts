@@ -37,7 +37,7 @@ describe('onbehalf verify', () => {
   it('exits 0 on an intact store', () => {
     const r = run('verify', store);
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/^intact {2}onbehalf\/.+: 19 events, 1 signed checkpoint\(s\) verified$/m);
+    expect(r.stdout).toMatch(/^intact {2}onbehalf\/.+: 25 events, 1 signed checkpoint\(s\) verified$/m);
   });
 
   it('exits 1 naming the first bad seq when a row was edited', () => {
@@ -54,7 +54,7 @@ describe('onbehalf verify', () => {
   it('--format json gives a scheduled check the whole result, with the same exit codes', () => {
     const good = run('verify', store, '--format', 'json');
     expect(good.status).toBe(0);
-    expect(JSON.parse(good.stdout)).toMatchObject({ ok: true, count: 19, keySource: 'store' });
+    expect(JSON.parse(good.stdout)).toMatchObject({ ok: true, count: 25, keySource: 'store' });
     const bad = run(
       'verify',
       tampered('edited-json', "UPDATE audit_events SET target = 'x' WHERE seq = 7"),
@@ -79,7 +79,7 @@ describe('onbehalf verify', () => {
   it('exits 1 when the signed checkpoint was edited', () => {
     const r = run(
       'verify',
-      tampered('checkpoint', "UPDATE audit_checkpoints SET note = replace(note, '\n19\n', '\n18\n')"),
+      tampered('checkpoint', "UPDATE audit_checkpoints SET note = replace(note, '\n25\n', '\n24\n')"),
     );
     expect(r.status).toBe(1);
     expect(r.stdout).toContain('TAMPERED');
@@ -178,7 +178,7 @@ describe('onbehalf query, sql, timeline', () => {
       'json',
     );
     expect(JSON.parse(r.stdout)).toEqual([
-      { actor_type: 'agent', n: 13 },
+      { actor_type: 'agent', n: 19 },
       { actor_type: 'human', n: 6 },
     ]);
     const w = run('sql', store, "update audit_events set result = 'ok'");

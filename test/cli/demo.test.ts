@@ -28,7 +28,7 @@ describe('onbehalf demo', () => {
     expect(stdout).toContain('user=tom  action=send_mail  to=stranger@evil.example  result=ok');
     expect(stdout).toContain('actor=inbox-agent (nhi:agent-7f3)  on_behalf_of=tom  action=send_mail');
     expect(stdout).toContain('to=stranger@evil.example  trigger=email:msg-8821  result=ok');
-    expect(stdout).toMatch(/Store intact: 19 events/);
+    expect(stdout).toMatch(/Store intact: 25 events/);
     expect(stdout).toContain('Try next:');
   });
 
@@ -43,14 +43,22 @@ describe('onbehalf demo', () => {
     expect(clinic.map((r) => [r.action, r.result, r.on_behalf_of])).toEqual([
       ['read_record', 'ok', 'marco'],
       ['read_record', 'ok', 'marco'],
+      // The referral waited for Dr. Okafor: its approval request and resolution are rows of their own.
       ['export_record', 'ok', 'priya'],
       ['export_record', 'started', 'priya'],
+      ['export_record', null, 'priya'],
+      ['export_record', null, 'priya'],
       ['read_record', 'ok', 'priya'],
     ]);
     expect(rows.slice(0, clinic.length)).toEqual(clinic);
     for (const r of clinic) expect(r).toMatchObject({ owner_id: 'dr.okafor', provenance: 'local' });
     const inbox = rows.slice(clinic.length);
     expect(inbox.map((r) => [r.action, r.result, r.trigger_id])).toEqual([
+      // The payment waited for Tom: its approval request and resolution are rows of their own.
+      ['pay_invoice', 'ok', 'chat-5540'],
+      ['pay_invoice', 'started', 'chat-5540'],
+      ['pay_invoice', null, 'chat-5540'],
+      ['pay_invoice', null, 'chat-5540'],
       ['create_event', 'ok', 'chat-5512'],
       ['send_mail', 'ok', 'daily-digest'],
       ['read_mail', 'ok', 'daily-digest'],
@@ -88,6 +96,48 @@ describe('onbehalf demo', () => {
     expect(JSON.parse(String(sent.redactions))).toEqual(['email']);
   });
 
+  it('decides with examples/inbox-agent/policy.cedar: a too-broad allow, a named forbid, an approval by Tom', () => {
+    const db = new Database(store, { readonly: true });
+    const rows = db
+      .prepare("select * from audit_events where actor_type = 'agent' order by timestamp")
+      .all() as Record<string, unknown>[];
+    db.close();
+    const byAction = (action: string, type = 'action') =>
+      rows.filter((r) => r.action === action && r.record_type === type);
+    expect(byAction('send_mail')[0]).toMatchObject({
+      target: 'stranger@evil.example',
+      policy_decision: 'allow',
+      policy_rule: 'mail-send-any-recipient',
+    });
+    expect(byAction('delete_mail')[0]).toMatchObject({
+      policy_decision: 'deny',
+      policy_rule: 'never-delete-sent-mail',
+    });
+    expect(
+      rows
+        .filter((r) => r.action === 'pay_invoice')
+        .map((r) => [r.record_type, r.approval_state, r.approved_by]),
+    ).toEqual([
+      ['approval_request', 'pending', null],
+      ['approval_resolution', 'approved', 'tom'],
+      ['started', 'approved', 'tom'],
+      ['action', 'approved', 'tom'],
+    ]);
+    const paid = byAction('pay_invoice')[0] as Record<string, unknown>;
+    expect(paid).toMatchObject({
+      policy_decision: 'require_approval',
+      policy_rule: 'payments-need-tom',
+      result: 'ok',
+    });
+    const attributes = JSON.parse(String(paid.attributes)) as Record<string, unknown>;
+    expect(attributes['attribution.policy.engine']).toMatch(/^cedar 4\./);
+    expect(attributes['attribution.approval.id']).toBe(
+      JSON.parse(String(byAction('pay_invoice', 'approval_resolution')[0]?.attributes))[
+        'attribution.approval.id'
+      ],
+    );
+  });
+
   it('records Tom acting directly as a human, with no agent', () => {
     const db = new Database(store, { readonly: true });
     const rows = db
@@ -109,7 +159,7 @@ describe('onbehalf demo', () => {
   it('replaces its own store when run again, and refuses to replace any other file', () => {
     expect(run(['demo', '--store', store]).status).toBe(0);
     const db = new Database(store, { readonly: true });
-    expect((db.prepare('select count(*) as n from audit_events').get() as { n: number }).n).toBe(19);
+    expect((db.prepare('select count(*) as n from audit_events').get() as { n: number }).n).toBe(25);
     db.close();
     const other = join(dir, 'real.db');
     new Database(other).exec('create table t (x)');

@@ -234,7 +234,7 @@ describe('audit events as OTLP logs, decoded from protobuf', () => {
         actor: {
           user: { uid: 'nhi:agent-7f3', name: 'inbox-agent', type: 'Agent', type_id: 99 },
           session: { uid: 'sess-42' },
-          authorizations: [{ decision: 'allow', policy: { name: 'mail.send.external' } }],
+          authorizations: [{ decision: 'human_approved', policy: { name: 'mail.send.external' } }],
         },
         api: { operation: 'send_mail', service: { name: 'inbox-agent' } },
         resources: [{ name: 'stranger@evil.example' }],

@@ -51,12 +51,12 @@ describe('onbehalf report of the demo store, in headless Chromium', () => {
 
     const [deleted] = await rowCells(page, 'tr[data-action="delete_mail"]');
     expect(deleted).toMatchObject({ Result: '✕ denied', Risk: '3 · critical' });
-    expect(deleted!.Policy).toContain('mail.delete: never the sent folder');
+    expect(deleted!.Policy).toContain('never-delete-sent-mail');
 
     const banner = page.locator('#verification');
     expect(await banner.getAttribute('class')).toBe('verify ok');
     expect(await banner.textContent()).toMatch(
-      /Store intact\s*19 events in 1 writer log verified; 1 signed checkpoint verified/,
+      /Store intact\s*25 events in 1 writer log verified; 1 signed checkpoint verified/,
     );
     // The banner comes before the timeline: a reviewer learns whether to trust the rows first.
     const order = await page.$$eval('#verification, table.timeline', (els: PageElement[]) =>
@@ -84,7 +84,8 @@ describe('onbehalf report of the demo store, in headless Chromium', () => {
       }),
     );
     expect(kinds.filter((k) => k.type === 'human')).toHaveLength(5);
-    expect(kinds.filter((k) => k.type === 'agent')).toHaveLength(8);
+    // The payment adds four agent rows: its approval request and resolution, started and action.
+    expect(kinds.filter((k) => k.type === 'agent')).toHaveLength(12);
     for (const k of kinds) {
       expect(k.icon).toBe(true);
       expect(k.label).toBe(k.type === 'human' ? 'Human' : 'Agent');
@@ -101,9 +102,9 @@ describe('onbehalf report of the demo store, in headless Chromium', () => {
     const graph = page.locator('svg.delegation');
     expect(await graph.getAttribute('role')).toBe('img');
     expect(await page.locator('svg.delegation .node-human').innerHTML()).toContain('human · 3 actions');
-    expect(await page.locator('svg.delegation .node-agent').innerHTML()).toContain('agent · 7 actions');
+    expect(await page.locator('svg.delegation .node-agent').innerHTML()).toContain('agent · 8 actions');
     expect(await page.locator('#dg-desc').textContent()).toBe(
-      'Tom (tom), human: 3 actions directly. tom delegates to inbox-agent (nhi:agent-7f3), agent: 7 actions.',
+      'Tom (tom), human: 3 actions directly. tom delegates to inbox-agent (nhi:agent-7f3), agent: 8 actions.',
     );
     expect(await page.locator('svg.delegation path.edge').count()).toBe(1);
     expect(requests).toEqual([]);

@@ -4,7 +4,7 @@ import { relative, resolve, sep } from 'node:path';
 import type { StoredAuditEvent } from '../../audit/event.js';
 import { verifyAuditStore } from '../../audit/verify-store.js';
 import { CARE_ASSISTANT } from '../../demo/care-assistant.js';
-import { HOSTILE_TRIGGER, INBOX_AGENT, runDemoScenario } from '../../demo/scenario.js';
+import { DEMO_POLICY, HOSTILE_TRIGGER, INBOX_AGENT, runDemoScenario } from '../../demo/scenario.js';
 import { startOnbehalf } from '../../sdk/start.js';
 import { isPostgresUrl, openAuditStore } from '../../stores/open.js';
 import { PostgresAuditStore } from '../../stores/postgres-store.js';
@@ -42,6 +42,7 @@ export async function demo(
       : new SqliteAuditStore(storePath, { purpose: 'demo' }),
     serviceName: 'inbox-agent',
     instrumentations: [],
+    policy: DEMO_POLICY,
     // The story names its own actors; a process default from the environment would only blur it.
     env: { ...process.env, ONBEHALF_AGENT_ID: '' },
   });

@@ -27,7 +27,11 @@ const QUERY_OPTIONS = {
   },
   provenance: { type: 'string', value: 'P', description: 'local, verified or unverified (a claim)' },
   approval: { type: 'string', value: 'STATE', description: APPROVAL_STATES.join(', ') },
-  'record-type': { type: 'string', value: 'action|started|gap', description: 'comma-separated' },
+  'record-type': {
+    type: 'string',
+    value: 'TYPES',
+    description: 'comma-separated: action, started, gap, approval_request, approval_resolution',
+  },
   since: { type: 'string', value: 'TIME', description: 'from TIME on (inclusive)' },
   until: { type: 'string', value: 'TIME', description: 'before TIME (exclusive)' },
   day: {

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { AuditEventSchema } from '../../audit/event.js';
 import type { AuditQuery, AuditStore } from '../../stores/audit-store.js';
 import { isPostgresUrl, openAuditStore } from '../../stores/open.js';
 import { CliError } from '../errors.js';
@@ -45,13 +46,15 @@ export function actorType(value: string | undefined): AuditQuery['actorType'] {
   throw new CliError(`--actor-type: expected agent, human or service, got ${value}`);
 }
 
+const RECORD_TYPES: readonly string[] = AuditEventSchema.shape.record_type.options;
+
 /** `--record-type`, comma-separated. */
 export function recordTypes(value: string | undefined): AuditQuery['recordTypes'] {
   if (value === undefined) return undefined;
   const types = value.split(',').map((t) => t.trim());
   for (const t of types) {
-    if (t !== 'action' && t !== 'started' && t !== 'gap')
-      throw new CliError(`--record-type: expected action, started or gap (comma-separated), got ${t}`);
+    if (!RECORD_TYPES.includes(t))
+      throw new CliError(`--record-type: expected ${RECORD_TYPES.join(', ')} (comma-separated), got ${t}`);
   }
   return types as AuditQuery['recordTypes'];
 }

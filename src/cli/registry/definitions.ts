@@ -6,6 +6,7 @@ import { generateSigningKey, loadTrustedKeys, writeKeyPair } from '../../keys/ke
 import { proveCommand, verifyReceiptCommand } from '../../receipts/receipt-commands.js';
 import { isIsoTime, resolveTime, TIME_FORMS } from '../../time/relative-time.js';
 import { witnessCommand, witnessQuorum } from '../../witness/witness-command.js';
+import { approve } from '../commands/approve.js';
 import { boundedSql, DEFAULT_SQL_TIMEOUT_SECONDS } from '../commands/bounded-sql.js';
 import { checkpoints } from '../commands/checkpoints.js';
 import { DEMO_STORE, demo } from '../commands/demo.js';
@@ -296,5 +297,21 @@ export const witnessCommandDefinition = defineCommand({
   },
   async run({ values }, { out }) {
     return await witnessCommand(values, out);
+  },
+});
+
+export const approveCommand = defineCommand({
+  name: 'approve',
+  args: '[ID]',
+  positionals: { min: 0, max: 1 },
+  summary:
+    'list the approval requests waiting (ONBEHALF_APPROVALS_DIR); with ID\nand --as, approve (or --reject) one: the waiting action records it',
+  options: {
+    dir: { type: 'string', value: 'DIR', description: 'where requests wait (default ./onbehalf-approvals)' },
+    as: { type: 'string', value: 'APPROVER', description: 'who answers (required with ID)' },
+    reject: { type: 'boolean', description: 'reject instead of approve' },
+  },
+  async run({ values, positionals }, { out }) {
+    return approve(values, positionals, process.env, out);
   },
 });

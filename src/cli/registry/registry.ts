@@ -2,6 +2,7 @@ import { queryCommand } from '../query/query-command.js';
 import { timelineCommand } from '../timeline/timeline-command.js';
 import { type AnyCommand, usageLines } from './command.js';
 import {
+  approveCommand,
   checkpointsCommand,
   demoCommand,
   keygenCommand,
@@ -22,6 +23,7 @@ export const COMMANDS: readonly AnyCommand[] = [
   sqlCommand,
   timelineCommand,
   reportCommand,
+  approveCommand,
   keygenCommand,
   proveCommandDefinition,
   verifyReceiptCommandDefinition,

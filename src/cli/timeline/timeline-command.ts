@@ -1,6 +1,6 @@
 import type { StoredAuditEvent } from '../../audit/event.js';
 import { EXIT } from '../errors.js';
-import { actorLabel, formatRows, triggerLabel } from '../format.js';
+import { actionLabel, actorLabel, formatRows, triggerLabel } from '../format.js';
 import { outputFormat, withStore } from '../registry/arguments.js';
 import { defineCommand } from '../registry/command.js';
 import { oneLine } from '../safe-text.js';
@@ -26,7 +26,7 @@ function authority(r: StoredAuditEvent): string {
 
 /** One record as one line: when, who (for whom), what, to what, how it ended. */
 export function timelineLine(r: StoredAuditEvent): string {
-  const what = r.record_type === 'started' ? `${r.action} started` : r.action;
+  const what = r.record_type === 'started' ? `${r.action} started` : actionLabel(r);
   return oneLine(
     `${r.timestamp}  ${who(r)}  ${what}${r.target ? ` → ${r.target}` : ''}  result=${r.result ?? ''}${authority(r)}`,
   );
