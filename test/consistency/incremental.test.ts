@@ -6,6 +6,7 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseCheckpoint } from '../../src/audit/checkpoint.js';
 import { verifyConsistency } from '../../src/audit/merkle.js';
+import { thisHostOrigins } from '../../src/keys/key-binding.js';
 import { writeKeyPair } from '../../src/keys/keys.js';
 import { openAuditStore } from '../../src/stores/open.js';
 import { SqliteAuditStore } from '../../src/stores/sqlite-store.js';
@@ -22,7 +23,7 @@ beforeEach(async () => {
   dir = tempDir('onbehalf-incremental-');
   path = join(dir, 'audit.db');
   anchors = join(dir, 'anchors');
-  jwks = writeKeyPair(join(dir, 'keys'), testSigningKey).publicPath;
+  jwks = writeKeyPair(join(dir, 'keys'), testSigningKey, { origins: [thisHostOrigins()] }).publicPath;
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 

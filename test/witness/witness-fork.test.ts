@@ -6,6 +6,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { copyFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { thisHostOrigins } from '../../src/keys/key-binding.js';
 import { generateSigningKey, writeKeyPair } from '../../src/keys/keys.js';
 import { SqliteAuditStore } from '../../src/stores/sqlite-store.js';
 import { cli, cliMain, ensureBuilt } from '../adversarial/support.js';
@@ -62,7 +63,7 @@ async function grow(path: string, n: number, from: number, tag: string): Promise
 beforeAll(async () => {
   await ensureBuilt();
   dir = tempDir('onbehalf-witness-');
-  jwks = writeKeyPair(join(dir, 'log-keys'), testSigningKey).publicPath;
+  jwks = writeKeyPair(join(dir, 'log-keys'), testSigningKey, { origins: [thisHostOrigins()] }).publicPath;
   witnesses.push(await startWitness(1), await startWitness(2));
 }, 60_000);
 afterAll(async () => {
