@@ -5,9 +5,9 @@
 import { hash as oneShotHash, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { canonicalEventBytes } from '../dist/audit/canonical.js';
-import { EVENT_COLUMNS } from '../dist/audit/event.js';
 import { recognizeToolCall, SqliteAuditStore, spanToAuditEvent, verifyAuditStore } from '../dist/index.js';
+import { canonicalEventBytes } from '../dist/log-format/canonical.js';
+import { EVENT_COLUMNS } from '../dist/pipeline/event.js';
 import { auditedSpans } from './fixtures.mjs';
 import { atLeast, interleaved, row, scratch, settings } from './lib.mjs';
 

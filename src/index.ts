@@ -1,31 +1,5 @@
 // The public API of onbehalf.
 
-// The audit store: events, processor, sampler, stores, verification.
-export {
-  type AuditProcessorStats,
-  AuditSpanProcessor,
-  type AuditSpanProcessorOptions,
-} from './audit/audit-span-processor.js';
-export type { LogRow, PrerenderedRow, StoredRow } from './audit/chain.js';
-export { type AuditEvent, AuditEventSchema, type StoredAuditEvent } from './audit/event.js';
-export type { GapSummary } from './audit/gap-summary.js';
-export { spanToAuditEvent } from './audit/span-to-event.js';
-export {
-  type CheckpointNote,
-  type LogRows,
-  type VerifyLogInput,
-  type VerifyLogResult,
-  verifyLog,
-} from './audit/verify-log.js';
-export {
-  type StoreLogResult,
-  type UnanchoredTail,
-  type Verdict,
-  type VerifyStoreOptions,
-  type VerifyStoreResult,
-  verifyAuditStore,
-} from './audit/verify-store.js';
-export { actorFromEnv, DEFAULT_STORE, ENV, taskDefaultsFromEnv } from './config/env.js';
 export {
   type Actor,
   ActorSchema,
@@ -38,9 +12,11 @@ export {
   MAX_ATTRIBUTION_STRING,
   parseAttribution,
   withAttribution,
-} from './context/attribution.js';
-export { ActionDeniedError, type AuditDetails, audited } from './context/audited.js';
+} from './attribution/attribution.js';
+export { ActionDeniedError, type AuditDetails, audited } from './attribution/audited.js';
+export { actorFromEnv, DEFAULT_STORE, ENV, taskDefaultsFromEnv } from './config/env.js';
 export * from './conventions/index.js';
+export { type AuditPredicate, recognizeToolCall, type ToolCall } from './conventions/tool-call.js';
 export {
   auditedMcpTool,
   extractMcpContext,
@@ -64,6 +40,7 @@ export {
   trustedKeysFromJwks,
   writeKeyPair,
 } from './keys/keys.js';
+export type { LogRow, PrerenderedRow, StoredRow } from './log-format/chain.js';
 export {
   AUDIT_LOGGER_NAME,
   AuditLogExporter,
@@ -85,10 +62,17 @@ export {
   type AttributionProcessorStats,
   AttributionSpanProcessor,
   type AttributionSpanProcessorOptions,
-} from './processor/attribution-span-processor.js';
-export { AuditAwareSampler } from './processor/audit-aware-sampler.js';
-export { attributionToAttributes, type SpanAttributeOptions } from './processor/span-attributes.js';
-export { type AuditPredicate, recognizeToolCall, type ToolCall } from './processor/tool-call.js';
+} from './pipeline/attribution-span-processor.js';
+export { AuditAwareSampler } from './pipeline/audit-aware-sampler.js';
+// The audit store: events, processor, sampler, stores, verification.
+export {
+  type AuditProcessorStats,
+  AuditSpanProcessor,
+  type AuditSpanProcessorOptions,
+} from './pipeline/audit-span-processor.js';
+export { type AuditEvent, AuditEventSchema, type StoredAuditEvent } from './pipeline/event.js';
+export { attributionToAttributes, type SpanAttributeOptions } from './pipeline/span-attributes.js';
+export { spanToAuditEvent } from './pipeline/span-to-event.js';
 export {
   AttributionPropagator,
   type AttributionPropagatorOptions,
@@ -154,3 +138,19 @@ export {
   type PostgresAuditStoreOptions,
 } from './stores/postgres-store.js';
 export { SqliteAuditStore, type SqliteAuditStoreOptions } from './stores/sqlite-store.js';
+export type { GapSummary } from './verify/gap-summary.js';
+export {
+  type CheckpointNote,
+  type LogRows,
+  type VerifyLogInput,
+  type VerifyLogResult,
+  verifyLog,
+} from './verify/verify-log.js';
+export {
+  type StoreLogResult,
+  type UnanchoredTail,
+  type Verdict,
+  type VerifyStoreOptions,
+  type VerifyStoreResult,
+  verifyAuditStore,
+} from './verify/verify-store.js';

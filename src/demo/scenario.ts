@@ -1,6 +1,6 @@
-import type { Attribution } from '../context/attribution.js';
-import { withAttribution } from '../context/attribution.js';
-import { ActionDeniedError, type AuditDetails, audited } from '../context/audited.js';
+import type { Attribution } from '../attribution/attribution.js';
+import { withAttribution } from '../attribution/attribution.js';
+import { ActionDeniedError, type AuditDetails, audited } from '../attribution/audited.js';
 
 /** The agent of the story: Tom's inbox assistant, with its own non-human identity. */
 export const INBOX_AGENT = {

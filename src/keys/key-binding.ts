@@ -10,7 +10,7 @@
  *   may sign any origin's checkpoints (the operator who pinned it chose it for this store).
  */
 import type { JWK } from 'jose';
-import type { Actor } from '../context/attribution.js';
+import type { Actor } from '../attribution/attribution.js';
 import { KeyError, type TrustedKey } from './keys.js';
 
 /** The JWK member listing the actors a key may sign attribution for. */

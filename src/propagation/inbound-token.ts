@@ -19,7 +19,7 @@ import {
   contextWithAttribution,
   MAX_ATTRIBUTION_LIST,
   parseAttribution,
-} from '../context/attribution.js';
+} from '../attribution/attribution.js';
 import type { TrustedKey } from '../keys/keys.js';
 import { coreSdk } from '../otel/sdk-loader.js';
 

@@ -1,7 +1,6 @@
 import type { TextMapPropagator } from '@opentelemetry/api';
-import { AuditSpanProcessor, type AuditSpanProcessorOptions } from '../audit/audit-span-processor.js';
+import type { Actor } from '../attribution/attribution.js';
 import { DEFAULT_STORE, ENV } from '../config/env.js';
-import type { Actor } from '../context/attribution.js';
 import type { SigningKey } from '../keys/keys.js';
 import type {
   LogRecordExporter,
@@ -12,8 +11,9 @@ import type {
 import { traceSdk, w3cPropagator } from '../otel/sdk-loader.js';
 import { AuditLogExporter, createAuditLoggerProvider } from '../otlp/audit-log-exporter.js';
 import type { AuditLogFormat } from '../otlp/log-record.js';
-import { AttributionSpanProcessor } from '../processor/attribution-span-processor.js';
-import { AuditAwareSampler } from '../processor/audit-aware-sampler.js';
+import { AttributionSpanProcessor } from '../pipeline/attribution-span-processor.js';
+import { AuditAwareSampler } from '../pipeline/audit-aware-sampler.js';
+import { AuditSpanProcessor, type AuditSpanProcessorOptions } from '../pipeline/audit-span-processor.js';
 import type { AttributionPropagator } from '../propagation/attribution-propagator.js';
 import {
   attributionPropagatorFrom,

@@ -1,6 +1,6 @@
-import type { LogRow } from '../audit/chain.js';
-import type { AuditEvent, StoredAuditEvent } from '../audit/event.js';
 import type { SigningKey, TrustedKey } from '../keys/keys.js';
+import type { LogRow } from '../log-format/chain.js';
+import type { AuditEvent, StoredAuditEvent } from '../pipeline/event.js';
 
 /** Filters of {@link AuditStore.query}; all given ones must hold. */
 export interface AuditQuery {

@@ -2,9 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { diag } from '@opentelemetry/api';
 import pg from 'pg';
-import { LogState } from '../audit/chain.js';
-import type { AuditEvent, StoredAuditEvent } from '../audit/event.js';
 import type { SigningKey, TrustedKey } from '../keys/keys.js';
+import { LogState } from '../log-format/chain.js';
+import type { AuditEvent, StoredAuditEvent } from '../pipeline/event.js';
 import type {
   AuditQuery,
   AuditStore,

@@ -1,6 +1,6 @@
 import pg from 'pg';
-import { replaceInStringColumns } from '../audit/canonical.js';
-import type { AuditEvent } from '../audit/event.js';
+import { replaceInStringColumns } from '../log-format/canonical.js';
+import type { AuditEvent } from '../pipeline/event.js';
 import { TABLE_COLUMNS } from './query-sql.js';
 
 /** How audit rows map to PostgreSQL values and back, so a row reads back with the bytes it was hashed over. */

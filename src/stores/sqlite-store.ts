@@ -1,8 +1,8 @@
 import { diag } from '@opentelemetry/api';
-import { wellFormedEvent } from '../audit/canonical.js';
-import { ChainError, type LogRow, LogState } from '../audit/chain.js';
-import type { AuditEvent, IntegrityColumns, StoredAuditEvent } from '../audit/event.js';
 import { type SigningKey, type TrustedKey, trustedKeysFromJwks } from '../keys/keys.js';
+import { wellFormedEvent } from '../log-format/canonical.js';
+import { ChainError, type LogRow, LogState } from '../log-format/chain.js';
+import type { AuditEvent, IntegrityColumns, StoredAuditEvent } from '../pipeline/event.js';
 import type {
   AuditQuery,
   AuditStore,

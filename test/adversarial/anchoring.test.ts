@@ -5,8 +5,8 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LogState } from '../../src/audit/chain.js';
-import { EVENT_COLUMNS } from '../../src/audit/event.js';
+import { LogState } from '../../src/log-format/chain.js';
+import { EVENT_COLUMNS } from '../../src/pipeline/event.js';
 import { SqliteAuditStore } from '../../src/stores/sqlite-store.js';
 import { testSigningKey } from '../helpers/audit.js';
 import {

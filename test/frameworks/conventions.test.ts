@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { traceTool } from '@arizeai/openinference-core';
 import { type Attributes, SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { afterEach, describe, expect, it } from 'vitest';
-import { withAttribution } from '../../src/context/attribution.js';
-import { recognizeToolCall } from '../../src/processor/tool-call.js';
+import { withAttribution } from '../../src/attribution/attribution.js';
+import { recognizeToolCall } from '../../src/conventions/tool-call.js';
 import { attributedToInboxAgent, inboxAgent, type Pipeline, repo, setupPipeline } from './support.js';
 
 let p: Pipeline | undefined;

@@ -7,7 +7,7 @@ import { LangChainInstrumentation } from '@arizeai/openinference-instrumentation
 import * as CallbackManagerModule from '@langchain/core/callbacks/manager';
 import { createAgent } from 'langchain';
 import { afterEach, describe, expect, it } from 'vitest';
-import { withAttribution } from '../../src/context/attribution.js';
+import { withAttribution } from '../../src/attribution/attribution.js';
 import { bindQueueToCallerContext } from '../../src/integrations/langchain.js';
 // @ts-expect-error: the fixture is plain JavaScript, shared with the register tests
 import { scriptedModel, tools } from '../fixtures/frameworks/langchain-tools.mjs';

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { context, type TextMapSetter, TraceFlags, trace } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { contextWithAttribution, localRoot, parseAttribution } from '../../src/context/attribution.js';
+import { contextWithAttribution, localRoot, parseAttribution } from '../../src/attribution/attribution.js';
 import { generateSigningKey, writeKeyPair } from '../../src/keys/keys.js';
 import { AttributionPropagator } from '../../src/propagation/attribution-propagator.js';
 import { actionRows, baseEnv, ensureBuilt, repo, runNode, tempDir } from './support.js';

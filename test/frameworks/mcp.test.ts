@@ -16,7 +16,7 @@ import {
   localRoot,
   parseAttribution,
   withAttribution,
-} from '../../src/context/attribution.js';
+} from '../../src/attribution/attribution.js';
 import {
   auditedMcpTool,
   injectMcpMeta,

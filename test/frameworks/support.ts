@@ -8,8 +8,8 @@ import { promisify } from 'node:util';
 import { context, propagation, type TextMapPropagator, type Tracer, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import Database from 'better-sqlite3';
-import { AuditSpanProcessor } from '../../src/audit/audit-span-processor.js';
-import { AttributionSpanProcessor } from '../../src/processor/attribution-span-processor.js';
+import { AttributionSpanProcessor } from '../../src/pipeline/attribution-span-processor.js';
+import { AuditSpanProcessor } from '../../src/pipeline/audit-span-processor.js';
 import { SqliteAuditStore } from '../../src/stores/sqlite-store.js';
 import { BasicTracerProvider } from '../helpers/trace-sdk.js';
 

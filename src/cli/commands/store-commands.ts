@@ -1,7 +1,7 @@
-import type { StoredAuditEvent } from '../../audit/event.js';
-import { type StoreLogResult, type VerifyStoreResult, verifyAuditStore } from '../../audit/verify-store.js';
 import { loadTrustedKeys } from '../../keys/keys.js';
+import type { StoredAuditEvent } from '../../pipeline/event.js';
 import { type AuditQuery, type AuditStore, StoreError } from '../../stores/audit-store.js';
+import { type StoreLogResult, type VerifyStoreResult, verifyAuditStore } from '../../verify/verify-store.js';
 import { EXIT, verdictExit } from '../errors.js';
 import { actorLabel, formatEvents, type OutputFormat, triggerLabel } from '../format.js';
 import { progressBar } from '../progress.js';
