@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { diag } from '@opentelemetry/api';
-import pg from 'pg';
+import type pg from 'pg';
 import type { SigningKey, TrustedKey } from '../keys/keys.js';
 import { LogState } from '../log-format/chain.js';
 import type { AuditEvent, StoredAuditEvent } from '../pipeline/event.js';
@@ -14,6 +14,7 @@ import type {
 } from './audit-store.js';
 import { StoreError } from './audit-store.js';
 import { resolveCheckpointKey } from './checkpoint-key.js';
+import { pgDriver } from './pg-driver.js';
 import { describe, redactUrl } from './postgres-errors.js';
 import { type KeyRow, keysFromRows } from './postgres-keys.js';
 import { POSTGRES_MIGRATION_LOCK, POSTGRES_SCHEMA_VERSION, postgresMigration } from './postgres-schema.js';
@@ -92,7 +93,7 @@ export class PostgresAuditStore implements AuditStore {
     this.checkpointEvery = options.checkpointEvery ?? 1000;
     this.origin = options.origin ?? `onbehalf/${hostname()}/${randomBytes(4).toString('hex')}`;
     this.state = new LogState(this.origin);
-    this.pool = new pg.Pool({
+    this.pool = new (pgDriver().Pool)({
       connectionString: url,
       max: options.maxConnections ?? 4,
       application_name: 'onbehalf',
