@@ -14,6 +14,7 @@ export {
   withAttribution,
 } from './attribution/attribution.js';
 export { ActionDeniedError, type AuditDetails, audited } from './attribution/audited.js';
+export { OnbehalfError, type OnbehalfErrorCode } from './errors/onbehalf-error.js';
 export { KeyError } from './keys/keys.js';
 export {
   AttributionSpanProcessor,

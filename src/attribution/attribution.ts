@@ -1,5 +1,6 @@
 import { type Context, context, createContextKey } from '@opentelemetry/api';
 import { z } from 'zod';
+import { OnbehalfError } from '../errors/onbehalf-error.js';
 
 /** Longest id or name kept; longer values are rejected, so an attribution never bloats every span. */
 export const MAX_ATTRIBUTION_STRING = 256;
@@ -62,14 +63,15 @@ export type Attribution = z.infer<typeof AttributionSchema>;
 export type Actor = z.infer<typeof ActorSchema>;
 
 /** Thrown when an attribution is invalid; `message` names the offending field. */
-export class AttributionError extends Error {
+export class AttributionError extends OnbehalfError {
   override name = 'AttributionError';
   constructor(
     message: string,
     /** Dotted path of the first invalid field, e.g. `actor.id`. */
     readonly field: string,
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super('attribution.invalid', message, options);
   }
 }
 

@@ -16,6 +16,7 @@ import {
   ATTR_GEN_AI_TOOL_CALL_ID,
   ATTR_GEN_AI_TOOL_NAME,
 } from '../conventions/generated.js';
+import { OnbehalfError } from '../errors/onbehalf-error.js';
 import { redact, redactValue } from '../redaction/redact.js';
 import { type EnclosingToolCall, gateStartsInside } from './folded-tool-calls.js';
 import { noteUnrecordedAction, unrecordedReason } from './unrecorded-actions.js';
@@ -48,13 +49,14 @@ export interface AuditDetails {
 }
 
 /** Thrown by {@link audited} when policy or approval refuses an action; the action did not run. */
-export class ActionDeniedError extends Error {
+export class ActionDeniedError extends OnbehalfError {
   override name = 'ActionDeniedError';
   constructor(
     readonly action: string,
     readonly reason: string,
+    options?: ErrorOptions,
   ) {
-    super(`onbehalf: ${action} denied: ${reason}`);
+    super('action.denied', `onbehalf: ${action} denied: ${reason}`, options);
   }
 }
 

@@ -1,14 +1,15 @@
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { generateSigningKey, KeyError, loadTrustedKeys, writeKeyPair } from '../keys/keys.js';
-import { type AuditQuery, type AuditStore, StoreError } from '../stores/audit-store.js';
+import { OnbehalfError } from '../errors/onbehalf-error.js';
+import { generateSigningKey, loadTrustedKeys, writeKeyPair } from '../keys/keys.js';
+import type { AuditQuery, AuditStore } from '../stores/audit-store.js';
 import { isPostgresUrl, openAuditStore } from '../stores/open.js';
 import { boundedSql, DEFAULT_SQL_TIMEOUT_SECONDS } from './commands/bounded-sql.js';
 import { checkpoints } from './commands/checkpoints.js';
 import { DEMO_STORE, demo } from './commands/demo.js';
 import { report } from './commands/report.js';
 import { query, timeline, verify } from './commands/store-commands.js';
-import { CliError, EXIT } from './errors.js';
+import { CliError, EXIT, exitCodeOf } from './errors.js';
 import { formatRows, type OutputFormat } from './format.js';
 import { terminalSafe } from './safe-text.js';
 
@@ -211,15 +212,12 @@ export async function main(argv: string[]): Promise<number> {
         throw new CliError(`unknown command: ${command}\n\n${USAGE}`);
     }
   } catch (e) {
-    if (
-      e instanceof CliError ||
-      e instanceof StoreError ||
-      e instanceof KeyError ||
-      e instanceof RangeError
-    ) {
+    // The one place an error becomes an exit code: onbehalf's own by their code, a bad number
+    // (RangeError) as unusable input; anything else is a bug and main() prints its stack.
+    if (e instanceof OnbehalfError || e instanceof RangeError) {
       err(`onbehalf: ${e.message}\n`);
-      if (e instanceof StoreError && e.kind === 'tampered') return EXIT.tampered;
-      return e instanceof CliError ? e.exitCode : EXIT.unusable;
+      if (e instanceof CliError) return e.exitCode;
+      return e instanceof OnbehalfError ? exitCodeOf(e.code) : EXIT.unusable;
     }
     throw e;
   }
@@ -232,7 +230,7 @@ function parse<O extends Options>(args: string[], options: O, positionalCount: n
   try {
     parsed = parseArgs({ args, options, allowPositionals: true });
   } catch (e) {
-    throw new CliError((e as Error).message);
+    throw new CliError((e as Error).message, undefined, { cause: e });
   }
   if (parsed.positionals.length !== positionalCount) {
     const want =

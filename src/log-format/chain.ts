@@ -1,3 +1,4 @@
+import { OnbehalfError } from '../errors/onbehalf-error.js';
 import type { AuditEvent, IntegrityColumns } from '../pipeline/event.js';
 import { canonicalJson, type EventRow } from './canonical.js';
 import type { Checkpoint } from './checkpoint.js';
@@ -52,13 +53,14 @@ export interface ChainFault {
 }
 
 /** Thrown when a log state cannot be restored or rebuilt; `seq` is set when a row is at fault. */
-export class ChainError extends Error {
+export class ChainError extends OnbehalfError {
   override name = 'ChainError';
   constructor(
     message: string,
     readonly seq?: number,
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super('chain.invalid', message, options);
   }
 }
 

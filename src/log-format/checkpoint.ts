@@ -1,4 +1,6 @@
 import { sign as edSign, verify as edVerify } from 'node:crypto';
+import { OnbehalfError } from '../errors/onbehalf-error.js';
+import type { VerificationFault } from '../errors/verification-fault.js';
 import { keySignsOrigin } from '../keys/key-binding.js';
 import type { SigningKey, TrustedKey } from '../keys/keys.js';
 import { sha256 } from './merkle.js';
@@ -46,6 +48,8 @@ export interface CheckpointVerification {
   ok: boolean;
   /** Why not, when `ok` is false. */
   reason?: string;
+  /** The same, as a fault with a code; its message does not repeat the `checkpoint: ` prefix. */
+  fault?: VerificationFault;
   /** The parsed note, unless it could not be parsed. */
   checkpoint?: ParsedCheckpoint;
   /** `kid` of the trusted key whose signature verified. */
@@ -55,8 +59,15 @@ export interface CheckpointVerification {
 }
 
 /** Thrown for a checkpoint that cannot be formatted or parsed; the message names what is malformed. */
-export class CheckpointError extends Error {
+export class CheckpointError extends OnbehalfError {
   override name = 'CheckpointError';
+  constructor(
+    /** What is malformed; the message is this after `checkpoint: `. */
+    readonly detail: string,
+    options?: ErrorOptions,
+  ) {
+    super('checkpoint.malformed', `checkpoint: ${detail}`, options);
+  }
 }
 
 const EM_DASH_PREFIX = '\u2014 ';
@@ -92,19 +103,15 @@ function isValidKeyName(name: string): boolean {
 }
 
 function checkOrigin(origin: string): void {
-  if (typeof origin !== 'string' || origin === '') throw new CheckpointError('checkpoint: origin is empty');
+  if (typeof origin !== 'string' || origin === '') throw new CheckpointError('origin is empty');
   if (origin.includes('\n') || hasControl(origin)) {
-    throw new CheckpointError(
-      `checkpoint: origin ${JSON.stringify(origin)} contains a newline or control character`,
-    );
+    throw new CheckpointError(`origin ${JSON.stringify(origin)} contains a newline or control character`);
   }
 }
 
 function checkKeyName(name: string): void {
   if (typeof name !== 'string' || !isValidKeyName(name)) {
-    throw new CheckpointError(
-      `checkpoint: key name ${JSON.stringify(name)} must be non-empty, without spaces or '+'`,
-    );
+    throw new CheckpointError(`key name ${JSON.stringify(name)} must be non-empty, without spaces or '+'`);
   }
 }
 
@@ -112,10 +119,10 @@ function checkKeyName(name: string): void {
 export function formatCheckpoint(cp: Checkpoint): string {
   checkOrigin(cp.origin);
   if (!Number.isSafeInteger(cp.size) || cp.size < 0) {
-    throw new CheckpointError(`checkpoint: size ${cp.size} is not a non-negative integer`);
+    throw new CheckpointError(`size ${cp.size} is not a non-negative integer`);
   }
   if (!(cp.root instanceof Uint8Array) || cp.root.length !== 32) {
-    throw new CheckpointError('checkpoint: root is not 32 bytes');
+    throw new CheckpointError('root is not 32 bytes');
   }
   return `${cp.origin}\n${cp.size}\n${Buffer.from(cp.root).toString('base64')}\n`;
 }
@@ -152,57 +159,49 @@ export function signCheckpoint(cp: Checkpoint, key: SigningKey, keyName: string 
 
 /** Parses a checkpoint note; throws {@link CheckpointError} naming what is malformed. Does not verify. */
 export function parseCheckpoint(noteText: string): ParsedCheckpoint {
-  if (typeof noteText !== 'string' || noteText === '') throw new CheckpointError('checkpoint: note is empty');
-  if (hasControl(noteText)) throw new CheckpointError('checkpoint: note contains control characters');
-  if (!noteText.endsWith('\n')) throw new CheckpointError('checkpoint: note does not end with a newline');
+  if (typeof noteText !== 'string' || noteText === '') throw new CheckpointError('note is empty');
+  if (hasControl(noteText)) throw new CheckpointError('note contains control characters');
+  if (!noteText.endsWith('\n')) throw new CheckpointError('note does not end with a newline');
   // The signed body has no blank line, so the last blank line starts the signature block.
   const split = noteText.lastIndexOf('\n\n');
-  if (split < 0) throw new CheckpointError('checkpoint: no blank line between the body and the signatures');
+  if (split < 0) throw new CheckpointError('no blank line between the body and the signatures');
   const body = noteText.slice(0, split + 1);
   const sigBlock = noteText.slice(split + 2);
 
   const lines = body.slice(0, -1).split('\n');
   if (lines.length < 3) {
-    throw new CheckpointError('checkpoint: body needs an origin, a size and a root line');
+    throw new CheckpointError('body needs an origin, a size and a root line');
   }
   const [origin, sizeLine, rootLine, ...extensions] = lines as [string, string, string, ...string[]];
-  if (origin === '') throw new CheckpointError('checkpoint: origin line is empty');
+  if (origin === '') throw new CheckpointError('origin line is empty');
   if (!DECIMAL.test(sizeLine) || BigInt(sizeLine) > MAX_TREE_SIZE) {
-    throw new CheckpointError(`checkpoint: size line ${JSON.stringify(sizeLine)} is not a decimal size`);
+    throw new CheckpointError(`size line ${JSON.stringify(sizeLine)} is not a decimal size`);
   }
   if (!ROOT_B64.test(rootLine)) {
-    throw new CheckpointError(
-      `checkpoint: root line ${JSON.stringify(rootLine)} is not a base64 32-byte hash`,
-    );
+    throw new CheckpointError(`root line ${JSON.stringify(rootLine)} is not a base64 32-byte hash`);
   }
-  if (extensions.some((e) => e === '')) throw new CheckpointError('checkpoint: empty extension line');
+  if (extensions.some((e) => e === '')) throw new CheckpointError('empty extension line');
 
-  if (sigBlock === '') throw new CheckpointError('checkpoint: no signature lines');
+  if (sigBlock === '') throw new CheckpointError('no signature lines');
   const signatures: NoteSignature[] = [];
   for (const line of sigBlock.slice(0, -1).split('\n')) {
     if (!line.startsWith(EM_DASH_PREFIX)) {
-      throw new CheckpointError(
-        `checkpoint: signature line ${JSON.stringify(line)} does not start with '— '`,
-      );
+      throw new CheckpointError(`signature line ${JSON.stringify(line)} does not start with '— '`);
     }
     const rest = line.slice(EM_DASH_PREFIX.length);
     const space = rest.indexOf(' ');
     const keyName = space < 0 ? '' : rest.slice(0, space);
     const b64 = space < 0 ? '' : rest.slice(space + 1);
     if (!isValidKeyName(keyName) || b64 === '' || !STD_BASE64.test(b64)) {
-      throw new CheckpointError(
-        `checkpoint: signature line ${JSON.stringify(line)} is not '— <name> <base64>'`,
-      );
+      throw new CheckpointError(`signature line ${JSON.stringify(line)} is not '— <name> <base64>'`);
     }
     const blob = Buffer.from(b64, 'base64');
     if (blob.length < 5) {
-      throw new CheckpointError(
-        `checkpoint: signature of key ${keyName} is not valid base64 of a key id and signature`,
-      );
+      throw new CheckpointError(`signature of key ${keyName} is not valid base64 of a key id and signature`);
     }
     signatures.push({ keyName, keyId: blob.subarray(0, 4), signature: blob.subarray(4) });
   }
-  if (signatures.length > MAX_SIGNATURES) throw new CheckpointError('checkpoint: too many signatures');
+  if (signatures.length > MAX_SIGNATURES) throw new CheckpointError('too many signatures');
   return {
     origin,
     size: Number(sizeLine),
@@ -228,7 +227,8 @@ export function verifyCheckpoint(
   try {
     checkpoint = parseCheckpoint(noteText);
   } catch (err) {
-    return { ok: false, reason: (err as Error).message };
+    const message = err instanceof CheckpointError ? err.detail : (err as Error).message;
+    return { ok: false, reason: (err as Error).message, fault: { code: 'checkpoint.malformed', message } };
   }
   const name = keyName ?? checkpoint.origin;
   const known: { id: Buffer; key: TrustedKey }[] = [];
@@ -249,11 +249,13 @@ export function verifyCheckpoint(
       if (!id.equals(sig.keyId)) continue;
       const valid = sig.signature.length === 64 && edVerify(null, body, key.publicKey, sig.signature);
       if (!valid) {
-        return {
-          ok: false,
-          reason: `signature by trusted key ${key.kid} (${name}) does not verify (checkpoint edited)`,
-          checkpoint,
+        const reason = `signature by trusted key ${key.kid} (${name}) does not verify (checkpoint edited)`;
+        const fault: VerificationFault = {
+          code: 'checkpoint.signature_invalid',
+          origin: checkpoint.origin,
+          message: reason,
         };
+        return { ok: false, reason, fault, checkpoint };
       }
       signedBy ??= key.kid;
     }
@@ -262,12 +264,13 @@ export function verifyCheckpoint(
     const by = checkpoint.signatures
       .map((s) => `${s.keyName} (key id ${s.keyId.toString('hex')})`)
       .join(', ');
-    return {
-      ok: false,
-      reason: `not signed by a trusted key for ${name}: signed by ${by}`,
-      checkpoint,
-      untrusted: true,
+    const reason = `not signed by a trusted key for ${name}: signed by ${by}`;
+    const fault: VerificationFault = {
+      code: 'checkpoint.untrusted',
+      origin: checkpoint.origin,
+      message: reason,
     };
+    return { ok: false, reason, fault, checkpoint, untrusted: true };
   }
   return { ok: true, checkpoint, signedBy };
 }

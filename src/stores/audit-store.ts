@@ -1,3 +1,4 @@
+import { OnbehalfError } from '../errors/onbehalf-error.js';
 import type { SigningKey, TrustedKey } from '../keys/keys.js';
 import type { LogRow } from '../log-format/chain.js';
 import type { AuditEvent, StoredAuditEvent } from '../pipeline/event.js';
@@ -34,14 +35,15 @@ export interface StoredCheckpoint {
 }
 
 /** Thrown when a store cannot be opened or used; the message names the store and what is wrong. */
-export class StoreError extends Error {
+export class StoreError extends OnbehalfError {
   override name = 'StoreError';
   constructor(
     message: string,
     /** `unusable` (cannot read it at all), `tampered` (its chain is broken), or `unwritable`. */
     readonly kind: 'unusable' | 'tampered' | 'unwritable' = 'unusable',
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(`store.${kind}`, message, options);
   }
 }
 

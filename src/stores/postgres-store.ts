@@ -441,7 +441,9 @@ export class PostgresAuditStore implements AuditStore {
 
   private error(err: unknown, kind: StoreError['kind'], what?: string): StoreError {
     if (err instanceof StoreError) return err;
-    return new StoreError(`store ${this.location}: ${what ? `${what}: ` : ''}${describe(err)}`, kind);
+    return new StoreError(`store ${this.location}: ${what ? `${what}: ` : ''}${describe(err)}`, kind, {
+      cause: err,
+    });
   }
 }
 

@@ -99,6 +99,7 @@ export class SqliteAuditStore implements AuditStore {
       throw new StoreError(
         `store ${path}: cannot open: ${describe(err)}`,
         this.readonly ? 'unusable' : 'unwritable',
+        { cause: err },
       );
     }
     try {
@@ -148,7 +149,7 @@ export class SqliteAuditStore implements AuditStore {
     } catch (err) {
       this.db.close();
       if (err instanceof StoreError) throw err;
-      throw new StoreError(`store ${path}: ${describe(err)}`, 'unusable');
+      throw new StoreError(`store ${path}: ${describe(err)}`, 'unusable', { cause: err });
     }
   }
 
@@ -174,7 +175,9 @@ export class SqliteAuditStore implements AuditStore {
       this.state = before;
       // A broken chain found while catching up stays `tampered`: retrying cannot make it writable.
       if (err instanceof StoreError && err.kind === 'tampered') throw err;
-      throw new StoreError(`store ${this.location}: append failed: ${describe(err)}`, 'unwritable');
+      throw new StoreError(`store ${this.location}: append failed: ${describe(err)}`, 'unwritable', {
+        cause: err,
+      });
     }
     this.listeners.appended(stored);
     if (this.state && this.state.size - this.lastCheckpointSize >= this.checkpointEvery)
@@ -396,7 +399,7 @@ export class SqliteAuditStore implements AuditStore {
     try {
       this.catchUp(state);
     } catch (err) {
-      if (err instanceof ChainError) throw new StoreError(tampered(err.message), 'tampered');
+      if (err instanceof ChainError) throw new StoreError(tampered(err.message), 'tampered', { cause: err });
       throw err;
     }
     this.lastCheckpointSize = state.size;
@@ -433,7 +436,7 @@ export class SqliteAuditStore implements AuditStore {
       return fn();
     } catch (err) {
       if (err instanceof StoreError) throw err;
-      throw new StoreError(`store ${this.location}: ${describe(err)}`, 'unusable');
+      throw new StoreError(`store ${this.location}: ${describe(err)}`, 'unusable', { cause: err });
     }
   }
 }

@@ -102,7 +102,7 @@ function scheduleCheckpoints(
       const v = verifyCheckpoint(note, input.trustedKeys, input.keyName ?? input.origin);
       const cp = v.checkpoint;
       if (!cp) {
-        problems.push(`${kind} #${i + 1}: malformed: ${(v.reason ?? '').replace(/^checkpoint: /, '')}`);
+        problems.push(`${kind} #${i + 1}: malformed: ${v.fault?.message ?? v.reason ?? ''}`);
         return;
       }
       const label = `${kind} at size ${cp.size}`;

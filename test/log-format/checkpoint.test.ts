@@ -178,6 +178,7 @@ describe('verifyCheckpoint', () => {
     expect(verifyCheckpoint('nonsense', trusted)).toEqual({
       ok: false,
       reason: 'checkpoint: note does not end with a newline',
+      fault: { code: 'checkpoint.malformed', message: 'note does not end with a newline' },
     });
   });
 });
