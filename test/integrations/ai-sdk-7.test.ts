@@ -32,7 +32,7 @@ function expectToolRows(rows: ReturnType<typeof actionRows>) {
   expect(JSON.stringify(rows)).not.toContain('4111');
 }
 
-// ai@7 needs Node >= 22: the Node 20 test run has ai@6 installed (test/frameworks/ai-sdk.test.ts).
+// ai@7 needs Node >= 22: the Node 20 test run has ai@6 installed (test/integrations/ai-sdk.test.ts).
 describe.skipIf(!aiVersion.startsWith('7.'))(`AI SDK ${aiVersion} under register, no app code`, () => {
   beforeAll(ensureBuilt, 120_000);
   afterAll(() => tmp.remove());
