@@ -9,14 +9,9 @@ import { context, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { AlwaysOnSampler, TracerProvider as BasicTracerProvider } from '@opentelemetry/sdk-trace';
 import Database from 'better-sqlite3';
-import {
-  AttributionSpanProcessor,
-  AuditSpanProcessor,
-  audited,
-  generateSigningKey,
-  SqliteAuditStore,
-  withAttribution,
-} from '../dist/index.js';
+import { AttributionSpanProcessor, AuditSpanProcessor, audited, withAttribution } from '../dist/index.js';
+import { generateSigningKey } from '../dist/keys/index.js';
+import { SqliteAuditStore } from '../dist/stores/index.js';
 
 const MODES = [
   { name: 'per-event (default: WAL, synchronous=NORMAL)', durability: 'normal', commit: 'per-event' },

@@ -5,7 +5,9 @@
 // the cost being measured.
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { AuditSpanProcessor, recognizeToolCall, SqliteAuditStore, spanToAuditEvent } from '../dist/index.js';
+import { AuditSpanProcessor } from '../dist/index.js';
+import { recognizeToolCall, spanToAuditEvent } from '../dist/sdk/index.js';
+import { SqliteAuditStore } from '../dist/stores/index.js';
 import { auditedSpans } from './fixtures.mjs';
 import { allOf, atLeast, interleaved, rate, row, scratch, settings, valueAtLeast } from './lib.mjs';
 import { rawDurableWriter } from './raw-writer.mjs';

@@ -5,8 +5,10 @@
 // note, where Node has no node:sqlite or better-sqlite3 is not installed.
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { AuditSpanProcessor, SqliteAuditStore, verifyAuditStore } from '../dist/index.js';
+import { AuditSpanProcessor } from '../dist/index.js';
+import { SqliteAuditStore } from '../dist/stores/index.js';
 import { openSqlite } from '../dist/stores/sqlite-driver.js';
+import { verifyAuditStore } from '../dist/verify/index.js';
 import { auditedSpans } from './fixtures.mjs';
 import { interleaved, rate, row, scratch, settings } from './lib.mjs';
 import { buildStore } from './verify.bench.mjs';

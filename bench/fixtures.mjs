@@ -14,7 +14,7 @@ export const ATTRIBUTION = {
   scopes: ['orders:read', 'mail:send'],
 };
 
-/** The attributes `audited()` sets on its span (see src/context/audited.ts), for a tool call of tier `riskTier`. */
+/** The attributes `audited()` sets on its span (see src/attribution/audited.ts), for a tool call of tier `riskTier`. */
 export function auditedAttributes(i = 0, riskTier = 1) {
   return {
     'gen_ai.operation.name': 'execute_tool',

@@ -2,7 +2,7 @@
 // default), printing the server's CPU µs per request per block of 500 requests. Warm-up is long
 // enough once the blocks stop falling. `node bench/http-warmup.mjs [flavour] [requests]`
 import { join } from 'node:path';
-import { generateSigningKey, writeKeyPair } from '../dist/index.js';
+import { generateSigningKey, writeKeyPair } from '../dist/keys/index.js';
 import { pair } from './http.bench.mjs';
 import { scratch } from './lib.mjs';
 

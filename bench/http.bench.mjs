@@ -5,7 +5,7 @@ import { fork } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { generateSigningKey, writeKeyPair } from '../dist/index.js';
+import { generateSigningKey, writeKeyPair } from '../dist/keys/index.js';
 import { atLeast, atMost, floorAtLeast, median, row, scratch, settings } from './lib.mjs';
 
 const CHILD = fileURLToPath(new URL('./http-child.mjs', import.meta.url));

@@ -5,10 +5,12 @@
 //   npm run build && node bench/incremental.bench.mjs [--events N] (default 1,000,000)
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { EVENT_COLUMNS } from '../dist/audit/event.js';
 import { checkpoints } from '../dist/cli/commands/checkpoints.js';
 import { verifyIncrementally } from '../dist/consistency/incremental-verify.js';
-import { recognizeToolCall, SqliteAuditStore, spanToAuditEvent, verifyAuditStore } from '../dist/index.js';
+import { EVENT_COLUMNS } from '../dist/pipeline/event.js';
+import { recognizeToolCall, spanToAuditEvent } from '../dist/sdk/index.js';
+import { SqliteAuditStore } from '../dist/stores/index.js';
+import { verifyAuditStore } from '../dist/verify/index.js';
 import { auditedSpans } from './fixtures.mjs';
 import { median, row, scratch, table } from './lib.mjs';
 import { buildStore } from './verify.bench.mjs';

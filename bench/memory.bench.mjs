@@ -12,7 +12,8 @@ const MiB = 2 ** 20;
 
 async function writer(dir, events) {
   const { TracerProvider: BasicTracerProvider } = await import('@opentelemetry/sdk-trace');
-  const { AttributionSpanProcessor, AuditSpanProcessor, SqliteAuditStore } = await import('../dist/index.js');
+  const { AttributionSpanProcessor, AuditSpanProcessor } = await import('../dist/index.js');
+  const { SqliteAuditStore } = await import('../dist/stores/index.js');
   const { attributedContext, auditedAttributes } = await import('./fixtures.mjs');
   const store = new SqliteAuditStore(join(dir, 'memory.db'));
   const audit = new AuditSpanProcessor({ store, commit: 'group', onError: () => {} });

@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import pg from 'pg';
-import { generateSigningKey, PostgresAuditStore } from '../dist/index.js';
+import { generateSigningKey } from '../dist/keys/index.js';
+import { PostgresAuditStore } from '../dist/stores/index.js';
 
 const SERVER = process.env.ONBEHALF_BENCH_PG ?? 'postgres://postgres@127.0.0.1:5432';
 const SIZES = {

@@ -2,7 +2,8 @@
 // AuditSpanProcessor (group commit) into a fresh SQLite store, with no benchmark harness around it.
 //   npm run build && node --cpu-prof --cpu-prof-dir=prof bench/profile-append.mjs
 import { join } from 'node:path';
-import { AuditSpanProcessor, SqliteAuditStore } from '../dist/index.js';
+import { AuditSpanProcessor } from '../dist/index.js';
+import { SqliteAuditStore } from '../dist/stores/index.js';
 import { auditedSpans } from './fixtures.mjs';
 import { scratch } from './lib.mjs';
 

@@ -2,7 +2,8 @@
 // then verifying it, so the share of reading rows out of SQLite is visible.
 //   npm run build && node --cpu-prof --cpu-prof-dir=prof bench/profile-verify.mjs
 import { join } from 'node:path';
-import { SqliteAuditStore, verifyAuditStore } from '../dist/index.js';
+import { SqliteAuditStore } from '../dist/stores/index.js';
+import { verifyAuditStore } from '../dist/verify/index.js';
 import { scratch } from './lib.mjs';
 import { buildStore } from './verify.bench.mjs';
 

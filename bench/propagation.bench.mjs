@@ -14,14 +14,9 @@ import {
 } from '@opentelemetry/api';
 import { W3CBaggagePropagator } from '@opentelemetry/core';
 import { do_not_optimize, measure } from 'mitata';
-import {
-  AttributionPropagator,
-  contextWithAttribution,
-  generateSigningKey,
-  parseAttribution,
-  signAttributionToken,
-  verifyAttributionToken,
-} from '../dist/index.js';
+import { AttributionPropagator, contextWithAttribution, parseAttribution } from '../dist/index.js';
+import { generateSigningKey } from '../dist/keys/index.js';
+import { signAttributionToken, verifyAttributionToken } from '../dist/propagation/index.js';
 
 const hex = (n, i) => i.toString(16).padStart(n, '0');
 const spanContext = (i) => ({

@@ -7,12 +7,8 @@ import { BaggageSpanProcessor } from '@opentelemetry/baggage-span-processor';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { TracerProvider as BasicTracerProvider } from '@opentelemetry/sdk-trace';
 import { do_not_optimize, measure } from 'mitata';
-import {
-  AttributionSpanProcessor,
-  attributionToAttributes,
-  getAttribution,
-  withAttribution,
-} from '../dist/index.js';
+import { AttributionSpanProcessor, getAttribution, withAttribution } from '../dist/index.js';
+import { attributionToAttributes } from '../dist/sdk/index.js';
 import { ATTRIBUTION } from './fixtures.mjs';
 import { atMost, below, row, settings } from './lib.mjs';
 

@@ -5,9 +5,11 @@
 import { hash as oneShotHash, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { canonicalEventBytes } from '../dist/audit/canonical.js';
-import { EVENT_COLUMNS } from '../dist/audit/event.js';
-import { recognizeToolCall, SqliteAuditStore, spanToAuditEvent, verifyAuditStore } from '../dist/index.js';
+import { canonicalEventBytes } from '../dist/log-format/canonical.js';
+import { EVENT_COLUMNS } from '../dist/pipeline/event.js';
+import { recognizeToolCall, spanToAuditEvent } from '../dist/sdk/index.js';
+import { SqliteAuditStore } from '../dist/stores/index.js';
+import { verifyAuditStore } from '../dist/verify/index.js';
 import { auditedSpans } from './fixtures.mjs';
 import { atLeast, interleaved, row, scratch, settings } from './lib.mjs';
 

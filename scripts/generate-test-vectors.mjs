@@ -5,11 +5,11 @@
 // Usage: npm run build && node scripts/generate-test-vectors.mjs
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { canonicalEventBytes, canonicalJson } from '../dist/audit/canonical.js';
-import { LogState, leafHash } from '../dist/audit/chain.js';
-import { checkpointKeyId, signCheckpoint } from '../dist/audit/checkpoint.js';
-import { merkleTreeHash } from '../dist/audit/merkle.js';
 import { signingKeyFromJwk } from '../dist/keys/keys.js';
+import { canonicalEventBytes, canonicalJson } from '../dist/log-format/canonical.js';
+import { LogState, leafHash } from '../dist/log-format/chain.js';
+import { checkpointKeyId, signCheckpoint } from '../dist/log-format/checkpoint.js';
+import { merkleTreeHash } from '../dist/log-format/merkle-proofs.js';
 
 const out = join(import.meta.dirname, '../testdata');
 // A key for test vectors only: published here, trusted nowhere else.

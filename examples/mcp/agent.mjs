@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { SpanKind, trace } from '@opentelemetry/api';
-import { injectMcpMeta, withAttribution } from 'onbehalf';
+import { withAttribution } from 'onbehalf';
+import { injectMcpMeta } from 'onbehalf/mcp';
 
 const repo = join(import.meta.dirname, '../..');
 const serverEnv = {

@@ -7,7 +7,8 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateSigningKey, openAuditStore, writeKeyPair } from 'onbehalf';
+import { generateSigningKey, writeKeyPair } from 'onbehalf/keys';
+import { openAuditStore } from 'onbehalf/stores';
 
 const dir = process.argv[2] ?? mkdtempSync(join(tmpdir(), 'onbehalf-mcp-'));
 mkdirSync(dir, { recursive: true });

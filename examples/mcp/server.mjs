@@ -8,7 +8,7 @@
 //     node --import onbehalf/register examples/mcp/server.mjs
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import { auditedMcpTool } from 'onbehalf';
+import { auditedMcpTool } from 'onbehalf/mcp';
 import { z } from 'zod';
 
 const server = new McpServer({ name: 'mail-mcp', version: '1.0.0' });

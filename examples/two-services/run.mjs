@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateSigningKey, writeKeyPair } from 'onbehalf';
+import { generateSigningKey, writeKeyPair } from 'onbehalf/keys';
 
 const here = import.meta.dirname;
 const dir = mkdtempSync(join(tmpdir(), 'onbehalf-two-services-'));

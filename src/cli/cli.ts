@@ -1,6 +1,5 @@
-import { KeyError } from '../keys/keys.js';
-import { StoreError } from '../stores/audit-store.js';
-import { CliError, EXIT } from './errors.js';
+import { OnbehalfError } from '../errors/onbehalf-error.js';
+import { CliError, EXIT, exitCodeOf } from './errors.js';
 import { commandHelp, parseCommand } from './registry/command.js';
 import { findCommand, usage } from './registry/registry.js';
 import { terminalSafe } from './safe-text.js';
@@ -35,15 +34,12 @@ export async function main(argv: string[]): Promise<number> {
     }
     return await command.run(input, { out, err });
   } catch (e) {
-    if (
-      e instanceof CliError ||
-      e instanceof StoreError ||
-      e instanceof KeyError ||
-      e instanceof RangeError
-    ) {
+    // The one place an error becomes an exit code: onbehalf's own by their code, a bad number
+    // (RangeError) as unusable input; anything else is a bug and main() prints its stack.
+    if (e instanceof OnbehalfError || e instanceof RangeError) {
       err(`onbehalf: ${e.message}\n`);
-      if (e instanceof StoreError && e.kind === 'tampered') return EXIT.tampered;
-      return e instanceof CliError ? e.exitCode : EXIT.unusable;
+      if (e instanceof CliError) return e.exitCode;
+      return e instanceof OnbehalfError ? exitCodeOf(e.code) : EXIT.unusable;
     }
     throw e;
   }

@@ -1,4 +1,4 @@
-import type { StoredAuditEvent } from '../audit/event.js';
+import type { StoredAuditEvent } from '../pipeline/event.js';
 import { oneLine } from './safe-text.js';
 
 /** Output formats of `query`, `sql` and `timeline`. */

@@ -1,4 +1,4 @@
-import type { Actor, Attribution } from '../context/attribution.js';
+import type { Actor, Attribution } from '../attribution/attribution.js';
 
 /** Environment variables read by onbehalf (docs/attribution.md, "Environment"). */
 export const ENV = {

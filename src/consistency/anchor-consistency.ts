@@ -1,5 +1,5 @@
-import { parseCheckpoint } from '../audit/checkpoint.js';
-import { verifyConsistency } from '../audit/merkle.js';
+import { parseCheckpoint } from '../log-format/checkpoint.js';
+import { verifyConsistency } from '../log-format/merkle-proofs.js';
 import type { AuditStore } from '../stores/audit-store.js';
 import { type Anchor, AnchorError, anchoredState, extendState, newestAnchor } from './anchor-dir.js';
 import { consistencyProofFromFrontier } from './frontier-proof.js';

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type LogRow, LogState, type LogStateSnapshot, rowLeafHash } from '../audit/chain.js';
-import { type ParsedCheckpoint, parseCheckpoint } from '../audit/checkpoint.js';
+import { type LogRow, LogState, type LogStateSnapshot, rowLeafHash } from '../log-format/chain.js';
+import { type ParsedCheckpoint, parseCheckpoint } from '../log-format/checkpoint.js';
 import type { AuditStore } from '../stores/audit-store.js';
 import { SqliteAuditStore } from '../stores/sqlite-store.js';
 

@@ -1,4 +1,5 @@
-import { type MerkleFrontierSnapshot, merkleTreeHash } from '../audit/merkle.js';
+import type { MerkleFrontierSnapshot } from '../log-format/merkle.js';
+import { merkleTreeHash } from '../log-format/merkle-proofs.js';
 
 /**
  * RFC 6962 §2.1.2 consistency proofs made from what a verifier keeps of an old tree, its frontier

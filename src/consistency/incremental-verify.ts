@@ -1,7 +1,7 @@
-import { verifyCheckpoint } from '../audit/checkpoint.js';
-import type { UnanchoredTail, Verdict } from '../audit/verdict.js';
 import type { TrustedKey } from '../keys/keys.js';
+import { verifyCheckpoint } from '../log-format/checkpoint.js';
 import type { AuditStore } from '../stores/audit-store.js';
+import type { UnanchoredTail, Verdict } from '../verify/verdict.js';
 import { AnchorError, anchoredState, extendState, newestAnchor } from './anchor-dir.js';
 
 /**

@@ -1,5 +1,5 @@
-import type { Attribution } from '../context/attribution.js';
-import type { AuditDetails } from '../context/audited.js';
+import type { Attribution } from '../attribution/attribution.js';
+import type { AuditDetails } from '../attribution/audited.js';
 import { startOfLastWeekday, startOfUtcDay } from '../time/relative-time.js';
 
 /**

@@ -1,9 +1,9 @@
 import { fileURLToPath } from 'node:url';
-import type { ApprovalAnswer, ApprovalRequest } from '../approvals/approver.js';
-import type { Attribution } from '../context/attribution.js';
-import { withAttribution } from '../context/attribution.js';
-import { ActionDeniedError, type AuditDetails, audited } from '../context/audited.js';
-import type { PolicyOptions } from '../policy/active.js';
+import type { ApprovalAnswer, ApprovalRequest } from '../attribution/approvals/approver.js';
+import type { Attribution } from '../attribution/attribution.js';
+import { withAttribution } from '../attribution/attribution.js';
+import { ActionDeniedError, type AuditDetails, audited } from '../attribution/audited.js';
+import type { PolicyOptions } from '../attribution/policy/active.js';
 import { careAssistantSteps, type DatedStep } from './care-assistant.js';
 
 /** The agent of the story: Tom's inbox assistant, with its own non-human identity. */

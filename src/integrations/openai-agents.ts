@@ -6,7 +6,6 @@
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import { redactValue } from '../audit/span-to-event.js';
 import {
   ATTR_ATTRIBUTION_CONTENT_REDACTIONS,
   ATTR_ERROR_TYPE,
@@ -15,6 +14,7 @@ import {
   ATTR_GEN_AI_TOOL_CALL_RESULT,
   ATTR_GEN_AI_TOOL_NAME,
 } from '../conventions/generated.js';
+import { redactValue } from '../redaction/redact.js';
 import { patchMethod } from './app-modules.js';
 
 /** The parts of an OpenAI Agents span the bridge reads (structural: onbehalf does not depend on it). */

@@ -14,7 +14,7 @@
  */
 import { hostname } from 'node:os';
 import type { JWK } from 'jose';
-import type { Actor } from '../context/attribution.js';
+import type { Actor } from '../attribution/attribution.js';
 import { KeyError, type TrustedKey } from './keys.js';
 
 /** The JWK member listing the actors a key may sign attribution for. */

@@ -18,6 +18,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import type { JWK } from 'jose';
+import { OnbehalfError } from '../errors/onbehalf-error.js';
 import { fetchJwks } from './jwks-fetch.js';
 import { boundJwk, JWK_ORIGINS_MEMBER, keyBindingOf, originMatches, parseActorRef } from './key-binding.js';
 
@@ -38,8 +39,11 @@ export interface TrustedKey {
 }
 
 /** Thrown when a key or key set cannot be used; the message names the file and what is wrong. */
-export class KeyError extends Error {
+export class KeyError extends OnbehalfError {
   override name = 'KeyError';
+  constructor(message: string, options?: ErrorOptions) {
+    super('key.unusable', message, options);
+  }
 }
 
 const isEd25519 = (jwk: JWK) => jwk.kty === 'OKP' && jwk.crv === 'Ed25519';

@@ -1,5 +1,4 @@
 import { diag } from '@opentelemetry/api';
-import type { StoredAuditEvent } from '../audit/event.js';
 import type {
   Logger,
   LoggerProvider,
@@ -7,6 +6,7 @@ import type {
   ShutdownLoggerProvider,
 } from '../otel/sdk-interfaces.js';
 import { logsSdk, resourcesSdk } from '../otel/sdk-loader.js';
+import type { StoredAuditEvent } from '../pipeline/event.js';
 import type { AuditStore, StoredCheckpoint } from '../stores/audit-store.js';
 import { createAuditOtlpLogExporter } from './log-exporter.js';
 import { type AuditLogFormat, auditEventToLogRecord, checkpointToLogRecord } from './log-record.js';

@@ -1,7 +1,5 @@
 import { createRequire } from 'node:module';
 import { ROOT_CONTEXT, TraceFlags, trace } from '@opentelemetry/api';
-import { COLUMN_ATTRIBUTES } from '../audit/column-attributes.js';
-import type { StoredAuditEvent } from '../audit/event.js';
 import {
   ATTR_ATTRIBUTION_RESULT,
   ATTR_GEN_AI_AGENT_ID,
@@ -21,6 +19,8 @@ import {
   ATTR_ONBEHALF_CHECKPOINT_SIZE,
 } from '../conventions/generated.js';
 import { type AnyValue, type AnyValueMap, type LogRecord, SeverityNumber } from '../otel/sdk-interfaces.js';
+import { COLUMN_ATTRIBUTES } from '../pipeline/column-attributes.js';
+import type { StoredAuditEvent } from '../pipeline/event.js';
 import type { StoredCheckpoint } from '../stores/audit-store.js';
 import { toOcsfApiActivity } from './ocsf.js';
 

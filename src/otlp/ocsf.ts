@@ -1,5 +1,5 @@
-import type { StoredAuditEvent } from '../audit/event.js';
 import type { AnyValue, AnyValueMap } from '../otel/sdk-interfaces.js';
+import type { StoredAuditEvent } from '../pipeline/event.js';
 
 /**
  * An audit event as an OCSF API Activity event (class 6003, category 6 Application Activity), for SIEMs

@@ -13,7 +13,7 @@ import {
   contextWithAttribution,
   getAttribution,
   MAX_ATTRIBUTION_LIST,
-} from '../context/attribution.js';
+} from '../attribution/attribution.js';
 import { keySpeaksFor } from '../keys/key-binding.js';
 import type { SigningKey, TrustedKey } from '../keys/keys.js';
 import { observeTokenCounts } from '../metrics/self-metrics.js';

@@ -15,7 +15,7 @@ import {
   MAX_ATTRIBUTION_LIST,
   MAX_ATTRIBUTION_STRING,
   parseAttribution,
-} from '../context/attribution.js';
+} from '../attribution/attribution.js';
 import { actorRef, keySpeaksFor } from '../keys/key-binding.js';
 import type { SigningKey, TrustedKey } from '../keys/keys.js';
 import { fastClaims } from './token-claims-check.js';

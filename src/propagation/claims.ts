@@ -2,7 +2,7 @@
  * The plain `attribution.*` baggage entries: a readable summary of who acts for whom, sent next to the
  * signed token. Inbound, they are only ever claims (provenance `unverified`).
  */
-import { type Attribution, parseAttribution } from '../context/attribution.js';
+import { type Attribution, parseAttribution } from '../attribution/attribution.js';
 import {
   ATTR_ATTRIBUTION_ACTOR_ID,
   ATTR_ATTRIBUTION_ACTOR_TYPE,

@@ -1,5 +1,5 @@
+import type { Attribution } from '../attribution/attribution.js';
 import { ENV } from '../config/env.js';
-import type { Attribution } from '../context/attribution.js';
 import { loadSigningKey, type SigningKey, type TrustedKey } from '../keys/keys.js';
 import { AttributionPropagator } from './attribution-propagator.js';
 import { TrustedKeySet } from './trusted-key-set.js';

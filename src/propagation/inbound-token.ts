@@ -19,7 +19,8 @@ import {
   contextWithAttribution,
   MAX_ATTRIBUTION_LIST,
   parseAttribution,
-} from '../context/attribution.js';
+} from '../attribution/attribution.js';
+import { OnbehalfError } from '../errors/onbehalf-error.js';
 import type { TrustedKey } from '../keys/keys.js';
 import { coreSdk } from '../otel/sdk-loader.js';
 
@@ -54,14 +55,15 @@ export interface AccessTokenVerifierOptions {
 export type InboundTokenReason = 'missing' | 'invalid' | 'claims' | 'chain_too_deep';
 
 /** Thrown when an access token cannot attribute a call; a service answers 401. */
-export class InboundTokenError extends Error {
+export class InboundTokenError extends OnbehalfError {
   override name = 'InboundTokenError';
   constructor(
     message: string,
     /** What was wrong. */
     readonly reason: InboundTokenReason,
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(`inbound_token.${reason}`, message, options);
   }
 }
 

@@ -1,4 +1,4 @@
-import { MAX_ATTRIBUTION_LIST, MAX_ATTRIBUTION_STRING } from '../context/attribution.js';
+import { MAX_ATTRIBUTION_LIST, MAX_ATTRIBUTION_STRING } from '../attribution/attribution.js';
 import type { ActClaim, AttributionClaims } from './attribution-token.js';
 
 /**

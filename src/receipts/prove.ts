@@ -1,8 +1,8 @@
-import { canonicalEventBytes } from '../audit/canonical.js';
-import { leafHash } from '../audit/chain.js';
-import { parseCheckpoint } from '../audit/checkpoint.js';
-import type { StoredAuditEvent } from '../audit/event.js';
-import { inclusionProof, merkleTreeHash } from '../audit/merkle.js';
+import { canonicalEventBytes } from '../log-format/canonical.js';
+import { leafHash } from '../log-format/chain.js';
+import { parseCheckpoint } from '../log-format/checkpoint.js';
+import { inclusionProof, merkleTreeHash } from '../log-format/merkle-proofs.js';
+import type { StoredAuditEvent } from '../pipeline/event.js';
 import type { AuditStore, StoredCheckpoint } from '../stores/audit-store.js';
 import { formatReceipt } from './receipt.js';
 

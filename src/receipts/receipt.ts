@@ -1,8 +1,8 @@
-import { CANONICAL_KEYS, canonicalEventBytes, type EventRow } from '../audit/canonical.js';
-import { leafHash } from '../audit/chain.js';
-import { type ParsedCheckpoint, parseCheckpoint, verifyCheckpoint } from '../audit/checkpoint.js';
-import { verifyInclusion } from '../audit/merkle.js';
 import type { TrustedKey } from '../keys/keys.js';
+import { CANONICAL_KEYS, canonicalEventBytes, type EventRow } from '../log-format/canonical.js';
+import { leafHash } from '../log-format/chain.js';
+import { type ParsedCheckpoint, parseCheckpoint, verifyCheckpoint } from '../log-format/checkpoint.js';
+import { verifyInclusion } from '../log-format/merkle-proofs.js';
 
 /**
  * Receipts (docs/receipts.md): a C2SP tlog-proof (https://c2sp.org/tlog-proof) that one audit row is

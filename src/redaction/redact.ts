@@ -194,3 +194,15 @@ export function redactString(s: string, rules: readonly RedactionRule[], found: 
   }
   return out;
 }
+
+/** Arguments arrive as JSON text (most frameworks) or as values; both are redacted as values. */
+export function redactValue(value: unknown, options: RedactionOptions | undefined) {
+  if (typeof value === 'string') {
+    try {
+      return redact(JSON.parse(value), options);
+    } catch {
+      return redact(value, options);
+    }
+  }
+  return redact(value, options);
+}

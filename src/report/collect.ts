@@ -1,6 +1,6 @@
-import { verifyAuditStore } from '../audit/verify-store.js';
 import type { TrustedKey } from '../keys/keys.js';
 import type { AuditStore } from '../stores/audit-store.js';
+import { verifyAuditStore } from '../verify/verify-store.js';
 import type { ReportInput, ReportScope } from './model.js';
 
 /** Options of {@link collectReport}. */

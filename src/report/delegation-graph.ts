@@ -1,4 +1,4 @@
-import type { StoredAuditEvent } from '../audit/event.js';
+import type { StoredAuditEvent } from '../pipeline/event.js';
 import { escapeHtml } from './escape.js';
 import { type ActorKind, actorKind, KIND_LABEL, kindIconGroup } from './icons.js';
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { StoredAuditEvent } from '../audit/event.js';
+import type { StoredAuditEvent } from '../pipeline/event.js';
 import { delegationForest, delegationGraphSvg } from './delegation-graph.js';
 import { escapeHtml } from './escape.js';
 import type { ReportInput, ReportScope } from './model.js';

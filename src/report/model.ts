@@ -1,5 +1,5 @@
-import type { StoredAuditEvent } from '../audit/event.js';
-import type { VerifyStoreResult } from '../audit/verify-store.js';
+import type { StoredAuditEvent } from '../pipeline/event.js';
+import type { VerifyStoreResult } from '../verify/verify-store.js';
 
 /** Which rows a report covers; every given filter must hold. */
 export interface ReportScope {

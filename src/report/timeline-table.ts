@@ -1,4 +1,4 @@
-import type { StoredAuditEvent } from '../audit/event.js';
+import type { StoredAuditEvent } from '../pipeline/event.js';
 import { delegationChain } from './delegation-graph.js';
 import { escapeHtml, jaegerTraceUrl } from './escape.js';
 import { actorKind, KIND_LABEL, kindIcon } from './icons.js';

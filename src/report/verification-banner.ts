@@ -1,4 +1,4 @@
-import type { VerifyStoreResult } from '../audit/verify-store.js';
+import type { VerifyStoreResult } from '../verify/verify-store.js';
 import { escapeHtml } from './escape.js';
 
 const CHECK =

@@ -1,7 +1,14 @@
 import type { TextMapPropagator } from '@opentelemetry/api';
-import { AuditSpanProcessor, type AuditSpanProcessorOptions } from '../audit/audit-span-processor.js';
+import type { Actor } from '../attribution/attribution.js';
+import {
+  type ActivePolicy,
+  activePolicy,
+  type PolicyOptions,
+  usePolicy,
+} from '../attribution/policy/active.js';
+import type { PolicyEngine } from '../attribution/policy/engine.js';
 import { DEFAULT_STORE, ENV } from '../config/env.js';
-import type { Actor } from '../context/attribution.js';
+import { policyOptionsFromEnv } from '../config/policy-env.js';
 import type { SigningKey } from '../keys/keys.js';
 import type {
   LogRecordExporter,
@@ -12,17 +19,10 @@ import type {
 import { traceSdk, w3cPropagator } from '../otel/sdk-loader.js';
 import { AuditLogExporter, createAuditLoggerProvider } from '../otlp/audit-log-exporter.js';
 import type { AuditLogFormat } from '../otlp/log-record.js';
-import {
-  type ActivePolicy,
-  activePolicy,
-  type PolicyOptions,
-  policyOptionsFromEnv,
-  usePolicy,
-} from '../policy/active.js';
-import type { PolicyEngine } from '../policy/engine.js';
-import { shadowPolicy } from '../policy/shadow.js';
-import { AttributionSpanProcessor } from '../processor/attribution-span-processor.js';
-import { AuditAwareSampler } from '../processor/audit-aware-sampler.js';
+import { AttributionSpanProcessor } from '../pipeline/attribution-span-processor.js';
+import { AuditAwareSampler } from '../pipeline/audit-aware-sampler.js';
+import { AuditSpanProcessor, type AuditSpanProcessorOptions } from '../pipeline/audit-span-processor.js';
+import { shadowPolicy } from '../pipeline/policy-shadow.js';
 import type { AttributionPropagator } from '../propagation/attribution-propagator.js';
 import {
   attributionPropagatorFrom,

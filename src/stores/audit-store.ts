@@ -1,5 +1,6 @@
-import type { AuditEvent } from '../audit/event.js';
+import { OnbehalfError } from '../errors/onbehalf-error.js';
 import type { SigningKey, TrustedKey } from '../keys/keys.js';
+import type { AuditEvent } from '../pipeline/event.js';
 import type { AuditLogReader, AuditLogWriter, QueryableAuditStore } from './capabilities.js';
 
 /** Filters of {@link AuditStore.query}; all given ones must hold. */
@@ -43,14 +44,15 @@ export interface StoredCheckpoint {
 }
 
 /** Thrown when a store cannot be opened or used; the message names the store and what is wrong. */
-export class StoreError extends Error {
+export class StoreError extends OnbehalfError {
   override name = 'StoreError';
   constructor(
     message: string,
     /** `unusable` (cannot read it at all), `tampered` (its chain is broken), or `unwritable`. */
     readonly kind: 'unusable' | 'tampered' | 'unwritable' = 'unusable',
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(`store.${kind}`, message, options);
   }
 }
 

@@ -1,8 +1,7 @@
-import type { LogRow } from '../audit/chain.js';
-import type { AuditEvent, StoredAuditEvent } from '../audit/event.js';
 import type { TrustedKey } from '../keys/keys.js';
+import type { LogRow } from '../log-format/chain.js';
+import type { AuditEvent, StoredAuditEvent } from '../pipeline/event.js';
 import type { AuditQuery, SqlOptions, StoredCheckpoint, StructureProblem } from './audit-store.js';
-import type { UnwrittenEvents } from './unwritten-spool.js';
 
 /**
  * What a store can do, one interface per capability, so a caller names what it needs instead of
@@ -29,15 +28,6 @@ export interface AuditLogWriter {
 export interface SyncAuditLogWriter extends AuditLogWriter {
   /** {@link AuditLogWriter.append}, committed before it returns. */
   appendSync(events: readonly AuditEvent[]): StoredAuditEvent[];
-}
-
-/**
- * A writer whose appends are asynchronous (PostgreSQL) and which can still, synchronously, leave a
- * note of the events it could not write before its process ends; the next writer of the store turns
- * the note into a gap record (`unwritten-spool.ts`).
- */
-export interface UnwrittenEventsRecorder {
-  recordUnwrittenSync(unwritten: UnwrittenEvents): void;
 }
 
 /** Reads logs back for verification. */
@@ -70,18 +60,15 @@ export interface QueryableAuditStore {
   structureProblems?(): Promise<StructureProblem[]>;
 }
 
-/** Whether `store` commits synchronously ({@link SyncAuditLogWriter}). */
-export function isSyncWriter<S extends object>(store: S): store is S & SyncAuditLogWriter {
-  return typeof (store as Partial<SyncAuditLogWriter>).appendSync === 'function';
-}
-
-/** Whether `store` can leave a note of unwritten events at exit ({@link UnwrittenEventsRecorder}). */
-export function canRecordUnwritten<S extends object>(store: S): store is S & UnwrittenEventsRecorder {
-  return typeof (store as Partial<UnwrittenEventsRecorder>).recordUnwrittenSync === 'function';
-}
-
 /** Whether `store` reads synchronously ({@link SyncAuditLogReader}). */
 export function isSyncReader<S extends object>(store: S): store is S & SyncAuditLogReader {
   const s = store as Partial<SyncAuditLogReader>;
   return typeof s.readLogSync === 'function' && typeof s.readLogPrerendered === 'function';
 }
+
+// The pipeline declares what it writes to (pipeline/audit-sink.ts); the stores' writers satisfy it.
+export {
+  canRecordUnwritten,
+  isSyncWriter,
+  type UnwrittenEventsRecorder,
+} from '../pipeline/audit-sink.js';

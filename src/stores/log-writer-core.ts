@@ -1,6 +1,6 @@
-import { LogState } from '../audit/chain.js';
-import { type AuditEvent, EVENT_COLUMNS, type StoredAuditEvent } from '../audit/event.js';
 import type { SigningKey, TrustedKey } from '../keys/keys.js';
+import { LogState } from '../log-format/chain.js';
+import { type AuditEvent, EVENT_COLUMNS, type StoredAuditEvent } from '../pipeline/event.js';
 import { type StoredCheckpoint, StoreError } from './audit-store.js';
 import { StoreListeners } from './store-listeners.js';
 import {

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { diag } from '@opentelemetry/api';
-import pg from 'pg';
-import type { AuditEvent, StoredAuditEvent } from '../audit/event.js';
+import type pg from 'pg';
 import { thisHostOrigins } from '../keys/key-binding.js';
 import type { TrustedKey } from '../keys/keys.js';
+import type { AuditEvent, StoredAuditEvent } from '../pipeline/event.js';
 import type {
   AuditQuery,
   AuditStore,
@@ -15,6 +15,7 @@ import type {
 import { StoreError } from './audit-store.js';
 import { resolveCheckpointKey } from './checkpoint-key.js';
 import { LogWriterCore } from './log-writer-core.js';
+import { pgDriver } from './pg-driver.js';
 import { describe, redactUrl } from './postgres-errors.js';
 import { type KeyRow, keysFromRows } from './postgres-keys.js';
 import { POSTGRES_MIGRATION_LOCK, POSTGRES_SCHEMA_VERSION, postgresMigration } from './postgres-schema.js';
@@ -88,7 +89,7 @@ export class PostgresAuditStore implements AuditStore {
       checkpointEvery: options.checkpointEvery ?? 1000,
       nameOriginInMessages: true,
     });
-    this.pool = new pg.Pool({
+    this.pool = new (pgDriver().Pool)({
       connectionString: url,
       max: options.maxConnections ?? 4,
       application_name: 'onbehalf',
@@ -440,7 +441,9 @@ export class PostgresAuditStore implements AuditStore {
 
   private error(err: unknown, kind: StoreError['kind'], what?: string): StoreError {
     if (err instanceof StoreError) return err;
-    return new StoreError(`store ${this.location}: ${what ? `${what}: ` : ''}${describe(err)}`, kind);
+    return new StoreError(`store ${this.location}: ${what ? `${what}: ` : ''}${describe(err)}`, kind, {
+      cause: err,
+    });
   }
 }
 

@@ -1,6 +1,7 @@
-import pg from 'pg';
-import { replaceInStringColumns } from '../audit/canonical.js';
-import type { AuditEvent } from '../audit/event.js';
+import type pg from 'pg';
+import { replaceInStringColumns } from '../log-format/canonical.js';
+import type { AuditEvent } from '../pipeline/event.js';
+import { pgDriver } from './pg-driver.js';
 import { TABLE_COLUMNS } from './query-sql.js';
 
 /** How audit rows map to PostgreSQL values and back, so a row reads back with the bytes it was hashed over. */
@@ -15,7 +16,9 @@ export const pgTypes: pg.CustomTypesConfig = {
         return Number.isSafeInteger(n) ? n : text;
       };
     }
-    return format === 'binary' ? pg.types.getTypeParser(oid, 'binary') : pg.types.getTypeParser(oid);
+    return format === 'binary'
+      ? pgDriver().types.getTypeParser(oid, 'binary')
+      : pgDriver().types.getTypeParser(oid);
   }) as pg.CustomTypesConfig['getTypeParser'],
 };
 

@@ -1,4 +1,4 @@
-import { EVENT_COLUMNS } from '../audit/event.js';
+import { EVENT_COLUMNS } from '../pipeline/event.js';
 import type { AuditQuery } from './audit-store.js';
 
 /** Columns of `audit_events` in table order: the integrity columns around the event columns. */

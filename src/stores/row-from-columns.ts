@@ -1,4 +1,4 @@
-import type { StoredAuditEvent } from '../audit/event.js';
+import type { StoredAuditEvent } from '../pipeline/event.js';
 import { TABLE_COLUMNS } from './query-sql.js';
 
 /**

@@ -1,5 +1,5 @@
-import { CANONICAL_KEYS } from '../audit/canonical.js';
-import type { LogRow, PrerenderedRow, StoredRow } from '../audit/chain.js';
+import { CANONICAL_KEYS } from '../log-format/canonical.js';
+import type { LogRow, PrerenderedRow, StoredRow } from '../log-format/chain.js';
 import { TABLE_COLUMNS } from './query-sql.js';
 import type { SqliteDatabase } from './sqlite-driver.js';
 

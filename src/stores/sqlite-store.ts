@@ -1,9 +1,9 @@
 import { diag } from '@opentelemetry/api';
-import { wellFormedEvent } from '../audit/canonical.js';
-import { ChainError, type LogRow } from '../audit/chain.js';
-import type { AuditEvent, StoredAuditEvent } from '../audit/event.js';
 import { thisHostOrigins } from '../keys/key-binding.js';
 import { type TrustedKey, trustedKeysFromJwks } from '../keys/keys.js';
+import { wellFormedEvent } from '../log-format/canonical.js';
+import { ChainError, type LogRow } from '../log-format/chain.js';
+import type { AuditEvent, StoredAuditEvent } from '../pipeline/event.js';
 import type {
   AuditQuery,
   AuditStore,
@@ -94,6 +94,7 @@ export class SqliteAuditStore implements AuditStore, SyncAuditLogWriter, SyncAud
       throw new StoreError(
         `store ${path}: cannot open: ${describe(err)}`,
         this.readonly ? 'unusable' : 'unwritable',
+        { cause: err },
       );
     }
     try {
@@ -152,7 +153,7 @@ export class SqliteAuditStore implements AuditStore, SyncAuditLogWriter, SyncAud
     } catch (err) {
       this.db.close();
       if (err instanceof StoreError) throw err;
-      throw new StoreError(`store ${path}: ${describe(err)}`, 'unusable');
+      throw new StoreError(`store ${path}: ${describe(err)}`, 'unusable', { cause: err });
     }
   }
 
@@ -177,7 +178,9 @@ export class SqliteAuditStore implements AuditStore, SyncAuditLogWriter, SyncAud
       core.rollback(before);
       // A broken chain found while catching up stays `tampered`: retrying cannot make it writable.
       if (err instanceof StoreError && err.kind === 'tampered') throw err;
-      throw new StoreError(`store ${this.location}: append failed: ${describe(err)}`, 'unwritable');
+      throw new StoreError(`store ${this.location}: append failed: ${describe(err)}`, 'unwritable', {
+        cause: err,
+      });
     }
     if (core.committed(stored)) this.checkpointQuietly();
     return stored;
@@ -390,7 +393,8 @@ export class SqliteAuditStore implements AuditStore, SyncAuditLogWriter, SyncAud
     try {
       this.catchUp(core);
     } catch (err) {
-      if (err instanceof ChainError) throw new StoreError(core.tampered(err.message), 'tampered');
+      if (err instanceof ChainError)
+        throw new StoreError(core.tampered(err.message), 'tampered', { cause: err });
       throw err;
     }
     core.resumed();
@@ -423,7 +427,7 @@ export class SqliteAuditStore implements AuditStore, SyncAuditLogWriter, SyncAud
       return fn();
     } catch (err) {
       if (err instanceof StoreError) throw err;
-      throw new StoreError(`store ${this.location}: ${describe(err)}`, 'unusable');
+      throw new StoreError(`store ${this.location}: ${describe(err)}`, 'unusable', { cause: err });
     }
   }
 }

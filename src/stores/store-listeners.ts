@@ -1,5 +1,5 @@
 import { diag } from '@opentelemetry/api';
-import type { StoredAuditEvent } from '../audit/event.js';
+import type { StoredAuditEvent } from '../pipeline/event.js';
 import type { StoredCheckpoint } from './audit-store.js';
 
 /**

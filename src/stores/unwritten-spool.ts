@@ -7,16 +7,12 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type AuditEvent, auditEvent } from '../audit/event.js';
+import { type AuditEvent, auditEvent } from '../pipeline/event.js';
+import type { ExitLoss } from '../pipeline/exit-loss.js';
 
 /** What a writer could not write: how many events, why, and when they happened. */
-export interface UnwrittenEvents {
-  count: number;
-  reasons: readonly string[];
-  /** Timestamps of the first and last of them (ISO 8601). */
-  from: string;
-  to: string;
-}
+/** What a writer lost at exit: a count, why, and the timestamps (ISO 8601) of the first and last. */
+export type UnwrittenEvents = ExitLoss;
 
 /** A note as left on disk, naming the log of the writer that lost the events. */
 interface SpoolNote extends UnwrittenEvents {

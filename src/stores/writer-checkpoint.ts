@@ -1,6 +1,6 @@
-import { LogState, type LogStateSnapshot } from '../audit/chain.js';
-import { signCheckpoint, verifyCheckpoint } from '../audit/checkpoint.js';
 import type { SigningKey, TrustedKey } from '../keys/keys.js';
+import { LogState, type LogStateSnapshot } from '../log-format/chain.js';
+import { signCheckpoint, verifyCheckpoint } from '../log-format/checkpoint.js';
 import { type StoredCheckpoint, StoreError } from './audit-store.js';
 
 /**

@@ -1,6 +1,6 @@
 import { createPublicKey, sign as edSign, verify as edVerify, type KeyObject } from 'node:crypto';
-import { sha256 } from '../audit/merkle.js';
 import type { SigningKey } from '../keys/keys.js';
+import { sha256 } from '../log-format/merkle.js';
 
 /**
  * C2SP tlog-cosignature `cosignature/v1` (Ed25519): a witness's statement that, at `timestamp`, the

@@ -1,6 +1,6 @@
 import { createPublicKey } from 'node:crypto';
-import { verifyCheckpoint } from '../audit/checkpoint.js';
 import type { TrustedKey } from '../keys/keys.js';
+import { verifyCheckpoint } from '../log-format/checkpoint.js';
 import { cosignedAt, parseCosignerVkey, type WitnessIdentity } from './cosignature.js';
 
 /**

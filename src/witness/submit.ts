@@ -1,8 +1,8 @@
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
-import { LogState, type LogStateSnapshot } from '../audit/chain.js';
-import { parseCheckpoint } from '../audit/checkpoint.js';
 import { AnchorError, anchorStem, extendState } from '../consistency/anchor-dir.js';
 import { consistencyProofFromFrontier } from '../consistency/frontier-proof.js';
+import { LogState, type LogStateSnapshot } from '../log-format/chain.js';
+import { parseCheckpoint } from '../log-format/checkpoint.js';
 import type { AuditStore } from '../stores/audit-store.js';
 
 /**

@@ -1,8 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { verifyCheckpoint } from '../audit/checkpoint.js';
-import { verifyConsistency } from '../audit/merkle.js';
 import { keySignsOrigin } from '../keys/key-binding.js';
 import type { SigningKey, TrustedKey } from '../keys/keys.js';
+import { verifyCheckpoint } from '../log-format/checkpoint.js';
+import { verifyConsistency } from '../log-format/merkle-proofs.js';
 import { openSqlite, type SqliteDatabase } from '../stores/sqlite-driver.js';
 import { cosign } from './cosignature.js';
 

@@ -3,8 +3,8 @@ import { trace } from '@opentelemetry/api';
 // than the ones already written. Order is by seq, never by time, and verification does not care.
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { withAttribution } from '../../src/context/attribution.js';
-import { audited } from '../../src/context/audited.js';
+import { withAttribution } from '../../src/attribution/attribution.js';
+import { audited } from '../../src/attribution/audited.js';
 import { type AuditPipeline, setupAuditPipeline } from '../helpers/audit.js';
 import { pinnedKeys, verifyPath } from './support.js';
 

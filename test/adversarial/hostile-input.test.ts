@@ -13,8 +13,8 @@ import {
   AttributionSchema,
   getAttribution,
   withAttribution,
-} from '../../src/context/attribution.js';
-import { audited } from '../../src/context/audited.js';
+} from '../../src/attribution/attribution.js';
+import { audited } from '../../src/attribution/audited.js';
 import { generateSigningKey, KeyError, privateJwk } from '../../src/keys/keys.js';
 import { AttributionPropagator } from '../../src/propagation/attribution-propagator.js';
 import { ATTRIBUTION_TOKEN_TYPE, signAttributionToken } from '../../src/propagation/attribution-token.js';

@@ -22,7 +22,7 @@ afterAll(() => {
 const WRITER = `
 import { existsSync } from 'node:fs';
 import { SqliteAuditStore } from '${join(repo, 'dist/stores/sqlite-store.js')}';
-import { auditEvent } from '${join(repo, 'dist/audit/event.js')}';
+import { auditEvent } from '${join(repo, 'dist/pipeline/event.js')}';
 const [path, go, name] = process.argv.slice(1);
 process.stdout.write('ready\\n');
 while (!existsSync(go)) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);

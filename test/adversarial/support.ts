@@ -7,14 +7,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
-import type { EventRow } from '../../src/audit/canonical.js';
-import { LogState } from '../../src/audit/chain.js';
-import { type AuditEvent, EVENT_COLUMNS, type StoredAuditEvent } from '../../src/audit/event.js';
-import { type VerifyStoreResult, verifyAuditStore } from '../../src/audit/verify-store.js';
 import { boundJwk, thisHostOrigins } from '../../src/keys/key-binding.js';
 import { type TrustedKey, trustedKeysFromJwks } from '../../src/keys/keys.js';
+import type { EventRow } from '../../src/log-format/canonical.js';
+import { LogState } from '../../src/log-format/chain.js';
+import { type AuditEvent, EVENT_COLUMNS, type StoredAuditEvent } from '../../src/pipeline/event.js';
 import { SQLITE_SCHEMA } from '../../src/stores/sqlite-schema.js';
 import { SqliteAuditStore } from '../../src/stores/sqlite-store.js';
+import { type VerifyStoreResult, verifyAuditStore } from '../../src/verify/verify-store.js';
 import { testSigningKey } from '../helpers/audit.js';
 
 export const repo = join(import.meta.dirname, '../..');
@@ -159,8 +159,8 @@ export async function buildStore(
   checkpointEvery: number,
 ): Promise<BuiltStore> {
   const { setupAuditPipeline } = await import('../helpers/audit.js');
-  const { withAttribution } = await import('../../src/context/attribution.js');
-  const { audited } = await import('../../src/context/audited.js');
+  const { withAttribution } = await import('../../src/attribution/attribution.js');
+  const { audited } = await import('../../src/attribution/audited.js');
   const pipeline = setupAuditPipeline({ path, store: { checkpointEvery, checkpointIntervalMs: 0 } });
   const exported: string[] = [];
   pipeline.store.onCheckpoint((cp) => exported.push(cp.note));

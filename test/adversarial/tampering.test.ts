@@ -6,10 +6,10 @@ import { join } from 'node:path';
 import type Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LogState, rowLeafHash } from '../../src/audit/chain.js';
-import { signCheckpoint } from '../../src/audit/checkpoint.js';
-import { EVENT_COLUMNS, type StoredAuditEvent } from '../../src/audit/event.js';
 import { generateSigningKey } from '../../src/keys/keys.js';
+import { LogState, rowLeafHash } from '../../src/log-format/chain.js';
+import { signCheckpoint } from '../../src/log-format/checkpoint.js';
+import { EVENT_COLUMNS, type StoredAuditEvent } from '../../src/pipeline/event.js';
 import { SqliteAuditStore } from '../../src/stores/sqlite-store.js';
 import { testSigningKey } from '../helpers/audit.js';
 import {

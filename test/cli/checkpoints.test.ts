@@ -6,9 +6,9 @@ import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { parseCheckpoint, signCheckpoint } from '../../src/audit/checkpoint.js';
 import { thisHostOrigins } from '../../src/keys/key-binding.js';
 import { generateSigningKey, writeKeyPair } from '../../src/keys/keys.js';
+import { parseCheckpoint, signCheckpoint } from '../../src/log-format/checkpoint.js';
 import { openAuditStore } from '../../src/stores/open.js';
 import { SqliteAuditStore } from '../../src/stores/sqlite-store.js';
 import { restoreTriggers } from '../adversarial/support.js';

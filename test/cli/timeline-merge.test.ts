@@ -5,7 +5,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AuditEvent, auditEvent } from '../../src/audit/event.js';
+import { type AuditEvent, auditEvent } from '../../src/pipeline/event.js';
 import { PostgresAuditStore } from '../../src/stores/postgres-store.js';
 import { SqliteAuditStore } from '../../src/stores/sqlite-store.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres-db.js';

@@ -1,14 +1,9 @@
 // Consistency proofs made from an old tree's frontier and the new leaves only are byte for byte the
 // proofs made from every leaf, and verify.
 import { describe, expect, it } from 'vitest';
-import {
-  consistencyProof,
-  MerkleFrontier,
-  merkleTreeHash,
-  sha256,
-  verifyConsistency,
-} from '../../src/audit/merkle.js';
 import { consistencyProofFromFrontier } from '../../src/consistency/frontier-proof.js';
+import { MerkleFrontier, sha256 } from '../../src/log-format/merkle.js';
+import { consistencyProof, merkleTreeHash, verifyConsistency } from '../../src/log-format/merkle-proofs.js';
 
 const leaves = Array.from({ length: 70 }, (_, i) => sha256(`leaf ${i}`));
 

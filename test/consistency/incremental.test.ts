@@ -4,10 +4,10 @@ import { copyFileSync, readdirSync, readFileSync, rmSync, writeFileSync } from '
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { parseCheckpoint } from '../../src/audit/checkpoint.js';
-import { verifyConsistency } from '../../src/audit/merkle.js';
 import { thisHostOrigins } from '../../src/keys/key-binding.js';
 import { writeKeyPair } from '../../src/keys/keys.js';
+import { parseCheckpoint } from '../../src/log-format/checkpoint.js';
+import { verifyConsistency } from '../../src/log-format/merkle-proofs.js';
 import { openAuditStore } from '../../src/stores/open.js';
 import { SqliteAuditStore } from '../../src/stores/sqlite-store.js';
 import { cli, ensureBuilt, restoreTriggers } from '../adversarial/support.js';

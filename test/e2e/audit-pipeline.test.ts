@@ -5,11 +5,11 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { context, propagation, trace } from '@opentelemetry/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { verifyAuditStore } from '../../src/audit/verify-store.js';
-import { type Attribution, withAttribution } from '../../src/context/attribution.js';
-import { audited } from '../../src/context/audited.js';
+import { type Attribution, withAttribution } from '../../src/attribution/attribution.js';
+import { audited } from '../../src/attribution/audited.js';
 import { startOnbehalf } from '../../src/sdk/start.js';
 import { SqliteAuditStore } from '../../src/stores/sqlite-store.js';
+import { verifyAuditStore } from '../../src/verify/verify-store.js';
 import { tempDir } from '../helpers/audit.js';
 import { TraceIdRatioBasedSampler } from '../helpers/trace-sdk.js';
 

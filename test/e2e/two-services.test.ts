@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseAttribution } from '../../src/context/attribution.js';
+import { parseAttribution } from '../../src/attribution/attribution.js';
 import { generateSigningKey, privateJwk, type SigningKey } from '../../src/keys/keys.js';
 import {
   ATTRIBUTION_TOKEN_TYPE,

@@ -7,17 +7,17 @@ import { context, type Tracer, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import Database from 'better-sqlite3';
-import {
-  type AuditProcessorStats,
-  AuditSpanProcessor,
-  type AuditSpanProcessorOptions,
-} from '../../src/audit/audit-span-processor.js';
-import type { StoredAuditEvent } from '../../src/audit/event.js';
 import { generateSigningKey, type SigningKey } from '../../src/keys/keys.js';
 import {
   AttributionSpanProcessor,
   type AttributionSpanProcessorOptions,
-} from '../../src/processor/attribution-span-processor.js';
+} from '../../src/pipeline/attribution-span-processor.js';
+import {
+  type AuditProcessorStats,
+  AuditSpanProcessor,
+  type AuditSpanProcessorOptions,
+} from '../../src/pipeline/audit-span-processor.js';
+import type { StoredAuditEvent } from '../../src/pipeline/event.js';
 import type { SqliteDatabase } from '../../src/stores/sqlite-driver.js';
 import { SqliteAuditStore, type SqliteAuditStoreOptions } from '../../src/stores/sqlite-store.js';
 import {

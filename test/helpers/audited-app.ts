@@ -2,7 +2,7 @@
 // of its own, traces to a loopback OTLP receiver), then reads back the audit rows it stored.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import type { StoredAuditEvent } from '../../src/audit/event.js';
+import type { StoredAuditEvent } from '../../src/pipeline/event.js';
 import { openAuditStore } from '../../src/stores/open.js';
 
 const run = promisify(execFile);

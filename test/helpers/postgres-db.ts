@@ -2,7 +2,7 @@
 // creates its own uniquely named database and login roles, and drops them afterwards.
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import type { AuditEvent } from '../../src/audit/event.js';
+import type { AuditEvent } from '../../src/pipeline/event.js';
 
 /** The server the tests use; `ONBEHALF_TEST_PG` overrides it (a URL without a database name). */
 export const PG_SERVER = process.env.ONBEHALF_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432';

@@ -8,16 +8,16 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { canonicalEventBytes } from '../../src/audit/canonical.js';
-import { leafHash } from '../../src/audit/chain.js';
-import { checkpointKeyId } from '../../src/audit/checkpoint.js';
-import { consistencyProof, inclusionProof, merkleTreeHash } from '../../src/audit/merkle.js';
 import {
   generateSigningKey,
   type SigningKey,
   type TrustedKey,
   trustedKeysFromJwks,
 } from '../../src/keys/keys.js';
+import { canonicalEventBytes } from '../../src/log-format/canonical.js';
+import { leafHash } from '../../src/log-format/chain.js';
+import { checkpointKeyId } from '../../src/log-format/checkpoint.js';
+import { consistencyProof, inclusionProof, merkleTreeHash } from '../../src/log-format/merkle-proofs.js';
 import { SqliteAuditStore } from '../../src/stores/sqlite-store.js';
 import { seedEvent } from '../helpers/postgres-db.js';
 import { runProcess } from '../helpers/run-process.js';

@@ -10,7 +10,7 @@ import {
   ROOT_CONTEXT,
 } from '@opentelemetry/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Attribution, withAttribution } from '../../src/context/attribution.js';
+import { type Attribution, withAttribution } from '../../src/attribution/attribution.js';
 import { generateSigningKey } from '../../src/keys/keys.js';
 import {
   METRIC_EVENTS_LOST,

@@ -8,11 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { context, propagation, trace } from '@opentelemetry/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EVENT_COLUMNS } from '../../src/audit/event.js';
-import { type Attribution, withAttribution } from '../../src/context/attribution.js';
-import { audited } from '../../src/context/audited.js';
+import { type Attribution, withAttribution } from '../../src/attribution/attribution.js';
+import { audited } from '../../src/attribution/audited.js';
 import { generateSigningKey } from '../../src/keys/keys.js';
 import { AUDIT_EVENT_NAME } from '../../src/otlp/log-record.js';
+import { EVENT_COLUMNS } from '../../src/pipeline/event.js';
 import { startOnbehalf } from '../../src/sdk/start.js';
 import {
   type OtlpReceiver,

@@ -4,9 +4,9 @@ import { createHash } from 'node:crypto';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { PolicyEngine } from '../../src/policy/engine.js';
-import { PolicyLoadError } from '../../src/policy/policy-set.js';
-import type { PolicySubject } from '../../src/policy/request.js';
+import { PolicyEngine } from '../../src/attribution/policy/engine.js';
+import { PolicyLoadError } from '../../src/attribution/policy/policy-set.js';
+import type { PolicySubject } from '../../src/attribution/policy/request.js';
 import { tempDir } from '../helpers/audit.js';
 
 const dir = tempDir('onbehalf-policy-');

@@ -5,15 +5,15 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { ApprovalRequest } from '../../src/approvals/approver.js';
-import { directoryApprover } from '../../src/approvals/directory-approver.js';
-import type { StoredAuditEvent } from '../../src/audit/event.js';
-import { withAttribution } from '../../src/context/attribution.js';
-import { ActionDeniedError, audited } from '../../src/context/audited.js';
-import { type PolicyOptions, usePolicy } from '../../src/policy/active.js';
+import type { ApprovalRequest } from '../../src/attribution/approvals/approver.js';
+import { directoryApprover } from '../../src/attribution/approvals/directory-approver.js';
+import { withAttribution } from '../../src/attribution/attribution.js';
+import { ActionDeniedError, audited } from '../../src/attribution/audited.js';
+import { type PolicyOptions, usePolicy } from '../../src/attribution/policy/active.js';
+import type { StoredAuditEvent } from '../../src/pipeline/event.js';
 import { inboxAgent } from '../fixtures/seed.js';
-import { ensureBuilt, repo } from '../frameworks/support.js';
 import { type AuditPipeline, setupAuditPipeline } from '../helpers/audit.js';
+import { ensureBuilt, repo } from '../integrations/support.js';
 
 const POLICY = `
 @id("mail-send-internal")

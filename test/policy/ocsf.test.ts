@@ -1,7 +1,7 @@
 // The OCSF mapping tells an action a policy allowed on its own from one a human approved.
 import { describe, expect, it } from 'vitest';
-import { auditEvent, type StoredAuditEvent } from '../../src/audit/event.js';
 import { toOcsfApiActivity } from '../../src/otlp/ocsf.js';
+import { auditEvent, type StoredAuditEvent } from '../../src/pipeline/event.js';
 
 function row(fields: Partial<StoredAuditEvent>): StoredAuditEvent {
   return {

@@ -6,10 +6,11 @@ import { generateText, stepCountIs, tool } from 'ai';
 import { MockLanguageModelV3 } from 'ai/test';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import type { StoredAuditEvent } from '../../src/audit/event.js';
-import { withAttribution } from '../../src/context/attribution.js';
-import { usePolicy } from '../../src/policy/active.js';
-import { enforcePolicy } from '../../src/policy/enforce.js';
+import { withAttribution } from '../../src/attribution/attribution.js';
+import { usePolicy } from '../../src/attribution/policy/active.js';
+import { enforcePolicy } from '../../src/attribution/policy/enforce.js';
+import type { StoredAuditEvent } from '../../src/pipeline/event.js';
+import { type AuditPipeline, setupAuditPipeline } from '../helpers/audit.js';
 import {
   actionRows,
   ensureBuilt,
@@ -18,8 +19,7 @@ import {
   repo,
   runNode,
   tempDir,
-} from '../frameworks/support.js';
-import { type AuditPipeline, setupAuditPipeline } from '../helpers/audit.js';
+} from '../integrations/support.js';
 
 const POLICY = `@id("contacts-lookup")
 permit (principal, action == Action::"lookup_contact", resource);

@@ -9,7 +9,7 @@ import {
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type Attribution, getAttribution, withAttribution } from '../../src/context/attribution.js';
+import { type Attribution, getAttribution, withAttribution } from '../../src/attribution/attribution.js';
 import { generateSigningKey, type SigningKey } from '../../src/keys/keys.js';
 import {
   AttributionPropagator,

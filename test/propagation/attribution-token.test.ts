@@ -1,7 +1,7 @@
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { decodeJwt, decodeProtectedHeader, importJWK, jwtVerify, SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { parseAttribution } from '../../src/context/attribution.js';
+import { parseAttribution } from '../../src/attribution/attribution.js';
 import { generateSigningKey, type SigningKey, type TrustedKey } from '../../src/keys/keys.js';
 import {
   ATTRIBUTION_TOKEN_TYPE,

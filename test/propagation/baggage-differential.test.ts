@@ -6,7 +6,7 @@ import { BaggageSpanProcessor } from '@opentelemetry/baggage-span-processor';
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getAttribution } from '../../src/context/attribution.js';
+import { getAttribution } from '../../src/attribution/attribution.js';
 import { generateSigningKey } from '../../src/keys/keys.js';
 import { AttributionPropagator } from '../../src/propagation/attribution-propagator.js';
 import { inboundAttributionEntries } from '../../src/propagation/inbound-baggage.js';

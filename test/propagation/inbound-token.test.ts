@@ -4,7 +4,7 @@ import { context } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { importJWK, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getAttribution } from '../../src/context/attribution.js';
+import { getAttribution } from '../../src/attribution/attribution.js';
 import { generateSigningKey, privateJwk } from '../../src/keys/keys.js';
 import { AccessTokenVerifier, InboundTokenError } from '../../src/propagation/inbound-token.js';
 

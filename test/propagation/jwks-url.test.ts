@@ -3,7 +3,7 @@
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseAttribution } from '../../src/context/attribution.js';
+import { parseAttribution } from '../../src/attribution/attribution.js';
 import { MAX_JWKS_BYTES } from '../../src/keys/jwks-fetch.js';
 import { generateSigningKey, KeyError, loadTrustedKeys } from '../../src/keys/keys.js';
 import { AttributionPropagator } from '../../src/propagation/attribution-propagator.js';

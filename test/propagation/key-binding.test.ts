@@ -3,10 +3,10 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { signCheckpoint, verifyCheckpoint } from '../../src/audit/checkpoint.js';
-import { parseAttribution } from '../../src/context/attribution.js';
+import { parseAttribution } from '../../src/attribution/attribution.js';
 import { keyBindingOf, keyBoundToOrigin } from '../../src/keys/key-binding.js';
 import { generateSigningKey, KeyError, trustedKeysFromJwks } from '../../src/keys/keys.js';
+import { signCheckpoint, verifyCheckpoint } from '../../src/log-format/checkpoint.js';
 import {
   attributionToClaims,
   signAttributionToken,

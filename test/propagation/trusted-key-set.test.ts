@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseAttribution } from '../../src/context/attribution.js';
+import { parseAttribution } from '../../src/attribution/attribution.js';
 import { generateSigningKey, KeyError, writeKeyPair } from '../../src/keys/keys.js';
 import { AttributionPropagator } from '../../src/propagation/attribution-propagator.js';
 import { signAttributionToken } from '../../src/propagation/attribution-token.js';

@@ -6,10 +6,10 @@ import { copyFileSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSyn
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { canonicalEventBytes, type EventRow } from '../../src/audit/canonical.js';
-import { signCheckpoint } from '../../src/audit/checkpoint.js';
 import { boundJwk } from '../../src/keys/key-binding.js';
 import { generateSigningKey, type TrustedKey, trustedKeysFromJwks } from '../../src/keys/keys.js';
+import { canonicalEventBytes, type EventRow } from '../../src/log-format/canonical.js';
+import { signCheckpoint } from '../../src/log-format/checkpoint.js';
 import { formatReceipt, parseReceipt, verifyReceipt } from '../../src/receipts/receipt.js';
 import { cli, ensureBuilt, restoreTriggers } from '../adversarial/support.js';
 import { tempDir } from '../helpers/audit.js';

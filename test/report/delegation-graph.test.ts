@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { StoredAuditEvent } from '../../src/audit/event.js';
+import type { StoredAuditEvent } from '../../src/pipeline/event.js';
 import {
   delegationChain,
   delegationForest,

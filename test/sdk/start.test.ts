@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { context, propagation, ROOT_CONTEXT, trace } from '@opentelemetry/api';
 import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { withAttribution } from '../../src/context/attribution.js';
-import { audited } from '../../src/context/audited.js';
+import { withAttribution } from '../../src/attribution/attribution.js';
+import { audited } from '../../src/attribution/audited.js';
 import { type OnbehalfHandle, startOnbehalf } from '../../src/sdk/start.js';
 import { type ReadableSpan, SimpleSpanProcessor, type SpanExporter } from '../helpers/trace-sdk.js';
 

@@ -7,11 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LogState } from '../../src/audit/chain.js';
-import { verifyCheckpoint } from '../../src/audit/checkpoint.js';
-import type { StoredAuditEvent } from '../../src/audit/event.js';
-import { verifyAuditStore } from '../../src/audit/verify-store.js';
 import { generateSigningKey, type SigningKey, trustedKeysFromJwks } from '../../src/keys/keys.js';
+import { LogState } from '../../src/log-format/chain.js';
+import { verifyCheckpoint } from '../../src/log-format/checkpoint.js';
+import type { StoredAuditEvent } from '../../src/pipeline/event.js';
 import { openAuditStore } from '../../src/stores/open.js';
 import {
   POSTGRES_AUDITOR_ROLE,
@@ -22,6 +21,7 @@ import { PostgresAuditStore } from '../../src/stores/postgres-store.js';
 import { INSERT_EVENTS } from '../../src/stores/postgres-values.js';
 import { TABLE_COLUMNS } from '../../src/stores/query-sql.js';
 import { signWriterCheckpoint } from '../../src/stores/writer-checkpoint.js';
+import { verifyAuditStore } from '../../src/verify/verify-store.js';
 import { createTestDatabase, seedEvent, type TestDatabase, withClient } from '../helpers/postgres-db.js';
 import { runProcess } from '../helpers/run-process.js';
 

@@ -8,11 +8,11 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { verifyAuditStore } from '../../src/audit/verify-store.js';
 import { generateSigningKey } from '../../src/keys/keys.js';
 import { openAuditStore } from '../../src/stores/open.js';
 import { POSTGRES_AUDITOR_ROLE, POSTGRES_WRITER_ROLE } from '../../src/stores/postgres-schema.js';
 import { PostgresAuditStore } from '../../src/stores/postgres-store.js';
+import { verifyAuditStore } from '../../src/verify/verify-store.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres-db.js';
 
 const repo = join(import.meta.dirname, '../..');

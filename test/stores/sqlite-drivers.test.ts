@@ -4,9 +4,9 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { verifyAuditStore } from '../../src/audit/verify-store.js';
 import { defaultSqliteDriver, openSqlite, type SqliteDriverName } from '../../src/stores/sqlite-driver.js';
 import { SqliteAuditStore } from '../../src/stores/sqlite-store.js';
+import { verifyAuditStore } from '../../src/verify/verify-store.js';
 import { tempDir, testSigningKey } from '../helpers/audit.js';
 import { seedEvent } from '../helpers/postgres-db.js';
 

@@ -6,12 +6,12 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { canonicalEventBytes } from '../../src/audit/canonical.js';
-import { LogState, type PrerenderedRow, type StoredRow } from '../../src/audit/chain.js';
-import { type AuditEvent, auditEvent } from '../../src/audit/event.js';
-import { verifyAuditStore } from '../../src/audit/verify-store.js';
+import { canonicalEventBytes } from '../../src/log-format/canonical.js';
+import { LogState, type PrerenderedRow, type StoredRow } from '../../src/log-format/chain.js';
+import { type AuditEvent, auditEvent } from '../../src/pipeline/event.js';
 import { PRERENDER_MATCHES_SCHEMA } from '../../src/stores/sqlite-prerendered.js';
 import { SqliteAuditStore } from '../../src/stores/sqlite-store.js';
+import { verifyAuditStore } from '../../src/verify/verify-store.js';
 import { tempDir, testSigningKey } from '../helpers/audit.js';
 import { createLegacyStore } from '../helpers/legacy-store.js';
 

@@ -3,10 +3,11 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signCheckpoint } from '../../src/audit/checkpoint.js';
-import { consistencyProof, merkleTreeHash, sha256 } from '../../src/audit/merkle.js';
 import { boundJwk } from '../../src/keys/key-binding.js';
 import { generateSigningKey, trustedKeysFromJwks } from '../../src/keys/keys.js';
+import { signCheckpoint } from '../../src/log-format/checkpoint.js';
+import { sha256 } from '../../src/log-format/merkle.js';
+import { consistencyProof, merkleTreeHash } from '../../src/log-format/merkle-proofs.js';
 import { cosignedAt, cosignerVkey } from '../../src/witness/cosignature.js';
 import { checkPolicy, parsePolicy } from '../../src/witness/policy.js';
 import { type RunningWitness, startWitness } from '../../src/witness/witness-server.js';

@@ -1,4 +1,4 @@
-import { answerApproval, pendingApprovals } from '../../approvals/directory-approver.js';
+import { answerApproval, pendingApprovals } from '../../attribution/approvals/directory-approver.js';
 import { ENV } from '../../config/env.js';
 import { CliError, EXIT } from '../errors.js';
 

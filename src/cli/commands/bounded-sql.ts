@@ -45,7 +45,7 @@ export function boundedSql(
     });
     child.on('error', (e) => {
       clearTimeout(timer);
-      reject(new CliError(`sql: cannot run the statement: ${e.message}`));
+      reject(new CliError(`sql: cannot run the statement: ${e.message}`, undefined, { cause: e }));
     });
     child.on('close', () => {
       clearTimeout(timer);

@@ -1,11 +1,11 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseCheckpoint } from '../../audit/checkpoint.js';
-import { verifyAuditStore } from '../../audit/verify-store.js';
-import { anchorNewCheckpoint } from '../../consistency/anchor-command.js';
 import type { TrustedKey } from '../../keys/keys.js';
+import { parseCheckpoint } from '../../log-format/checkpoint.js';
 import type { AuditStore } from '../../stores/audit-store.js';
+import { verifyAuditStore } from '../../verify/verify-store.js';
 import { CliError, EXIT } from '../errors.js';
+import { anchorNewCheckpoint } from './anchor-command.js';
 
 type Out = (s: string) => void;
 

@@ -1,15 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
 import { relative, resolve, sep } from 'node:path';
-import type { StoredAuditEvent } from '../../audit/event.js';
-import { verifyAuditStore } from '../../audit/verify-store.js';
 import { CARE_ASSISTANT } from '../../demo/care-assistant.js';
 import { DEMO_POLICY, HOSTILE_TRIGGER, INBOX_AGENT, runDemoScenario } from '../../demo/scenario.js';
+import type { StoredAuditEvent } from '../../pipeline/event.js';
 import { startOnbehalf } from '../../sdk/start.js';
 import { isPostgresUrl, openAuditStore } from '../../stores/open.js';
 import { PostgresAuditStore } from '../../stores/postgres-store.js';
 import { openSqlite } from '../../stores/sqlite-driver.js';
 import { SqliteAuditStore } from '../../stores/sqlite-store.js';
+import { verifyAuditStore } from '../../verify/verify-store.js';
 import { CliError } from '../errors.js';
 import { actorLabel, formatEvents, triggerLabel } from '../format.js';
 

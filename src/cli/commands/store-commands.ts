@@ -1,6 +1,6 @@
-import { type StoreLogResult, type VerifyStoreResult, verifyAuditStore } from '../../audit/verify-store.js';
 import { loadTrustedKeys } from '../../keys/keys.js';
 import { type AuditStore, StoreError } from '../../stores/audit-store.js';
+import { type StoreLogResult, type VerifyStoreResult, verifyAuditStore } from '../../verify/verify-store.js';
 import { verdictExit } from '../errors.js';
 import type { OutputFormat } from '../format.js';
 import { progressBar } from '../progress.js';

@@ -1,4 +1,4 @@
-import type { StoredAuditEvent } from '../../audit/event.js';
+import type { StoredAuditEvent } from '../../pipeline/event.js';
 import { CliError } from '../errors.js';
 import { actorLabel, formatRows, type OutputFormat, table, triggerLabel } from '../format.js';
 

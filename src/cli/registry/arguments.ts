@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { AuditEventSchema } from '../../audit/event.js';
+import { AuditEventSchema } from '../../pipeline/event.js';
 import type { AuditQuery, AuditStore } from '../../stores/audit-store.js';
 import { isPostgresUrl, openAuditStore } from '../../stores/open.js';
 import { CliError } from '../errors.js';

@@ -1,4 +1,4 @@
-import type { StoredAuditEvent } from '../../audit/event.js';
+import type { StoredAuditEvent } from '../../pipeline/event.js';
 
 /**
  * One action of a timeline: its `started` record (risk tier ≥ 2 actions leave one when they begin)

@@ -1,4 +1,4 @@
-import type { StoredAuditEvent } from '../../audit/event.js';
+import type { StoredAuditEvent } from '../../pipeline/event.js';
 import { EXIT } from '../errors.js';
 import { actionLabel, actorLabel, formatRows, triggerLabel } from '../format.js';
 import { outputFormat, withStore } from '../registry/arguments.js';
