@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { audited } from '../../src/attribution/audited.js';
+import { openSqlite } from '../../src/stores/sqlite-driver.js';
 import { type AuditPipeline, setupAuditPipeline } from '../helpers/audit.js';
 
 let pipeline: AuditPipeline | undefined;
@@ -53,9 +54,9 @@ describe('turn commit', () => {
   it('does not wait on a failing store: audited() resolves, the event stays queued, counted and reported', async () => {
     pipeline = setupAuditPipeline({ audit: { commit: 'turn' }, store: { busyTimeoutMs: 0 } });
     const p = pipeline;
-    // Another connection holds the write lock: the turn's commit fails at once.
-    const Database = (await import('better-sqlite3')).default;
-    const blocker = new Database(p.path, { timeout: 0 });
+    // Another connection, through the store's own SQLite library (two libraries in one process do
+    // not see each other's locks), holds the write lock: the turn's commit fails at once.
+    const blocker = openSqlite(p.path);
     blocker.exec('BEGIN IMMEDIATE');
     try {
       await audited('lookup', { target: 'order-x', riskTier: 0 }, () => 1);
