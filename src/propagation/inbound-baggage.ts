@@ -20,11 +20,11 @@ import { ATTRIBUTION_BAGGAGE_PREFIX, ATTRIBUTION_TOKEN_KEY } from './claims.js';
 /** What an inbound header says under `attribution.*`, as core reads it. */
 export interface InboundAttributionEntries {
   /** Decoded `attribution.*` keys and their decoded values. */
-  entries: Map<string, string>;
+  readonly entries: ReadonlyMap<string, string>;
   /** List-members whose decoded key is `attribution.token`: more than one means someone added one. */
-  tokenMembers: number;
+  readonly tokenMembers: number;
   /** What looked wrong with the header; counted by the caller, never thrown. */
-  problems: BaggageProblem[];
+  readonly problems: readonly BaggageProblem[];
 }
 
 /** Most list-members core reads from one request (its `BAGGAGE_MAX_NAME_VALUE_PAIRS`). */
@@ -57,7 +57,8 @@ export function inboundAttributionEntries(
   const raw = getter.get(carrier, BAGGAGE_HEADER);
   // Header lines cannot hold a newline, so joining several on one keeps them apart.
   const text = raw === undefined ? undefined : Array.isArray(raw) ? raw.join('\n') : raw;
-  if (typeof text !== 'string') return readEntries(carrier, getter, raw);
+  // A header past the W3C limit is read, counted as oversized, and never kept: the cache stays small.
+  if (typeof text !== 'string' || text.length > BAGGAGE_MAX_BYTES) return readEntries(carrier, getter, raw);
   const hit = recentReads.get(text);
   if (hit) return hit;
   const read = readEntries(carrier, getter, raw);
