@@ -43,7 +43,7 @@ export async function incrementalVerify(
       'note: checkpoint keys were read from the store itself, which anyone who can write it can replace; pass --trusted-keys JWKS to prove who signed them',
     );
   lines.push(
-    'note: incremental: rows up to each anchored checkpoint were verified when it was anchored and are not read again; a full onbehalf verify re-reads every row',
+    'note: incremental: rows up to each anchored checkpoint were verified when it was anchored and are not read again, and the database itself (SQLite integrity check and schema, PostgreSQL triggers and policies) is not checked; a full onbehalf verify does both',
   );
   out(`${lines.join('\n')}\n`);
   return verdictExit(result.verdict);
