@@ -2,49 +2,36 @@
 // them signed. A log rewritten with every checkpoint deleted, or made up from nothing, links
 // perfectly; it must not be called intact (exit 3), and an off-host checkpoint turns it into exit 1.
 
-import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LogState } from '../../src/log-format/chain.js';
 import { EVENT_COLUMNS } from '../../src/pipeline/event.js';
 import { SqliteAuditStore } from '../../src/stores/sqlite-store.js';
-import { testSigningKey } from '../helpers/audit.js';
-import { pinnedJwksText } from '../helpers/keys.js';
 import {
+  type AnchoredStore,
   allRows,
+  anchoredStore,
   type BuiltStore,
-  buildStore,
   cli,
-  copyStore,
-  ensureBuilt,
   eventOf,
   rechainFrom,
-  scratchDir,
   tamper,
 } from './support.js';
 
+let fixture: AnchoredStore;
 let dir: string;
 let base: BuiltStore;
 let jwks: string;
 let anchor: string;
-let copies = 0;
+let freshCopy: () => string;
 
 beforeAll(async () => {
-  await ensureBuilt();
-  dir = scratchDir('anchoring');
-  base = await buildStore(join(dir, 'base.db'), 12, 5);
-  jwks = join(dir, 'jwks.json');
-  writeFileSync(jwks, pinnedJwksText([testSigningKey]));
-  anchor = join(dir, 'anchor.note');
-  writeFileSync(anchor, base.exported.at(-1)!);
+  fixture = await anchoredStore('anchoring');
+  ({ dir, base, jwks, anchor, freshCopy } = fixture);
 }, 60_000);
 
-afterAll(() => {
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
-
-const freshCopy = () => copyStore(base.path, join(dir, `copy-${copies++}.db`));
+afterAll(() => fixture?.remove());
 
 describe('with pinned keys, a log is vouched for only up to its last trusted checkpoint', {
   timeout: 240_000,

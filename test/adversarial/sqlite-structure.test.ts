@@ -3,46 +3,31 @@
 // writable_schema), a schema that is not the migration's, and values of the wrong type. Each must end
 // in exit 1 from `verify` naming the origin, first bad seq and reason, and in a refusal from the
 // commands that read rows.
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SQLITE_SCHEMA } from '../../src/stores/sqlite-schema.js';
-import { testSigningKey } from '../helpers/audit.js';
 import {
+  type AnchoredStore,
+  anchoredStore,
   type BuiltStore,
-  buildStore,
   cli,
-  copyStore,
-  ensureBuilt,
   restoreTriggers,
-  scratchDir,
   tamper,
 } from './support.js';
 
-let dir: string;
+let fixture: AnchoredStore;
 let base: BuiltStore;
 let jwks: string;
 let anchor: string;
-let copies = 0;
+let freshCopy: () => string;
 
 beforeAll(async () => {
-  await ensureBuilt();
-  dir = scratchDir('structure');
-  base = await buildStore(join(dir, 'base.db'), 12, 5);
-  jwks = join(dir, 'jwks.json');
-  writeFileSync(jwks, JSON.stringify({ keys: [testSigningKey.publicJwk] }));
-  anchor = join(dir, 'anchor.note');
-  writeFileSync(anchor, base.exported.at(-1)!);
+  fixture = await anchoredStore('structure');
+  ({ base, jwks, anchor, freshCopy } = fixture);
 }, 60_000);
 
-afterAll(() => {
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
-
-function freshCopy(): string {
-  return copyStore(base.path, join(dir, `copy-${copies++}.db`));
-}
+afterAll(() => fixture?.remove());
 
 /** The strongest check the CLI offers: pinned keys and the exported checkpoint. */
 const strongest = (path: string) => cli('verify', path, '--trusted-keys', jwks, '--checkpoint', anchor);
@@ -81,7 +66,7 @@ async function readersRefuse(path: string): Promise<void> {
     expect(r.stderr).toMatch(/refusing to read rows: the database differs from what verify checks/);
     expect(r.stdout).toBe('');
   }
-  const page = join(dir, `page-${copies++}.html`);
+  const page = `${path}.html`;
   const report = await cli('report', path, '--trigger', 'msg-8821', '--trusted-keys', jwks, '--out', page);
   expect(report.code, report.stderr).toBe(1);
   const html = readFileSync(page, 'utf8');

@@ -2,7 +2,7 @@
 // tamper with through an independent better-sqlite3 connection, and a verifier that opens a store
 // the way `onbehalf verify` does (read-only).
 import { execFile } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -16,6 +16,7 @@ import { SQLITE_SCHEMA } from '../../src/stores/sqlite-schema.js';
 import { SqliteAuditStore } from '../../src/stores/sqlite-store.js';
 import { type VerifyStoreResult, verifyAuditStore } from '../../src/verify/verify-store.js';
 import { testSigningKey } from '../helpers/audit.js';
+import { pinnedJwksText } from '../helpers/keys.js';
 
 export const repo = join(import.meta.dirname, '../..');
 export const cliMain = join(repo, 'dist/cli/main.js');
@@ -200,4 +201,37 @@ export async function buildStore(
   const rows = (db.prepare('SELECT count(*) AS n FROM audit_events').get() as { n: number }).n;
   db.close();
   return { path, origin, rows, exported };
+}
+
+/**
+ * A 12-row store (a checkpoint every 5 rows) in its own scratch directory, with what the strongest
+ * verify is given: `jwks`, the store's key pinned and bound to this host's origins, and `anchor`, its
+ * last checkpoint as kept off-host. `freshCopy()` gives a copy to tamper with; `remove()` cleans up.
+ */
+export interface AnchoredStore {
+  dir: string;
+  base: BuiltStore;
+  jwks: string;
+  anchor: string;
+  freshCopy(): string;
+  remove(): void;
+}
+
+export async function anchoredStore(prefix: string): Promise<AnchoredStore> {
+  await ensureBuilt();
+  const dir = scratchDir(prefix);
+  const base = await buildStore(join(dir, 'base.db'), 12, 5);
+  const jwks = join(dir, 'jwks.json');
+  writeFileSync(jwks, pinnedJwksText([testSigningKey]));
+  const anchor = join(dir, 'anchor.note');
+  writeFileSync(anchor, base.exported.at(-1)!);
+  let copies = 0;
+  return {
+    dir,
+    base,
+    jwks,
+    anchor,
+    freshCopy: () => copyStore(base.path, join(dir, `copy-${copies++}.db`)),
+    remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
 }
