@@ -1,6 +1,6 @@
 // `checkpoints --out DIR` proves each new checkpoint consistent with the newest in DIR; `verify
 // --checkpoint DIR --incremental` reads only the rows after it. Real SQLite stores, the built CLI.
-import { copyFileSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -10,7 +10,7 @@ import { parseCheckpoint } from '../../src/log-format/checkpoint.js';
 import { verifyConsistency } from '../../src/log-format/merkle-proofs.js';
 import { openAuditStore } from '../../src/stores/open.js';
 import { SqliteAuditStore } from '../../src/stores/sqlite-store.js';
-import { cli, ensureBuilt, restoreTriggers } from '../adversarial/support.js';
+import { cli, copyStore, ensureBuilt, tamper } from '../adversarial/support.js';
 import { tempDir, testSigningKey } from '../helpers/audit.js';
 import { createTestDatabase, seedEvent } from '../helpers/postgres-db.js';
 
@@ -40,15 +40,8 @@ async function grow(n: number, from: number, at = path): Promise<void> {
 
 /** A copy of the store with `sql` applied behind its triggers' back. */
 function tamperedCopy(name: string, sql: string): string {
-  const copy = join(dir, `${name}.db`);
-  copyFileSync(path, copy);
-  const db = new Database(copy);
-  db.exec(
-    'DROP TRIGGER audit_events_no_update; DROP TRIGGER audit_events_no_delete; DROP TRIGGER audit_checkpoints_no_delete;',
-  );
-  db.exec(sql);
-  restoreTriggers(db);
-  db.close();
+  const copy = copyStore(path, join(dir, `${name}.db`));
+  tamper(copy, (db) => db.exec(sql));
   return copy;
 }
 
