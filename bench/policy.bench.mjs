@@ -5,7 +5,7 @@
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { do_not_optimize, measure } from 'mitata';
-import { PolicyEngine } from '../dist/index.js';
+import { PolicyEngine } from '../dist/attribution/policy/index.js';
 import { row, settings } from './lib.mjs';
 
 /** 50 policies: 46 permits on their own tools with conditions on scopes, target and risk, 4 forbids. */
@@ -56,7 +56,7 @@ export async function run({ mode = 'quick' } = {}) {
   if (fifty.decide(denied).decision !== 'deny') throw new Error('benchmark setup: the decision is not deny');
   // What pre-parsing saves: Cedar's one-shot isAuthorized parses the 50 policies on every call.
   const cedar = createRequire(import.meta.url)('@cedar-policy/cedar-wasm/nodejs');
-  const { cedarRequest } = await import('../dist/policy/request.js');
+  const { cedarRequest } = await import('../dist/attribution/policy/request.js');
   const request = cedarRequest(subject);
   const text = fiftyPolicies();
   const cases = [
