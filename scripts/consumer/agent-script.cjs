@@ -1,6 +1,8 @@
 // The consumer test's agent, shared by its ESM and CommonJS entry points: a Vercel AI SDK agent whose
 // mock model (`ai/test`) calls two tools, then answers. It knows nothing of onbehalf; each entry point
-// passes in the `ai`, `ai/test` and `zod` modules it loaded its own way (import or require).
+// passes in the `ai`, `ai/test` and `zod` modules it loaded its own way (import or require). It is
+// written as each AI SDK major's users write it: AI SDK 6 turns telemetry on per call
+// (`experimental_telemetry`); AI SDK 7 has no per-call switch (an integration registered once does it).
 'use strict';
 
 const usage = {
@@ -19,9 +21,11 @@ const script = [
 ];
 
 /** Runs the agent with `generateText` and telemetry on; resolves to the tool names it called. */
-async function runAgent({ generateText, stepCountIs, tool, MockLanguageModelV3, z }) {
+async function runAgent({ generateText, stepCountIs, tool, registerTelemetry, aiTest, z }) {
+  const aiSdk7 = typeof registerTelemetry === 'function';
+  const MockModel = aiSdk7 ? aiTest.MockLanguageModelV4 : aiTest.MockLanguageModelV3;
   let step = 0;
-  const model = new MockLanguageModelV3({
+  const model = new MockModel({
     doGenerate: async () => {
       const call = script[step++];
       if (!call) {
@@ -57,7 +61,7 @@ async function runAgent({ generateText, stepCountIs, tool, MockLanguageModelV3, 
     tools,
     stopWhen: stepCountIs(5),
     prompt: 'Email msg-8821 from Dana asks for invoice 4471. Handle it.',
-    experimental_telemetry: { isEnabled: true, functionId: 'inbox-agent' },
+    ...(aiSdk7 ? {} : { experimental_telemetry: { isEnabled: true, functionId: 'inbox-agent' } }),
   });
   const calls = result.steps.flatMap((s) => s.toolCalls.map((c) => c.toolName));
   console.log(`agent called: ${calls.join(', ')} -> ${result.text}`);

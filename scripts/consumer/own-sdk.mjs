@@ -2,7 +2,7 @@
 // (its TSDoc example), then runs the same agent. Run as plain `node own-sdk.mjs`.
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import * as ai from 'ai';
-import { MockLanguageModelV3 } from 'ai/test';
+import * as aiTest from 'ai/test';
 import { createOnbehalf } from 'onbehalf';
 import { z } from 'zod';
 import agentScript from './agent-script.cjs';
@@ -14,8 +14,13 @@ const sdk = new NodeSDK({
   textMapPropagator: onbehalf.propagator,
 });
 sdk.start();
+// AI SDK 7 emits spans only through an integration the app registers (its docs' setup); 6 needs none.
+if (typeof ai.registerTelemetry === 'function') {
+  const { OpenTelemetry } = await import('@ai-sdk/otel');
+  ai.registerTelemetry(new OpenTelemetry());
+}
 try {
-  await agentScript.runAgent({ ...ai, MockLanguageModelV3, z });
+  await agentScript.runAgent({ ...ai, aiTest, z });
 } finally {
   await sdk.shutdown();
   await onbehalf.shutdown();

@@ -2,6 +2,7 @@
 // `registerTelemetry(new OpenTelemetry())`). register does that for an app that has `@ai-sdk/otel`
 // installed, so an unchanged AI SDK 7 agent's tool calls reach the audit store as GenAI
 // `execute_tool` spans. AI SDK 6 and earlier need no help: `experimental_telemetry` turns theirs on.
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -22,11 +23,20 @@ interface AiSdkOtel {
  */
 export async function enableAiSdkTelemetry(): Promise<boolean> {
   const entry = process.argv[1] ? resolve(process.argv[1]) : join(process.cwd(), 'index.js');
+  const appRequire = createRequire(entry);
   let otel: AiSdkOtel;
   try {
     // Resolved from the app, since it is the app's dependency, not onbehalf's.
-    otel = (await import(pathToFileURL(createRequire(entry).resolve('@ai-sdk/otel')).href)) as AiSdkOtel;
+    otel = (await import(pathToFileURL(appRequire.resolve('@ai-sdk/otel')).href)) as AiSdkOtel;
   } catch {
+    // Without @ai-sdk/otel, AI SDK 7 emits no span at all: its tool calls would go unrecorded in
+    // silence, so say so (register prints it as "its tool calls are not recorded").
+    const version = aiSdkVersion(appRequire);
+    if (version !== undefined && Number.parseInt(version, 10) >= 7) {
+      throw new Error(
+        `AI SDK ${version} is installed but @ai-sdk/otel is not, and AI SDK 7 records nothing without it (npm install @ai-sdk/otel)`,
+      );
+    }
     return false;
   }
   if (typeof otel.OpenTelemetry !== 'function') return false;
@@ -48,6 +58,18 @@ export async function enableAiSdkTelemetry(): Promise<boolean> {
   });
   globals[INTEGRATIONS] = list;
   return true;
+}
+
+/** The version of the app's `ai` package, if it has one. */
+function aiSdkVersion(appRequire: NodeJS.Require): string | undefined {
+  try {
+    const manifest = JSON.parse(readFileSync(appRequire.resolve('ai/package.json'), 'utf8')) as {
+      version?: unknown;
+    };
+    return typeof manifest.version === 'string' ? manifest.version : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function isOtelIntegration(integration: unknown): boolean {

@@ -2,7 +2,7 @@
 // (test/fixtures/frameworks/ai-sdk-7-agent.mjs) under `node --import onbehalf/register`: register
 // turns on `@ai-sdk/otel`'s telemetry, and the store holds one attributed row per tool call and one
 // for the agent's invocation, with its model and token counts kept.
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -72,5 +72,30 @@ describe.skipIf(!aiVersion.startsWith('7.'))(`AI SDK ${aiVersion} under register
     for (const row of rows) {
       expect(JSON.parse(row.attributes as string)).toMatchObject({ 'ai.operationId': 'ai.toolCall' });
     }
+  });
+
+  it('an app with AI SDK 7 but without @ai-sdk/otel is told at start that its tool calls are not recorded', async () => {
+    // The app's own folder: `ai` and `zod` installed, `@ai-sdk/otel` not.
+    const app = join(tmp.dir, 'app-without-ai-sdk-otel');
+    mkdirSync(join(app, 'node_modules'), { recursive: true });
+    for (const name of ['ai', 'zod'])
+      symlinkSync(join(repo, 'node_modules', name), join(app, 'node_modules', name));
+    const agent = join(app, 'agent.mjs');
+    writeFileSync(
+      agent,
+      [
+        "import { generateText } from 'ai';",
+        "import { MockLanguageModelV4 } from 'ai/test';",
+        'const usage = { inputTokens: { total: 1, noCache: 1 }, outputTokens: { total: 1, text: 1 } };',
+        "const model = new MockLanguageModelV4({ doGenerate: async () => ({ content: [{ type: 'text', text: 'ok' }], finishReason: { unified: 'stop', raw: 'stop' }, usage, warnings: [] }) });",
+        "const result = await generateText({ model, prompt: 'hi' });",
+        "console.log('answered: ' + result.text);",
+      ].join('\n'),
+    );
+    const store = join(tmp.dir, 'without-otel.db');
+    const { stdout, stderr } = await runNode(agent, { ...env, ONBEHALF_STORE: store }, { register: true });
+    expect(stdout).toContain('answered: ok');
+    expect(stderr).toContain('could not turn on AI SDK telemetry, its tool calls are not recorded');
+    expect(stderr).toContain(`AI SDK ${aiVersion} is installed but @ai-sdk/otel is not`);
   });
 });
