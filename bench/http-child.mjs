@@ -83,9 +83,15 @@ function cpuMicros() {
   return u.user + u.system;
 }
 
+/** User CPU alone: the server's own JavaScript and native work, without the kernel's socket time. */
+function userMicros() {
+  return process.cpuUsage().user;
+}
+
 if (role === 'server') {
   const [cold, warm, measured] = rest[0].split(',').map(Number);
   const samples = new Map();
+  const userSamples = new Map();
   const blocks = [];
   let lastBlock = cpuMicros();
   let handled = 0;
@@ -93,7 +99,10 @@ if (role === 'server') {
   const server = http.createServer((req, res) => {
     if (!trace.getActiveSpan()) unattributed++;
     const n = handled++;
-    if (n === 0 || n === cold || n === warm || n === warm + measured) samples.set(n, cpuMicros());
+    if (n === 0 || n === cold || n === warm || n === warm + measured) {
+      samples.set(n, cpuMicros());
+      userSamples.set(n, userMicros());
+    }
     if (n > 0 && n % BLOCK === 0) {
       const now = cpuMicros();
       blocks.push((now - lastBlock) / BLOCK);
@@ -119,9 +128,17 @@ if (role === 'server') {
     if (m !== 'stop') return;
     server.close();
     // The request after the last measured one never comes: sample the end now.
-    if (!samples.has(warm + measured)) samples.set(warm + measured, cpuMicros());
-    const per = (a, b, n) => (samples.get(b) - samples.get(a)) / n;
-    const cpu = { cold: per(0, cold, cold), steady: per(warm, warm + measured, measured), blocks };
+    if (!samples.has(warm + measured)) {
+      samples.set(warm + measured, cpuMicros());
+      userSamples.set(warm + measured, userMicros());
+    }
+    const per = (a, b, n, from = samples) => (from.get(b) - from.get(a)) / n;
+    const cpu = {
+      cold: per(0, cold, cold),
+      steady: per(warm, warm + measured, measured),
+      userSteady: per(warm, warm + measured, measured, userSamples),
+      blocks,
+    };
     let stored;
     if (telemetry.auditProcessor) {
       await telemetry.auditProcessor.forceFlush();
