@@ -163,7 +163,9 @@ export function reportProblem(report: ProblemReport): void {
       return;
     }
     t.untold++;
-    if (t.untold >= REPEAT_EVERY || Date.now() - t.toldAt >= REPEAT_MS) tellRepeats(t);
+    // A lone repeat long after the last line is told as itself, with its own detail and cause.
+    if (t.untold >= REPEAT_EVERY || Date.now() - t.toldAt >= REPEAT_MS)
+      tellRepeats(t, t.untold === 1 ? report : undefined);
     else scheduleTail();
   } catch {
     // The channel is the last resort: nothing further to tell, and the host must not see it.
@@ -216,9 +218,11 @@ function summary(report: ProblemReport, count: number, total: number): OnbehalfP
   return { code, message, component, cause, detail, count, total };
 }
 
-/** One line for the occurrences not yet told: the first's text, without its cause or detail. */
-function tellRepeats(t: Tracked): void {
-  const problem = { ...summary(t.first, t.untold, t.total), cause: undefined, detail: undefined };
+/** One line for the occurrences not yet told: the first's text, without its cause or detail, or `only` itself. */
+function tellRepeats(t: Tracked, only?: ProblemReport): void {
+  const problem = only
+    ? summary(only, 1, t.total)
+    : { ...summary(t.first, t.untold, t.total), cause: undefined, detail: undefined };
   t.untold = 0;
   t.toldAt = Date.now();
   tell(problem, t.handled);
