@@ -29,7 +29,10 @@ function loadGroups(file) {
 const load = (file) => loadGroups(file).flatMap((g) => g.attributes ?? []);
 
 export function render() {
-  const groups = loadGroups('registry.yaml');
+  const all = loadGroups('registry.yaml');
+  // Attribute groups and metric groups (`type: metric`, as in OpenTelemetry's own registry).
+  const groups = all.filter((g) => g.type !== 'metric');
+  const metricGroups = all.filter((g) => g.type === 'metric');
   const reused = [
     ...load('reused.yaml').map((a) => ({ ...a, id: a.ref, source: 'OpenTelemetry 1.45' })),
     ...load('genai.yaml').map((a) => ({ ...a, id: a.ref, source: 'OpenTelemetry GenAI v0.1.0' })),
@@ -54,6 +57,13 @@ export function render() {
       }
     }
   }
+  if (metricGroups.length) ts.push('', "// onbehalf's own metrics.");
+  for (const m of metricGroups) {
+    ts.push(
+      `/** ${oneLine(m.brief)} Instrument ${m.instrument}, unit \`${m.unit}\`. */`,
+      `export const METRIC_${constName(m.metric_name)} = '${m.metric_name}' as const;`,
+    );
+  }
   ts.push('');
 
   const row = (a, source) =>
@@ -74,6 +84,21 @@ export function render() {
   for (const group of others) {
     md.push(`## ${group.display_name}`, '', oneLine(group.brief), '', ...header);
     md.push(...(group.attributes ?? []).map((a) => row(a, 'onbehalf')), '');
+  }
+  if (metricGroups.length) {
+    md.push(
+      '## Metrics',
+      '',
+      'onbehalf\'s own health, through the global MeterProvider (README, "What onbehalf says when it cannot record").',
+      '',
+      '| metric | instrument | unit | brief | attributes |',
+      '|---|---|---|---|---|',
+      ...metricGroups.map(
+        (m) =>
+          `| \`${m.metric_name}\` | ${m.instrument} | \`${m.unit}\` | ${oneLine(m.brief)} | ${(m.attributes ?? []).map((a) => `\`${a.ref}\``).join(', ')} |`,
+      ),
+      '',
+    );
   }
   return { ts: ts.join('\n'), md: md.join('\n') };
 }

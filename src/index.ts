@@ -1,7 +1,7 @@
 // onbehalf: the everyday names. Attribution on the context, the gate for privileged actions, the
-// processors, sampler and propagator, the one-call setup, and the errors. The rest is behind subpath
-// exports (README, "Entry points"): onbehalf/sdk, /stores, /verify, /otlp, /propagation, /keys, /mcp,
-// /conventions, /register. Nothing here loads a database driver, an exporter or the NodeSDK until
+// processors, sampler and propagator, the one-call setup, the errors and the problems it reports. The
+// rest is behind subpath exports (README, "Entry points"): onbehalf/sdk, /stores, /verify, /otlp,
+// /propagation, /keys, /mcp, /conventions, /register. Nothing here loads a database driver, an exporter or the NodeSDK until
 // it is used.
 
 export {
@@ -16,6 +16,13 @@ export {
 export { ActionDeniedError, type AuditDetails, audited } from './attribution/audited.js';
 export { OnbehalfError, type OnbehalfErrorCode } from './errors/onbehalf-error.js';
 export { KeyError } from './keys/keys.js';
+export {
+  type OnbehalfProblem,
+  type OnbehalfProblemCode,
+  onProblem,
+  type ProblemListener,
+  problemCounts,
+} from './metrics/problem-channel.js';
 export {
   AttributionSpanProcessor,
   type AttributionSpanProcessorOptions,

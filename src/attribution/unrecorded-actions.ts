@@ -6,6 +6,7 @@
  * The state lives on `globalThis` so that two copies of onbehalf in one process share it.
  */
 import type { Context } from '@opentelemetry/api';
+import { reportProblem } from '../metrics/problem-channel.js';
 import { coreSdk } from '../otel/sdk-loader.js';
 
 /** Actions noted and not yet written as a gap. */
@@ -21,6 +22,7 @@ interface State {
   pending: UnrecordedActions | undefined;
   /** Every action noted since the process started, written or not. */
   total: number;
+  /** Unused since the problem channel tells each reason once; kept for a second copy's sake. */
   warned: Set<string>;
   /** The running audit processor's wake-up, which takes them into its next batch. */
   writer: (() => void) | undefined;
@@ -34,7 +36,7 @@ function state(): State {
   return g[KEY];
 }
 
-/** Counts an action that no audit pipeline recorded, and warns once per reason. */
+/** Counts an action that no audit pipeline recorded, and reports it (the channel tells each reason once). */
 export function noteUnrecordedAction(action: string, reason: string, at = new Date().toISOString()): void {
   const s = state();
   s.total++;
@@ -43,14 +45,12 @@ export function noteUnrecordedAction(action: string, reason: string, at = new Da
   s.pending.reasons.add(reason);
   if (at < s.pending.from) s.pending.from = at;
   if (at > s.pending.to) s.pending.to = at;
-  if (!s.warned.has(reason)) {
-    s.warned.add(reason);
-    process.emitWarning(
-      `onbehalf: audited action ${JSON.stringify(action)} was not recorded (${reason}); ` +
-        'the next audit writer records a gap for it',
-      'OnbehalfAuditWarning',
-    );
-  }
+  reportProblem({
+    code: 'audit.unrecorded',
+    component: 'audited',
+    message: `audited action was not recorded (${reason}); the next audit writer records a gap for it`,
+    detail: `action ${JSON.stringify(action)}`,
+  });
   try {
     s.writer?.();
   } catch {

@@ -187,3 +187,29 @@ export const ATTR_ONBEHALF_CHECKPOINT_SIZE = 'onbehalf.checkpoint.size' as const
 export const ATTR_ONBEHALF_CHECKPOINT_ROOT = 'onbehalf.checkpoint.root' as const;
 /** The checkpoint as a C2SP signed note (Ed25519), verifiable with the writer's public key. */
 export const ATTR_ONBEHALF_CHECKPOINT_NOTE = 'onbehalf.checkpoint.note' as const;
+
+// Self-Metric Attributes.
+/** What verification made of an inbound attribution token. */
+export const ATTR_ONBEHALF_ATTRIBUTION_TOKEN_RESULT = 'onbehalf.attribution.token.result' as const;
+/** The token's signature, audience, expiry and replay checks passed. */
+export const ONBEHALF_ATTRIBUTION_TOKEN_RESULT_VALUE_VERIFIED = 'verified' as const;
+/** The token was refused; onbehalf.attribution.token.reason says why. */
+export const ONBEHALF_ATTRIBUTION_TOKEN_RESULT_VALUE_REJECTED = 'rejected' as const;
+/** Why an inbound attribution token was refused (on rejected tokens only). */
+export const ATTR_ONBEHALF_ATTRIBUTION_TOKEN_REASON = 'onbehalf.attribution.token.reason' as const;
+/** The code of an operational problem onbehalf reported (OnbehalfProblemCode). */
+export const ATTR_ONBEHALF_PROBLEM_CODE = 'onbehalf.problem.code' as const;
+
+// onbehalf's own metrics.
+/** Audit events committed to the store (gap records included). Instrument counter, unit `{event}`. */
+export const METRIC_ONBEHALF_AUDIT_EVENTS_STORED = 'onbehalf.audit.events.stored' as const;
+/** Audit events lost: queue full, store unwritable, or the process ended first. Instrument counter, unit `{event}`. */
+export const METRIC_ONBEHALF_AUDIT_EVENTS_LOST = 'onbehalf.audit.events.lost' as const;
+/** Gap records written for lost events. Instrument counter, unit `{record}`. */
+export const METRIC_ONBEHALF_AUDIT_GAP_RECORDS = 'onbehalf.audit.gap_records' as const;
+/** Failed attempts to write to the audit store. Instrument counter, unit `{error}`. */
+export const METRIC_ONBEHALF_AUDIT_STORE_ERRORS = 'onbehalf.audit.store.errors' as const;
+/** Inbound attribution tokens, by verification result. Instrument counter, unit `{token}`. */
+export const METRIC_ONBEHALF_ATTRIBUTION_TOKENS = 'onbehalf.attribution.tokens' as const;
+/** Operational problems onbehalf reported, every occurrence counted, repeats included. Instrument counter, unit `{problem}`. */
+export const METRIC_ONBEHALF_PROBLEMS = 'onbehalf.problems' as const;

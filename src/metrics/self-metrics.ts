@@ -7,18 +7,39 @@
 // OTEL_METRICS_EXPORTER) registers one. The API has no proxy meter, so a provider registered after
 // onbehalf started is picked up when `observeOnbehalfMetrics()` is called again (startOnbehalf calls it
 // once its SDK has started).
+//
+// The names and attributes are defined in conventions/registry.yaml (conventions/attributes.md,
+// "Metrics"); the short names below are the ones onbehalf/sdk has always exported.
 import { type Meter, type MeterProvider, metrics, type ObservableResult } from '@opentelemetry/api';
+import {
+  ATTR_ONBEHALF_ATTRIBUTION_TOKEN_REASON,
+  ATTR_ONBEHALF_ATTRIBUTION_TOKEN_RESULT,
+  ATTR_ONBEHALF_PROBLEM_CODE,
+  METRIC_ONBEHALF_ATTRIBUTION_TOKENS,
+  METRIC_ONBEHALF_AUDIT_EVENTS_LOST,
+  METRIC_ONBEHALF_AUDIT_EVENTS_STORED,
+  METRIC_ONBEHALF_AUDIT_GAP_RECORDS,
+  METRIC_ONBEHALF_AUDIT_STORE_ERRORS,
+  METRIC_ONBEHALF_PROBLEMS,
+  ONBEHALF_ATTRIBUTION_TOKEN_RESULT_VALUE_REJECTED,
+  ONBEHALF_ATTRIBUTION_TOKEN_RESULT_VALUE_VERIFIED,
+} from '../conventions/generated.js';
+import { problemCounts } from './problem-channel.js';
 
-/** Metric names (unit `{event}`, `{record}`, `{error}`, `{token}`; all monotonic sums). */
-export const METRIC_EVENTS_STORED = 'onbehalf.audit.events.stored';
-export const METRIC_EVENTS_LOST = 'onbehalf.audit.events.lost';
-export const METRIC_GAP_RECORDS = 'onbehalf.audit.gap_records';
-export const METRIC_STORE_ERRORS = 'onbehalf.audit.store.errors';
-export const METRIC_TOKENS = 'onbehalf.attribution.tokens';
+/** Metric names (unit `{event}`, `{record}`, `{error}`, `{token}`, `{problem}`; all monotonic sums). */
+export const METRIC_EVENTS_STORED = METRIC_ONBEHALF_AUDIT_EVENTS_STORED;
+export const METRIC_EVENTS_LOST = METRIC_ONBEHALF_AUDIT_EVENTS_LOST;
+export const METRIC_GAP_RECORDS = METRIC_ONBEHALF_AUDIT_GAP_RECORDS;
+export const METRIC_STORE_ERRORS = METRIC_ONBEHALF_AUDIT_STORE_ERRORS;
+export const METRIC_TOKENS = METRIC_ONBEHALF_ATTRIBUTION_TOKENS;
+/** Every problem reported through onbehalf's problem channel, by {@link ATTR_PROBLEM_CODE}. */
+export const METRIC_PROBLEMS = METRIC_ONBEHALF_PROBLEMS;
 /** Attribute of {@link METRIC_TOKENS}: `verified` or `rejected`. */
-export const ATTR_TOKEN_RESULT = 'onbehalf.attribution.token.result';
+export const ATTR_TOKEN_RESULT = ATTR_ONBEHALF_ATTRIBUTION_TOKEN_RESULT;
 /** Attribute of {@link METRIC_TOKENS} for rejected tokens: the refusal reason (`expired`, `replay`, …). */
-export const ATTR_TOKEN_REASON = 'onbehalf.attribution.token.reason';
+export const ATTR_TOKEN_REASON = ATTR_ONBEHALF_ATTRIBUTION_TOKEN_REASON;
+/** Attribute of {@link METRIC_PROBLEMS}: the problem's code (`store.unwritable`, …). */
+export const ATTR_PROBLEM_CODE = ATTR_ONBEHALF_PROBLEM_CODE;
 
 /** The counts of an audit processor that become metrics. */
 export interface AuditCounts {
@@ -108,8 +129,20 @@ function register(meter: Meter): void {
         for (const [reason, n] of Object.entries(t.rejected))
           rejected.set(reason, (rejected.get(reason) ?? 0) + n);
       }
-      r.observe(verified, { [ATTR_TOKEN_RESULT]: 'verified' });
+      r.observe(verified, { [ATTR_TOKEN_RESULT]: ONBEHALF_ATTRIBUTION_TOKEN_RESULT_VALUE_VERIFIED });
       for (const [reason, n] of rejected)
-        r.observe(n, { [ATTR_TOKEN_RESULT]: 'rejected', [ATTR_TOKEN_REASON]: reason });
+        r.observe(n, {
+          [ATTR_TOKEN_RESULT]: ONBEHALF_ATTRIBUTION_TOKEN_RESULT_VALUE_REJECTED,
+          [ATTR_TOKEN_REASON]: reason,
+        });
+    });
+  meter
+    .createObservableCounter(METRIC_PROBLEMS, {
+      unit: '{problem}',
+      description: 'Operational problems onbehalf reported, every occurrence counted, repeats included.',
+    })
+    .addCallback((r) => {
+      for (const [code, n] of Object.entries(problemCounts()))
+        r.observe(n ?? 0, { [ATTR_PROBLEM_CODE]: code });
     });
 }

@@ -1,4 +1,4 @@
-import { diag } from '@opentelemetry/api';
+import { reportProblem } from '../metrics/problem-channel.js';
 import type {
   Logger,
   LoggerProvider,
@@ -44,7 +44,11 @@ export class AuditLogExporter {
   attach(store: AuditStore): this {
     if (store.onAppend) store.onAppend((rows) => this.emitEvents(rows));
     else
-      diag.warn(`onbehalf: store ${store.location} cannot report appends; only checkpoints go to OTLP logs`);
+      reportProblem({
+        code: 'otlp.emit_failed',
+        component: 'audit-log-exporter',
+        message: `store ${store.location} cannot report appends; only checkpoints go to OTLP logs`,
+      });
     store.onCheckpoint((cp) => this.emitCheckpoint(cp));
     return this;
   }
@@ -55,7 +59,13 @@ export class AuditLogExporter {
       try {
         this.logger.emit(auditEventToLogRecord(row, this.format));
       } catch (err) {
-        diag.warn('onbehalf: could not emit an audit log record', err);
+        reportProblem({
+          code: 'otlp.emit_failed',
+          component: 'audit-log-exporter',
+          message: 'could not emit an audit log record',
+          cause: err,
+          source: this,
+        });
       }
     }
   }
@@ -65,7 +75,13 @@ export class AuditLogExporter {
     try {
       this.logger.emit(checkpointToLogRecord(cp));
     } catch (err) {
-      diag.warn('onbehalf: could not emit a checkpoint log record', err);
+      reportProblem({
+        code: 'otlp.emit_failed',
+        component: 'audit-log-exporter',
+        message: 'could not emit a checkpoint log record',
+        cause: err,
+        source: this,
+      });
     }
   }
 }

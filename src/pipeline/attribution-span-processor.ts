@@ -1,4 +1,4 @@
-import { type Attributes, type Context, diag, type SpanContext } from '@opentelemetry/api';
+import type { Attributes, Context, SpanContext } from '@opentelemetry/api';
 import {
   type Actor,
   type Attribution,
@@ -8,6 +8,7 @@ import {
   parseAttribution,
 } from '../attribution/attribution.js';
 import { actorFromEnv, taskDefaultsFromEnv } from '../config/env.js';
+import { reportProblem } from '../metrics/problem-channel.js';
 import type { ReadableSpan, Span, SpanProcessor } from '../otel/sdk-interfaces.js';
 import { attributionToAttributes, type SpanAttributeOptions } from './span-attributes.js';
 
@@ -100,7 +101,13 @@ export class AttributionSpanProcessor implements SpanProcessor {
       }
     } catch (err) {
       this.stats.failed++;
-      diag.warn('onbehalf: could not stamp attribution on span', err);
+      reportProblem({
+        code: 'attribution.unstamped',
+        component: 'attribution-span-processor',
+        message: 'could not stamp attribution on span',
+        cause: err,
+        source: this,
+      });
     }
   }
 

@@ -1,4 +1,4 @@
-import { type Context, diag } from '@opentelemetry/api';
+import type { Context } from '@opentelemetry/api';
 import { addCommitAck, isCommitAwaited } from '../attribution/commit-acks.js';
 import { isFoldedIntoGate } from '../attribution/folded-tool-calls.js';
 import {
@@ -8,6 +8,7 @@ import {
   takeUnrecordedActions,
 } from '../attribution/unrecorded-actions.js';
 import { recognizeToolCall, type ToolCall } from '../conventions/tool-call.js';
+import { type OnbehalfProblemCode, onProblemFrom, reportProblem } from '../metrics/problem-channel.js';
 import { observeAuditCounts } from '../metrics/self-metrics.js';
 import type { ReadableSpan, Span, SpanProcessor } from '../otel/sdk-interfaces.js';
 import type { RedactionOptions } from '../redaction/redact.js';
@@ -51,7 +52,11 @@ export interface AuditSpanProcessorOptions {
    * what the policy would have decided (docs/policy.md, "Shadow mode"). Must not throw.
    */
   shadowPolicy?: (event: AuditEvent) => AuditEvent;
-  /** Called when events could not be stored (default: a process warning on stderr, once per outage). */
+  /**
+   * Called with each problem this processor reports: events that could not be stored or mapped
+   * (default: a process warning on stderr, repeats summarized). Every problem also goes to onbehalf's
+   * problem channel (`onProblem`, OpenTelemetry `diag`, the `onbehalf.problems` metric).
+   */
   onError?: (error: Error, stats: Readonly<AuditProcessorStats>) => void;
 }
 
@@ -111,7 +116,6 @@ export class AuditSpanProcessor implements SpanProcessor {
   private gap: Gap | undefined;
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
-  private reportedOutage = false;
   /** The last write failed: new events wait for the retry instead of hitting the store one by one. */
   private failing = false;
   private isShutdown = false;
@@ -133,6 +137,11 @@ export class AuditSpanProcessor implements SpanProcessor {
     ];
     this.absorbUnrecorded();
     observeAuditCounts(this.stats);
+    const onError = options.onError;
+    if (onError)
+      onProblemFrom(this, (p) =>
+        onError(p.cause instanceof Error ? p.cause : new Error(p.message), this.stats),
+      );
   }
 
   onStart(span: Span, _parentContext: Context): void {
@@ -147,7 +156,7 @@ export class AuditSpanProcessor implements SpanProcessor {
       call = recognizeToolCall(span);
     } catch (err) {
       this.stats.mappingErrors++;
-      diag.warn('onbehalf: could not recognize the start of an audited action', err);
+      this.report('audit.unmapped', err, 'could not recognize the start of an audited action');
     }
     if (call) this.record(span, call, 'started', false);
   }
@@ -163,6 +172,7 @@ export class AuditSpanProcessor implements SpanProcessor {
       // Relevance unknown (a throwing isAuditRelevant): said out loud, since it may hide actions.
       this.stats.mappingErrors++;
       this.report(
+        'audit.unmapped',
         new Error(`onbehalf: could not decide whether span ${span.name} is audit-relevant: ${err}`),
       );
     }
@@ -182,7 +192,7 @@ export class AuditSpanProcessor implements SpanProcessor {
       event = this.toEvent(span, call, type);
     } catch (err) {
       this.stats.mappingErrors++;
-      diag.warn(`onbehalf: could not map audited action ${call.name}`, err);
+      this.report('audit.unmapped', err, `could not map audited action ${call.name}`);
       this.loseEvents(1, 'could not be mapped', new Date().toISOString());
       return;
     }
@@ -192,7 +202,7 @@ export class AuditSpanProcessor implements SpanProcessor {
     } catch (err) {
       // Never into the host; submit counts its own losses, this is the last resort.
       this.stats.mappingErrors++;
-      diag.warn('onbehalf: could not queue an audit event', err);
+      this.report('audit.unmapped', err, 'could not queue an audit event');
     }
   }
 
@@ -222,12 +232,15 @@ export class AuditSpanProcessor implements SpanProcessor {
       this.queue = [];
       this.gap = undefined;
       this.stats.pending = 0;
-      this.report(new Error(`onbehalf: ${lost} audit events could not be written before shutdown`));
+      this.report(
+        'audit.events_lost',
+        new Error(`onbehalf: ${lost} audit events could not be written before shutdown`),
+      );
     }
     try {
       await this.store.close();
     } catch (err) {
-      this.report(err as Error);
+      this.report('store.unwritable', err, 'could not close the audit store');
     }
   }
 
@@ -256,6 +269,7 @@ export class AuditSpanProcessor implements SpanProcessor {
       this.stats.lost++;
       noteUnrecordedAction(event.action, 'span ended after shutdown', event.timestamp);
       this.report(
+        'audit.events_lost',
         new Error('onbehalf: audit event lost (span ended after shutdown); the next writer records a gap'),
       );
       return undefined;
@@ -283,7 +297,10 @@ export class AuditSpanProcessor implements SpanProcessor {
   private loseEvents(count: number, reason: string, at: string): void {
     this.stats.lost += count;
     this.addGap(count, [reason], at, at);
-    this.report(new Error(`onbehalf: audit event lost (${reason}); a gap record will be written`));
+    this.report(
+      'audit.events_lost',
+      new Error(`onbehalf: audit event lost (${reason}); a gap record will be written`),
+    );
   }
 
   private addGap(count: number, reasons: Iterable<string>, from: string, to: string): void {
@@ -320,7 +337,11 @@ export class AuditSpanProcessor implements SpanProcessor {
       this.timer = undefined;
     }
     this.flushSync();
-    void this.store.checkpoint().catch((err: unknown) => this.report(err as Error));
+    void this.store
+      .checkpoint()
+      .catch((err: unknown) =>
+        this.report('checkpoint.failed', err, 'could not sign the checkpoint at exit'),
+      );
   }
 
   /**
@@ -340,6 +361,7 @@ export class AuditSpanProcessor implements SpanProcessor {
       this.store.recordUnwrittenSync(unwritten);
     } catch (err) {
       this.report(
+        'audit.events_lost',
         new Error(
           `onbehalf: ${unwritten.count} audit events lost at exit, and no note of them could be left: ${err}`,
         ),
@@ -351,6 +373,7 @@ export class AuditSpanProcessor implements SpanProcessor {
     this.gap = undefined;
     this.stats.pending = 0;
     this.report(
+      'audit.events_lost',
       new Error(
         `onbehalf: ${unwritten.count} audit events could not be written before the process ended; the next writer records a gap`,
       ),
@@ -374,14 +397,13 @@ export class AuditSpanProcessor implements SpanProcessor {
     }
     this.stats.stored += batch.length;
     this.stats.pending = this.queue.length;
-    this.reportedOutage = false;
     this.failing = false;
   }
 
   private failed(err: unknown): void {
     this.failing = true;
     this.stats.storeErrors++;
-    this.report(err instanceof Error ? err : new Error(String(err)));
+    this.report('store.unwritable', err, 'could not write audit events to the store');
     this.schedule(RETRY_MS);
   }
 
@@ -451,19 +473,20 @@ export class AuditSpanProcessor implements SpanProcessor {
     await this.flush();
   }
 
-  private report(error: Error): void {
-    try {
-      if (this.options.onError) {
-        this.options.onError(error, this.stats);
-      } else if (!this.reportedOutage) {
-        this.reportedOutage = true;
-        process.emitWarning(
-          `${error.message} (audit stats: ${JSON.stringify(this.stats)})`,
-          'OnbehalfAuditWarning',
-        );
-      }
-    } catch {
-      // A faulty error callback must not reach the host either.
-    }
+  /**
+   * Reports a problem to onbehalf's problem channel, which calls `onError` (every occurrence) or else
+   * warns on stderr (repeats summarized). `err` is what `onError` receives; without `message` its own
+   * message is the problem's text. Never throws.
+   */
+  private report(code: OnbehalfProblemCode, err: unknown, message?: string): void {
+    const error = err instanceof Error ? err : new Error(String(err));
+    reportProblem({
+      code,
+      component: 'audit-span-processor',
+      message: message ?? error.message.replace(/^onbehalf: /, ''),
+      detail: `${message ? `${error.message} ` : ''}(audit stats: ${JSON.stringify(this.stats)})`,
+      cause: error,
+      source: this,
+    });
   }
 }

@@ -1,10 +1,10 @@
 // Shadow mode: a tool call onbehalf records but does not gate (an AI SDK, LangChain or MCP tool the
 // app did not wrap) is evaluated in `log_only` mode when its row is written, so every row answers
 // "was this allowed by policy?". Nothing is enforced: the row says what the policy would have decided.
-import { diag } from '@opentelemetry/api';
 import { decisionAttributes, ruleOf } from '../attribution/policy/attributes.js';
 import type { PolicyEngine } from '../attribution/policy/engine.js';
 import type { PolicySubject } from '../attribution/policy/request.js';
+import { reportProblem } from '../metrics/problem-channel.js';
 import { ATTRIBUTES_IN_COLUMNS } from './column-attributes.js';
 import type { AuditEvent } from './event.js';
 
@@ -52,7 +52,13 @@ export function shadowPolicy(engine: PolicyEngine): (event: AuditEvent) => Audit
         attributes: JSON.stringify(rest),
       };
     } catch (err) {
-      diag.warn(`onbehalf: could not evaluate ${event.action} in shadow mode`, err);
+      reportProblem({
+        code: 'policy.shadow_failed',
+        component: 'policy-shadow',
+        message: 'could not evaluate an action in shadow mode',
+        detail: `${event.action}: ${err instanceof Error ? err.message : String(err)}`,
+        cause: err,
+      });
       return event;
     }
   };

@@ -1,6 +1,5 @@
 import {
   type Context,
-  diag,
   isSpanContextValid,
   propagation,
   type TextMapGetter,
@@ -16,6 +15,7 @@ import {
 } from '../attribution/attribution.js';
 import { keySpeaksFor } from '../keys/key-binding.js';
 import type { SigningKey, TrustedKey } from '../keys/keys.js';
+import { reportProblem } from '../metrics/problem-channel.js';
 import { observeTokenCounts } from '../metrics/self-metrics.js';
 import { coreSdk } from '../otel/sdk-loader.js';
 import {
@@ -160,7 +160,6 @@ export class AttributionPropagator implements TextMapPropagator {
   private readonly scrubbed = new WeakMap<object, Readonly<Attribution>>();
   private readonly inbound = new WeakMap<object, Inbound>();
   private readonly verifiedTokens = new Map<string, { verified: Verified; key: TrustedKey }>();
-  private readonly warned = new Set<string>();
   private readonly tokenAudience: string | readonly string[] | undefined;
   private readonly audience: string | readonly string[] | undefined;
   /** Verified (token, caller span) pairs: the same request presented again is a replay. */
@@ -219,7 +218,7 @@ export class AttributionPropagator implements TextMapPropagator {
       if (own.length > 0) this.stats.injected++;
     } catch (err) {
       this.stats.failed++;
-      this.warnOnce('inject', `onbehalf: attribution inject failed: ${(err as Error).message}`);
+      this.warnOnce('attribution inject failed', (err as Error).message);
     }
   }
 
@@ -252,10 +251,7 @@ export class AttributionPropagator implements TextMapPropagator {
           return contextWithAttribution(result.attribution, out);
         }
         this.count(this.stats.rejected, result.reason);
-        this.warnOnce(
-          result.reason,
-          `onbehalf: inbound attribution token refused (${result.reason}): ${result.detail}`,
-        );
+        this.warnOnce(`inbound attribution token refused (${result.reason})`, result.detail);
       }
       // A claim never replaces an attribution this process already has from a better source.
       const claim = getAttribution(out) ? undefined : claimFromEntries(claims);
@@ -266,7 +262,7 @@ export class AttributionPropagator implements TextMapPropagator {
       return out;
     } catch (err) {
       this.stats.failed++;
-      this.warnOnce('extract', `onbehalf: attribution extract failed: ${(err as Error).message}`);
+      this.warnOnce('attribution extract failed', (err as Error).message);
       // Even then, inbound attribution.* entries must not reach the app as facts.
       return stripClaims(ctx);
     }
@@ -404,13 +400,9 @@ export class AttributionPropagator implements TextMapPropagator {
     counters[key] = (counters[key] ?? 0) + 1;
   }
 
-  private warnOnce(kind: string, message: string): void {
-    // The first of each kind is a warning; repeats (a hostile caller can send many) stay at debug.
-    if (this.warned.has(kind)) diag.debug(message);
-    else {
-      this.warned.add(kind);
-      diag.warn(message);
-    }
+  private warnOnce(message: string, detail: string): void {
+    // One problem per kind: repeats (a hostile caller can send many) are counted and summarized.
+    reportProblem({ code: 'propagation.failed', component: 'attribution-propagator', message, detail });
   }
 }
 

@@ -1,6 +1,7 @@
-import { context, diag } from '@opentelemetry/api';
+import { context } from '@opentelemetry/api';
 import { checkJwksUrl, fetchJwks } from '../keys/jwks-fetch.js';
 import { loadTrustedKeysFile, type TrustedKey } from '../keys/keys.js';
+import { reportProblem } from '../metrics/problem-channel.js';
 import { coreSdk } from '../otel/sdk-loader.js';
 
 /** Options of {@link TrustedKeySet}. */
@@ -152,7 +153,13 @@ export class TrustedKeySet {
       })
       .catch((err: unknown) => {
         this.stats.loadFailures++;
-        diag.warn(`onbehalf: could not load trusted keys: ${(err as Error).message}`);
+        reportProblem({
+          code: 'key.unusable',
+          component: 'trusted-key-set',
+          message: 'could not load trusted keys',
+          cause: err,
+          source: this,
+        });
       })
       .finally(() => {
         this.loading = undefined;

@@ -9,12 +9,15 @@ export { actorFromEnv, DEFAULT_STORE, taskDefaultsFromEnv } from '../config/env.
 export { type AuditPredicate, recognizeToolCall, type ToolCall } from '../conventions/tool-call.js';
 export { type AgentsSpanLike, OpenAIAgentsToolSpans } from '../integrations/openai-agents.js';
 // onbehalf's own health as OpenTelemetry metrics (a no-op unless a MeterProvider is registered).
+export { describeProblem } from '../metrics/problem-channel.js';
 export {
+  ATTR_PROBLEM_CODE,
   ATTR_TOKEN_REASON,
   ATTR_TOKEN_RESULT,
   METRIC_EVENTS_LOST,
   METRIC_EVENTS_STORED,
   METRIC_GAP_RECORDS,
+  METRIC_PROBLEMS,
   METRIC_STORE_ERRORS,
   METRIC_TOKENS,
   observeOnbehalfMetrics,

@@ -1,4 +1,4 @@
-import { diag, type TextMapPropagator, trace } from '@opentelemetry/api';
+import { type TextMapPropagator, trace } from '@opentelemetry/api';
 import { frameworkInstrumentations } from '../integrations/frameworks.js';
 import type { Instrumentation, Sampler, SpanExporter, SpanProcessor } from '../otel/sdk-interfaces.js';
 import { nodeSdk, otlpTraceExporter, requireOwn, traceSdk, w3cPropagator } from '../otel/sdk-loader.js';
@@ -7,6 +7,7 @@ import { otlpTargetFromEnv } from './otlp-env.js';
 
 export type { Instrumentation } from '../otel/sdk-interfaces.js';
 
+import { flushProblemRepeats, reportProblem } from '../metrics/problem-channel.js';
 import { observeOnbehalfMetrics } from '../metrics/self-metrics.js';
 import { checkSpansReachOnbehalf } from './startup-checks.js';
 
@@ -100,7 +101,15 @@ export function startOnbehalf(options: OnbehalfOptions = {}): OnbehalfHandle {
       stopping ??= flushTracerProvider()
         .then(() => sdk.shutdown())
         .then(() => parts.shutdown())
-        .catch((err: unknown) => diag.error('onbehalf: shutdown failed', err));
+        .catch((err: unknown) =>
+          reportProblem({
+            code: 'sdk.shutdown_failed',
+            component: 'sdk',
+            message: 'shutdown failed',
+            cause: err,
+          }),
+        )
+        .finally(flushProblemRepeats);
       return stopping;
     },
   };

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { diag } from '@opentelemetry/api';
 import { bindKeyPairOrigins, createKeyPairOnce, loadSigningKey, type SigningKey } from '../keys/keys.js';
+import { reportProblem } from '../metrics/problem-channel.js';
 
 /**
  * The key a store signs its checkpoints with: the one given, else the one in `keyDir`
@@ -25,7 +25,12 @@ export function resolveCheckpointKey(
     bindKeyPairOrigins(keyDir, key, origins);
   } catch (err) {
     // An unreadable jwks.json stops no writer: only a verifier pinning it needs it, and it will say so.
-    diag.warn(`onbehalf: ${keyDir}/jwks.json not bound to ${origins.join(', ')}: ${(err as Error).message}`);
+    reportProblem({
+      code: 'key.unusable',
+      component: 'checkpoint-key',
+      message: `${keyDir}/jwks.json not bound to ${origins.join(', ')}`,
+      cause: err,
+    });
   }
   return key;
 }

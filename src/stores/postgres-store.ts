@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { diag } from '@opentelemetry/api';
 import type pg from 'pg';
 import { thisHostOrigins } from '../keys/key-binding.js';
 import type { TrustedKey } from '../keys/keys.js';
+import { reportProblem } from '../metrics/problem-channel.js';
 import type { AuditEvent, StoredAuditEvent } from '../pipeline/event.js';
 import type {
   AuditQuery,
@@ -97,7 +97,16 @@ export class PostgresAuditStore implements AuditStore {
       types: pgTypes,
     });
     // An idle connection dropped by the server must not become an uncaught error in the host.
-    this.pool.on('error', (err) => diag.warn(`onbehalf: store ${this.location}: ${describe(err)}`));
+    this.pool.on('error', (err) =>
+      reportProblem({
+        code: 'store.unusable',
+        component: 'postgres-store',
+        message: `store ${this.location}: connection failed`,
+        detail: describe(err),
+        cause: err,
+        source: this,
+      }),
+    );
   }
 
   /** Connects, creates the schema if needed, and registers (or resumes) this writer's origin. */
@@ -116,7 +125,7 @@ export class PostgresAuditStore implements AuditStore {
     await this.ready();
     const stored = await this.exclusive(() => this.insert(events));
     if (this.core.committed(stored)) {
-      this.checkpoint().catch((err: unknown) => diag.warn(`onbehalf: checkpoint failed: ${describe(err)}`));
+      this.checkpoint().catch((err: unknown) => this.checkpointFailed(err));
     }
     return stored;
   }
@@ -262,18 +271,33 @@ export class PostgresAuditStore implements AuditStore {
     await writeUnwrittenNotes(this.keyDir, this.location, async (gaps) => {
       this.core.committed(await this.exclusive(() => this.insert(gaps)));
     }).catch((err: unknown) =>
-      diag.warn(`onbehalf: store ${this.location}: gap records not written: ${describe(err)}`),
+      reportProblem({
+        code: 'store.unwritable',
+        component: 'postgres-store',
+        message: `store ${this.location}: gap records not written`,
+        detail: describe(err),
+        cause: err,
+        source: this,
+      }),
     );
     const interval = this.options.checkpointIntervalMs ?? 60_000;
     if (interval > 0) {
       this.timer = setInterval(() => {
-        if (this.core.grown())
-          this.checkpoint().catch((err: unknown) =>
-            diag.warn(`onbehalf: checkpoint failed: ${describe(err)}`),
-          );
+        if (this.core.grown()) this.checkpoint().catch((err: unknown) => this.checkpointFailed(err));
       }, interval);
       this.timer.unref();
     }
+  }
+
+  private checkpointFailed(err: unknown): void {
+    reportProblem({
+      code: 'checkpoint.failed',
+      component: 'postgres-store',
+      message: `store ${this.location}: checkpoint failed, will retry`,
+      detail: describe(err),
+      cause: err,
+      source: this,
+    });
   }
 
   /** Where the tables are (else where they would be created), and the schema version. */

@@ -1,8 +1,8 @@
-import { diag } from '@opentelemetry/api';
 import { thisHostOrigins } from '../keys/key-binding.js';
 import { type TrustedKey, trustedKeysFromJwks } from '../keys/keys.js';
 import { wellFormedEvent } from '../log-format/canonical.js';
 import { ChainError, type LogRow } from '../log-format/chain.js';
+import { reportProblem } from '../metrics/problem-channel.js';
 import type { AuditEvent, StoredAuditEvent } from '../pipeline/event.js';
 import type {
   AuditQuery,
@@ -335,7 +335,14 @@ export class SqliteAuditStore implements AuditStore, SyncAuditLogWriter, SyncAud
     try {
       this.checkpointIfGrown();
     } catch (err) {
-      diag.warn(`onbehalf: store ${this.location}: checkpoint failed, will retry: ${describe(err)}`);
+      reportProblem({
+        code: 'checkpoint.failed',
+        component: 'sqlite-store',
+        message: `store ${this.location}: checkpoint failed, will retry`,
+        detail: describe(err),
+        cause: err,
+        source: this,
+      });
     }
   }
 

@@ -1,4 +1,4 @@
-import { diag } from '@opentelemetry/api';
+import { reportProblem } from '../metrics/problem-channel.js';
 import type { StoredAuditEvent } from '../pipeline/event.js';
 import type { StoredCheckpoint } from './audit-store.js';
 
@@ -32,7 +32,7 @@ function notify<T>(listeners: readonly ((value: T) => void)[], value: T, what: s
     try {
       listener(value);
     } catch (err) {
-      diag.warn(`onbehalf: ${what}`, err);
+      reportProblem({ code: 'listener.failed', component: 'store-listeners', message: what, cause: err });
     }
   }
 }

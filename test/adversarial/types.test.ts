@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditEvent } from '../../src/pipeline/event.js';
 import { SqliteAuditStore } from '../../src/stores/sqlite-store.js';
 import { testSigningKey } from '../helpers/audit.js';
+import { inboxAgentColumns } from '../helpers/inbox-agent-row.js';
 import { pinnedJwksText } from '../helpers/keys.js';
 import { createLegacyStore } from '../helpers/legacy-store.js';
 import { cli, copyStore, ensureBuilt, scratchDir, tamper } from './support.js';
@@ -29,11 +30,7 @@ function events() {
       record_type: 'action',
       timestamp: `2026-01-01T00:00:0${i}.000Z`,
       action,
-      actor_type: 'agent',
-      actor_id: 'nhi:agent-7f3',
-      on_behalf_of: 'tom',
-      trigger_type: 'email',
-      trigger_id: 'msg-8821',
+      ...inboxAgentColumns('actor_type', 'actor_id', 'on_behalf_of', 'trigger_type', 'trigger_id'),
       risk_tier: action === 'delete_mail' ? 3 : 1,
       result: action === 'delete_mail' ? 'denied' : 'ok',
     }),

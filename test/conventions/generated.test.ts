@@ -7,6 +7,7 @@ import * as semconv from '@opentelemetry/semantic-conventions/incubating';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import * as generated from '../../src/conventions/generated.js';
+import * as selfMetrics from '../../src/metrics/self-metrics.js';
 
 const repo = join(import.meta.dirname, '../..');
 const run = promisify(execFile);
@@ -36,12 +37,23 @@ interface YamlAttribute {
   examples?: unknown[];
   type?: string | { members: { id: string; value: string; brief?: string; stability?: string }[] };
 }
+interface YamlGroup {
+  id: string;
+  type?: string;
+  metric_name?: string;
+  instrument?: string;
+  unit?: string;
+  brief?: string;
+  stability?: string;
+  attributes?: YamlAttribute[];
+}
+const groupsOf = (file: string) =>
+  (parse(readFileSync(join(repo, 'conventions', file), 'utf8')) as { groups: YamlGroup[] }).groups;
+/** The attributes the file defines (its metric groups only refer to them). */
 const load = (file: string) =>
-  (
-    parse(readFileSync(join(repo, 'conventions', file), 'utf8')) as {
-      groups: { attributes?: YamlAttribute[] }[];
-    }
-  ).groups.flatMap((g) => g.attributes ?? []);
+  groupsOf(file)
+    .filter((g) => g.type !== 'metric')
+    .flatMap((g) => g.attributes ?? []);
 const constName = (id: string) => id.toUpperCase().replace(/[^A-Z0-9]+/g, '_');
 const exported = generated as Record<string, string>;
 
@@ -57,7 +69,7 @@ describe('the generated conventions match the YAML', () => {
     expect(own.length).toBeGreaterThanOrEqual(30);
     for (const a of own) {
       const id = a.id as string;
-      expect(id).toMatch(/^(attribution|onbehalf\.(audit|checkpoint))\./);
+      expect(id).toMatch(/^(attribution|onbehalf\.(audit|checkpoint|attribution\.token|problem))\./);
       expect(a.stability).toBe('development');
       expect(a.brief?.trim()).toBeTruthy();
       expect(exported[`ATTR_${constName(id)}`]).toBe(id);
@@ -101,6 +113,39 @@ describe('the generated conventions match the YAML', () => {
     expect(generated.ATTRIBUTION_POLICY_DECISION_VALUE_REQUIRE_APPROVAL).toBe('require_approval');
     expect(generated.ATTRIBUTION_APPROVAL_STATE_VALUE_EXPIRED).toBe('expired');
     expect(generated.ATTRIBUTION_PROVENANCE_VALUE_UNVERIFIED).toBe('unverified');
+  });
+
+  it("onbehalf's own metrics are defined there, with the attributes they use, and self-metrics uses those names", () => {
+    const metricGroups = groupsOf('registry.yaml').filter((g) => g.type === 'metric');
+    const attributes = new Set(load('registry.yaml').map((a) => a.id));
+    expect(metricGroups.map((m) => m.metric_name)).toEqual([
+      selfMetrics.METRIC_EVENTS_STORED,
+      selfMetrics.METRIC_EVENTS_LOST,
+      selfMetrics.METRIC_GAP_RECORDS,
+      selfMetrics.METRIC_STORE_ERRORS,
+      selfMetrics.METRIC_TOKENS,
+      selfMetrics.METRIC_PROBLEMS,
+    ]);
+    for (const m of metricGroups) {
+      const name = m.metric_name as string;
+      expect(m.id).toBe(`metric.${name}`);
+      expect(m).toMatchObject({ instrument: 'counter', stability: 'development' });
+      expect(m.unit).toMatch(/^\{[a-z]+\}$/);
+      expect(m.brief?.trim()).toBeTruthy();
+      expect(exported[`METRIC_${constName(name)}`]).toBe(name);
+      for (const a of m.attributes ?? []) expect(attributes, `${name} uses ${a.ref}`).toContain(a.ref);
+    }
+    expect([
+      selfMetrics.ATTR_TOKEN_RESULT,
+      selfMetrics.ATTR_TOKEN_REASON,
+      selfMetrics.ATTR_PROBLEM_CODE,
+    ]).toEqual([
+      generated.ATTR_ONBEHALF_ATTRIBUTION_TOKEN_RESULT,
+      generated.ATTR_ONBEHALF_ATTRIBUTION_TOKEN_REASON,
+      generated.ATTR_ONBEHALF_PROBLEM_CODE,
+    ]);
+    const md = readFileSync(join(repo, 'conventions/attributes.md'), 'utf8');
+    for (const m of metricGroups) expect(md).toContain(`| \`${m.metric_name}\` | counter | \`${m.unit}\` |`);
   });
 
   it('reused attributes are OpenTelemetry’s own keys, spelled as @opentelemetry/semantic-conventions spells them', () => {

@@ -11,6 +11,7 @@ import { startOnbehalf } from '../../src/sdk/start.js';
 import { SqliteAuditStore } from '../../src/stores/sqlite-store.js';
 import { verifyAuditStore } from '../../src/verify/verify-store.js';
 import { tempDir } from '../helpers/audit.js';
+import { inboxAgentColumns } from '../helpers/inbox-agent-row.js';
 import { TraceIdRatioBasedSampler } from '../helpers/trace-sdk.js';
 
 // The seed's queries, character for character.
@@ -113,7 +114,7 @@ describe("the seed's acceptance test", () => {
       ),
     ]);
     for (const r of rows)
-      expect(r).toMatchObject({ actor_name: 'inbox-agent', on_behalf_of: 'tom', owner_id: 'tom' });
+      expect(r).toMatchObject(inboxAgentColumns('actor_name', 'on_behalf_of', 'owner_id'));
   });
 
   it('"every action one hostile message set in motion": the incident timeline, oldest first', async () => {
@@ -124,12 +125,14 @@ describe("the seed's acceptance test", () => {
       'action:send_mail',
     ]);
     expect(rows[2]).toMatchObject({
-      actor_type: 'agent',
-      actor_id: 'nhi:agent-7f3',
-      actor_name: 'inbox-agent',
-      on_behalf_of: 'tom',
-      trigger_type: 'email',
-      trigger_id: 'msg-8821',
+      ...inboxAgentColumns(
+        'actor_type',
+        'actor_id',
+        'actor_name',
+        'on_behalf_of',
+        'trigger_type',
+        'trigger_id',
+      ),
       action: 'send_mail',
       target: 'stranger@evil.example',
       risk_tier: 2,

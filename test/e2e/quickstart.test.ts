@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { expect, it } from 'vitest';
+import { inboxAgentColumns } from '../helpers/inbox-agent-row.js';
 
 const root = join(import.meta.dirname, '../..');
 
@@ -22,11 +23,7 @@ it('the README quick start records one attributed, redacted send_mail and a star
   db.close();
   expect(rows.map((x) => x.result)).toEqual(['started', 'ok']);
   expect(rows[1]).toMatchObject({
-    actor_type: 'agent',
-    actor_id: 'nhi:agent-7f3',
-    on_behalf_of: 'tom',
-    trigger_type: 'email',
-    trigger_id: 'msg-8821',
+    ...inboxAgentColumns('actor_type', 'actor_id', 'on_behalf_of', 'trigger_type', 'trigger_id'),
     action: 'send_mail',
     target: 'dana@acme.example',
     risk_tier: 2,

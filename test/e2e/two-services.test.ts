@@ -15,6 +15,7 @@ import {
   attributionToClaims,
   signAttributionToken,
 } from '../../src/propagation/attribution-token.js';
+import { inboxAgentColumns } from '../helpers/inbox-agent-row.js';
 import { boundPublicJwk } from '../helpers/keys.js';
 import { rawGet as rawRequest } from '../helpers/raw-http.js';
 import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from '../helpers/trace-sdk.js';
@@ -156,20 +157,21 @@ describe('two services over loopback HTTP', () => {
     db.close();
     expect(rows.slice(-2)).toMatchObject([
       {
-        actor_type: 'agent',
-        actor_id: 'nhi:agent-7f3',
-        actor_name: 'inbox-agent',
-        owner_id: 'tom',
-        on_behalf_of: 'tom',
-        trigger_type: 'email',
-        trigger_id: 'msg-8821',
+        ...inboxAgentColumns(
+          'actor_type',
+          'actor_id',
+          'actor_name',
+          'owner_id',
+          'on_behalf_of',
+          'trigger_type',
+          'trigger_id',
+        ),
         provenance: 'verified',
         delegation_chain: '["tom","nhi:agent-7f3"]',
       },
       {
         actor_id: 'nhi:agent-c21',
-        on_behalf_of: 'tom',
-        trigger_id: 'msg-8821',
+        ...inboxAgentColumns('on_behalf_of', 'trigger_id'),
         provenance: 'verified',
         delegation_chain: '["tom","nhi:agent-7f3","nhi:agent-c21"]',
       },

@@ -9,14 +9,18 @@ export interface ProcessResult {
   stderr: string;
 }
 
-/** Runs `command` with `args`, feeding it `input`; resolves when it exits (killed after `timeoutMs`). */
+/** Runs `command` with `args` (in `cwd`), feeding it `input`; resolves when it exits (killed after `timeoutMs`). */
 export function runProcess(
   command: string,
   args: readonly string[],
-  options: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+  options: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; cwd?: string } = {},
 ): Promise<ProcessResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env: options.env ?? process.env, timeout: options.timeoutMs });
+    const child = spawn(command, args, {
+      env: options.env ?? process.env,
+      timeout: options.timeoutMs,
+      cwd: options.cwd,
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (s: string) => {

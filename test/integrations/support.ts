@@ -130,17 +130,8 @@ export const inboxAgentEnv = {
   ONBEHALF_TRIGGER: 'email:msg-8821',
 };
 
-/** The attribution columns every row of the inbox agent must carry. */
-export const attributedToInboxAgent = {
-  record_type: 'action',
-  actor_type: 'agent',
-  actor_id: 'nhi:agent-7f3',
-  actor_name: 'inbox-agent',
-  owner_id: 'tom',
-  on_behalf_of: 'tom',
-  trigger_type: 'email',
-  trigger_id: 'msg-8821',
-};
+/** The attribution columns every row of the inbox agent must carry (test/helpers/inbox-agent-row.ts). */
+export { attributedToInboxAgent } from '../helpers/inbox-agent-row.js';
 
 export interface Pipeline {
   tracer: Tracer;

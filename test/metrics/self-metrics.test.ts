@@ -16,6 +16,7 @@ import {
   METRIC_EVENTS_LOST,
   METRIC_EVENTS_STORED,
   METRIC_GAP_RECORDS,
+  METRIC_PROBLEMS,
   METRIC_STORE_ERRORS,
   METRIC_TOKENS,
   observeOnbehalfMetrics,
@@ -55,6 +56,8 @@ describe('audit metrics through the global MeterProvider', () => {
         [METRIC_EVENTS_STORED]: 3,
         [METRIC_EVENTS_LOST]: 3,
         [METRIC_GAP_RECORDS]: 1,
+        // Each lost event is also a problem reported through the problem channel.
+        [`${METRIC_PROBLEMS}{onbehalf.problem.code=audit.events_lost}`]: 3,
       });
       expect(pl.auditProcessor.stats).toMatchObject({ stored: 3, lost: 3, gapRecords: 1, storeErrors: 0 });
 
@@ -69,6 +72,7 @@ describe('audit metrics through the global MeterProvider', () => {
       const afterError = await sdk.read();
       expect(growth(afterGap, afterError)).toEqual({
         [METRIC_STORE_ERRORS]: pl.auditProcessor.stats.storeErrors,
+        [`${METRIC_PROBLEMS}{onbehalf.problem.code=store.unwritable}`]: pl.auditProcessor.stats.storeErrors,
       });
       expect(pl.auditProcessor.stats.storeErrors).toBeGreaterThan(0);
     } finally {

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { withAttribution } from '../../src/attribution/attribution.js';
 import { inboxAgent } from '../fixtures/seed.js';
 import { type AuditPipeline, type AuditPipelineOptions, setupAuditPipeline } from '../helpers/audit.js';
+import { inboxAgentColumns } from '../helpers/inbox-agent-row.js';
 
 let p: AuditPipeline | undefined;
 afterEach(async () => {
@@ -57,9 +58,7 @@ describe('audit relevance', () => {
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({
       action: 'DELETE invoices',
-      actor_id: 'nhi:agent-7f3',
-      on_behalf_of: 'tom',
-      trigger_id: 'msg-8821',
+      ...inboxAgentColumns('actor_id', 'on_behalf_of', 'trigger_id'),
       result: 'ok',
     });
   });
@@ -140,13 +139,15 @@ describe('audit relevance', () => {
       const rows = pl.rows();
       expect(rows).toHaveLength(1);
       expect(rows[0]).toMatchObject({
-        record_type: 'action',
         action,
-        actor_type: 'agent',
-        actor_id: 'nhi:agent-7f3',
-        on_behalf_of: 'tom',
-        trigger_type: 'email',
-        trigger_id: 'msg-8821',
+        ...inboxAgentColumns(
+          'record_type',
+          'actor_type',
+          'actor_id',
+          'on_behalf_of',
+          'trigger_type',
+          'trigger_id',
+        ),
         result: 'ok',
         span_id: pl.exporter.getFinishedSpans()[0]!.spanContext().spanId,
       });

@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSigningKey, privateJwk } from '../../src/keys/keys.js';
 import { runAuditedApp } from '../helpers/audited-app.js';
+import { inboxAgentColumns } from '../helpers/inbox-agent-row.js';
 import { type OtlpReceiver, startOtlpReceiver } from '../helpers/otlp-receiver.js';
 
 const repo = join(import.meta.dirname, '../..');
@@ -77,9 +78,7 @@ function expectRecorded(r: Run) {
   expect(sendMail).toHaveLength(1);
   expect(lookup).toHaveLength(1);
   expect(sendMail[0]).toMatchObject({
-    actor_id: 'nhi:agent-7f3',
-    on_behalf_of: 'tom',
-    trigger_id: 'msg-8821',
+    ...inboxAgentColumns('actor_id', 'on_behalf_of', 'trigger_id'),
     target: 'alice@example.com',
     result: 'ok',
     provenance: 'local',

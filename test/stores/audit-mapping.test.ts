@@ -7,6 +7,7 @@ import { audited } from '../../src/attribution/audited.js';
 import { EVENT_COLUMNS } from '../../src/pipeline/event.js';
 import { inboxAgent } from '../fixtures/seed.js';
 import { type AuditPipeline, setupAuditPipeline } from '../helpers/audit.js';
+import { attributedToInboxAgent, inboxAgentColumns } from '../helpers/inbox-agent-row.js';
 import type { ReadableSpan } from '../helpers/trace-sdk.js';
 
 const tomDirectly: Attribution = {
@@ -47,14 +48,7 @@ describe('span → audit_events row', () => {
     ]);
     const [started, done] = rows as [(typeof rows)[0], (typeof rows)[0]];
     expect(done).toMatchObject({
-      record_type: 'action',
-      actor_type: 'agent',
-      actor_id: 'nhi:agent-7f3',
-      actor_name: 'inbox-agent',
-      owner_id: 'tom',
-      on_behalf_of: 'tom',
-      trigger_type: 'email',
-      trigger_id: 'msg-8821',
+      ...attributedToInboxAgent,
       intent: null,
       session_id: null,
       action: 'send_mail',
@@ -99,10 +93,7 @@ describe('span → audit_events row', () => {
     for (const column of EVENT_COLUMNS) expect(done).toHaveProperty(column);
 
     expect(started).toMatchObject({
-      actor_type: 'agent',
-      actor_id: 'nhi:agent-7f3',
-      on_behalf_of: 'tom',
-      trigger_id: 'msg-8821',
+      ...inboxAgentColumns('actor_type', 'actor_id', 'on_behalf_of', 'trigger_id'),
       action: 'send_mail',
       target: 'stranger@evil.example',
       risk_tier: 2,
