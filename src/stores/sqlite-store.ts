@@ -25,7 +25,7 @@ import {
   type Transaction,
 } from './sqlite-driver.js';
 import { readPrerendered } from './sqlite-prerendered.js';
-import { initStoreMeta, SQLITE_SCHEMA, storedOrigin } from './sqlite-schema.js';
+import { ensureSqliteSchema, initStoreMeta, storedOrigin } from './sqlite-schema.js';
 import { sqliteStructureProblems } from './sqlite-structure.js';
 import { StoreListeners } from './store-listeners.js';
 import type { SavedCheckpoint } from './writer-checkpoint.js';
@@ -114,7 +114,7 @@ export class SqliteAuditStore implements AuditStore, SyncAuditLogWriter, SyncAud
         // created by whichever writer comes first, and the other finds them whole.
         this.origin = this.db
           .transaction(() => {
-            this.db.exec(SQLITE_SCHEMA);
+            ensureSqliteSchema(this.db, path);
             return initStoreMeta(this.db, options.purpose);
           })
           .immediate();
@@ -130,9 +130,10 @@ export class SqliteAuditStore implements AuditStore, SyncAuditLogWriter, SyncAud
         this.db
           .prepare('INSERT OR IGNORE INTO audit_keys (kid, jwk, added_at) VALUES (?, ?, ?)')
           .run(core.key.kid, JSON.stringify(core.key.publicJwk), new Date().toISOString());
-        // Bound by position: no per-row lookup of 35 parameter names.
+        // Bound by position: no per-row lookup of 35 parameter names. OR FAIL: one row refused on
+        // conflict as ABORT would (the transaction is rolled back whole), with no statement journal.
         this.insert = this.db.prepare(
-          `INSERT INTO audit_events (${TABLE_COLUMNS.join(', ')}) VALUES (${TABLE_COLUMNS.map(() => '?').join(', ')})`,
+          `INSERT OR FAIL INTO audit_events (${TABLE_COLUMNS.join(', ')}) VALUES (${TABLE_COLUMNS.map(() => '?').join(', ')})`,
         );
         this.appendTransaction = this.db.transaction(
           (writer: LogWriterCore, events: readonly AuditEvent[]) => {
