@@ -107,8 +107,8 @@ export class SqliteAuditStore implements AuditStore, SyncAuditLogWriter, SyncAud
         // SQLite does not wait on a busy handler to switch the journal mode, so this waits itself.
         retryWhileBusy(() => this.db.pragma('journal_mode = WAL'), busyMs);
         this.db.pragma(`synchronous = ${options.durability === 'strict' ? 'FULL' : 'NORMAL'}`);
-        // The append-only triggers make every insert open a statement journal; in memory it is no
-        // file to create, write and truncate per insert (it only ever holds the statement's undo).
+        // A store of version 1 or 2 (its ABORT guards) and every checkpoint insert open a statement
+        // journal; in memory it is no file to create, write and truncate (it only holds one undo).
         this.db.pragma('temp_store = MEMORY');
         // One write transaction taken up front (the busy timeout applies): schema and origin are
         // created by whichever writer comes first, and the other finds them whole.
