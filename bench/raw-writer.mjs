@@ -22,8 +22,9 @@ export function rawDurableWriter(path, commit, { event, durability = 'normal' })
   db.pragma(`synchronous = ${durability === 'strict' ? 'FULL' : 'NORMAL'}`);
   db.pragma('temp_store = MEMORY');
   db.exec(SQLITE_SCHEMA);
+  // The store's own statement: OR FAIL (see SqliteAuditStore).
   const insert = db.prepare(
-    `INSERT INTO audit_events (${TABLE_COLUMNS.join(', ')}) VALUES (${TABLE_COLUMNS.map(() => '?').join(', ')})`,
+    `INSERT OR FAIL INTO audit_events (${TABLE_COLUMNS.join(', ')}) VALUES (${TABLE_COLUMNS.map(() => '?').join(', ')})`,
   );
   const template = TABLE_COLUMNS.map((c) =>
     c === 'origin' ? 'raw' : c === 'prev_hash' || c === 'hash' ? HASH : (event?.[c] ?? null),

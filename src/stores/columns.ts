@@ -44,7 +44,10 @@ export function auditEventColumns(dialect: 'sqlite' | 'postgres'): string {
   }).join(',\n');
 }
 
-/** The indexes of `audit_events` that the seed's queries and the CLI's filters use. */
+/**
+ * The indexes of `audit_events` that the seed's queries and the CLI's filters use: PostgreSQL's, and
+ * SQLite's up to schema version 2 (version 3 leaves out `audit_events_actor`: sqlite-schema.ts).
+ */
 export const AUDIT_EVENT_INDEXES = `
 CREATE INDEX IF NOT EXISTS audit_events_timestamp ON audit_events (timestamp);
 CREATE INDEX IF NOT EXISTS audit_events_actor ON audit_events (actor_type, actor_id, timestamp);

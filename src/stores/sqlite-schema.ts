@@ -9,15 +9,33 @@ import type { SqliteDatabase } from './sqlite-driver.js';
  * as written; every table refuses UPDATE and DELETE by trigger (access control: the evidence is the
  * hash chain, which `verify` checks whatever the triggers say).
  */
-export const SQLITE_SCHEMA_VERSION = '2';
+export const SQLITE_SCHEMA_VERSION = '3';
 
 /**
  * The schema versions a store may carry in `audit_meta`: `1` (tables without `STRICT`, written by
  * earlier releases, still read, verified and appended to: verify checks its column types row by
- * row) and `2` (`STRICT` tables: SQLite itself refuses a value of the wrong type).
+ * row), `2` (`STRICT` tables: SQLite itself refuses a value of the wrong type) and `3` (no
+ * `audit_events_actor` index, and replacement guards that also cover an explicit rowid and cost an
+ * insert no statement journal; docs/log-format.md, "SQLite indexes" and "The replacement guard").
+ * A store keeps the version it was created with: its schema is never migrated.
  */
-export const SQLITE_SCHEMA_VERSIONS = ['1', '2'] as const;
+export const SQLITE_SCHEMA_VERSIONS = ['1', '2', '3'] as const;
 export type SqliteSchemaVersion = (typeof SQLITE_SCHEMA_VERSIONS)[number];
+
+/** Indexes a version no longer has: no query the CLI, report or verify runs is the better for them. */
+const DROPPED_INDEXES: Record<SqliteSchemaVersion, readonly string[]> = {
+  '1': [],
+  '2': [],
+  '3': ['audit_events_actor'],
+};
+
+/** The `CREATE INDEX` statements of `audit_events` in a version. */
+function eventIndexes(version: SqliteSchemaVersion): string {
+  return AUDIT_EVENT_INDEXES.trim()
+    .split('\n')
+    .filter((line) => !DROPPED_INDEXES[version].some((name) => line.includes(` ${name} ON `)))
+    .join('\n');
+}
 
 const appendOnly = (table: string) => `
 CREATE TRIGGER IF NOT EXISTS ${table}_no_update BEFORE UPDATE ON ${table}
@@ -28,15 +46,35 @@ BEGIN SELECT RAISE(ABORT, '${table} is append-only: DELETE refused'); END;`;
 /**
  * INSERT OR REPLACE deletes the row it conflicts with without firing DELETE triggers (unless the
  * attacker's own connection turns recursive_triggers on), so an insert on an existing key is stopped
- * before the conflict is resolved: refused (ABORT), or skipped (IGNORE) where the writer itself
- * re-inserts with INSERT OR IGNORE on every open.
+ * before the conflict is resolved: refused, or skipped (IGNORE) where the writer itself re-inserts
+ * with INSERT OR IGNORE on every open.
+ *
+ * Versions 1 and 2 refuse with ABORT and look up the declared keys only. From version 3 the rowid a
+ * statement names is a key too (`INSERT OR REPLACE … (rowid, …)` replaces the row with that rowid;
+ * SQLite sets NEW.rowid to -1 when it picks the rowid itself), and the refusal is FAIL: the statement
+ * stops before the conflicting row as with ABORT, but it keeps the rows it already appended instead of
+ * undoing them, so SQLite needs no statement journal for an insert that is also FAIL on conflict (the
+ * writer's `INSERT OR FAIL`). Measured in docs/log-format.md, "The replacement guard".
  */
-const noReplace = (table: string, existing: string, onExisting: 'ABORT' | 'IGNORE') => `
+const noReplace = (
+  table: string,
+  existing: string,
+  onExisting: 'refuse' | 'IGNORE',
+  version: SqliteSchemaVersion,
+) => {
+  const before3 = version === '1' || version === '2';
+  const keys = before3 ? existing : `${existing} OR rowid = NEW.rowid`;
+  const refuse =
+    onExisting === 'IGNORE'
+      ? 'IGNORE'
+      : `${before3 ? 'ABORT' : 'FAIL'}, '${table} is append-only: replacing a row refused'`;
+  return `
 CREATE TRIGGER IF NOT EXISTS ${table}_no_replace BEFORE INSERT ON ${table}
-WHEN EXISTS (SELECT 1 FROM ${table} WHERE ${existing})
-BEGIN SELECT RAISE(${onExisting === 'ABORT' ? `ABORT, '${table} is append-only: replacing a row refused'` : 'IGNORE'}); END;`;
+WHEN EXISTS (SELECT 1 FROM ${table} WHERE ${keys})
+BEGIN SELECT RAISE(${refuse}); END;`;
+};
 
-/** The schema text of a version: the same tables, `STRICT` from version 2 on. */
+/** The schema text of a version: the same tables, `STRICT` from version 2 on. Earlier versions' text never changes. */
 export function sqliteSchema(version: SqliteSchemaVersion): string {
   const strict = version === '1' ? '' : ' STRICT';
   return `
@@ -45,7 +83,7 @@ CREATE TABLE IF NOT EXISTS audit_events (
 ${auditEventColumns('sqlite')},
   PRIMARY KEY (origin, seq)
 )${strict};
-${AUDIT_EVENT_INDEXES.trim()}
+${eventIndexes(version)}
 CREATE TABLE IF NOT EXISTS audit_checkpoints (
   origin TEXT NOT NULL,
   size INTEGER NOT NULL,
@@ -60,15 +98,43 @@ ${appendOnly('audit_events')}
 ${appendOnly('audit_checkpoints')}
 ${appendOnly('audit_keys')}
 ${appendOnly('audit_meta')}
-${noReplace('audit_events', '(origin = NEW.origin AND seq = NEW.seq) OR event_id = NEW.event_id', 'ABORT')}
-${noReplace('audit_checkpoints', 'origin = NEW.origin AND size = NEW.size', 'ABORT')}
-${noReplace('audit_keys', 'kid = NEW.kid', 'IGNORE')}
-${noReplace('audit_meta', 'key = NEW.key', 'IGNORE')}
+${noReplace('audit_events', '(origin = NEW.origin AND seq = NEW.seq) OR event_id = NEW.event_id', 'refuse', version)}
+${noReplace('audit_checkpoints', 'origin = NEW.origin AND size = NEW.size', 'refuse', version)}
+${noReplace('audit_keys', 'kid = NEW.kid', 'IGNORE', version)}
+${noReplace('audit_meta', 'key = NEW.key', 'IGNORE', version)}
 `;
 }
 
 /** The schema a new store is created with. */
 export const SQLITE_SCHEMA = sqliteSchema(SQLITE_SCHEMA_VERSION);
+
+/**
+ * Creates the schema of a new store, or of the version an existing store records: a store of an
+ * earlier version is appended to as it is, never given a later version's indexes or triggers (verify
+ * compares its schema with its own version's). A version this release does not know is refused.
+ * Run inside the writer's first transaction.
+ */
+export function ensureSqliteSchema(db: SqliteDatabase, location: string): void {
+  const meta = db
+    .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'audit_meta'")
+    .get() as { name: string } | undefined;
+  const stored = meta
+    ? (db.prepare("SELECT value FROM audit_meta WHERE key = 'schema_version'").get() as
+        | { value: unknown }
+        | undefined)
+    : undefined;
+  if (stored === undefined) {
+    db.exec(SQLITE_SCHEMA);
+    return;
+  }
+  const version = SQLITE_SCHEMA_VERSIONS.find((v) => v === stored.value);
+  if (!version)
+    throw new StoreError(
+      `store ${location}: schema version ${JSON.stringify(stored.value)} is not one this release knows (${SQLITE_SCHEMA_VERSIONS.join(', ')}): not appending to it`,
+      'unwritable',
+    );
+  db.exec(sqliteSchema(version));
+}
 
 /**
  * The store's origin from `audit_meta`, recorded on first open with the schema version, creation time

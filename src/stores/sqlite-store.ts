@@ -25,7 +25,7 @@ import {
   type Transaction,
 } from './sqlite-driver.js';
 import { readPrerendered } from './sqlite-prerendered.js';
-import { initStoreMeta, SQLITE_SCHEMA, storedOrigin } from './sqlite-schema.js';
+import { ensureSqliteSchema, initStoreMeta, storedOrigin } from './sqlite-schema.js';
 import { sqliteStructureProblems } from './sqlite-structure.js';
 import { StoreListeners } from './store-listeners.js';
 import type { SavedCheckpoint } from './writer-checkpoint.js';
@@ -107,14 +107,14 @@ export class SqliteAuditStore implements AuditStore, SyncAuditLogWriter, SyncAud
         // SQLite does not wait on a busy handler to switch the journal mode, so this waits itself.
         retryWhileBusy(() => this.db.pragma('journal_mode = WAL'), busyMs);
         this.db.pragma(`synchronous = ${options.durability === 'strict' ? 'FULL' : 'NORMAL'}`);
-        // The append-only triggers make every insert open a statement journal; in memory it is no
-        // file to create, write and truncate per insert (it only ever holds the statement's undo).
+        // A store of version 1 or 2 (its ABORT guards) and every checkpoint insert open a statement
+        // journal; in memory it is no file to create, write and truncate (it only holds one undo).
         this.db.pragma('temp_store = MEMORY');
         // One write transaction taken up front (the busy timeout applies): schema and origin are
         // created by whichever writer comes first, and the other finds them whole.
         this.origin = this.db
           .transaction(() => {
-            this.db.exec(SQLITE_SCHEMA);
+            ensureSqliteSchema(this.db, path);
             return initStoreMeta(this.db, options.purpose);
           })
           .immediate();
@@ -130,9 +130,10 @@ export class SqliteAuditStore implements AuditStore, SyncAuditLogWriter, SyncAud
         this.db
           .prepare('INSERT OR IGNORE INTO audit_keys (kid, jwk, added_at) VALUES (?, ?, ?)')
           .run(core.key.kid, JSON.stringify(core.key.publicJwk), new Date().toISOString());
-        // Bound by position: no per-row lookup of 35 parameter names.
+        // Bound by position: no per-row lookup of 35 parameter names. OR FAIL: one row refused on
+        // conflict as ABORT would (the transaction is rolled back whole), with no statement journal.
         this.insert = this.db.prepare(
-          `INSERT INTO audit_events (${TABLE_COLUMNS.join(', ')}) VALUES (${TABLE_COLUMNS.map(() => '?').join(', ')})`,
+          `INSERT OR FAIL INTO audit_events (${TABLE_COLUMNS.join(', ')}) VALUES (${TABLE_COLUMNS.map(() => '?').join(', ')})`,
         );
         this.appendTransaction = this.db.transaction(
           (writer: LogWriterCore, events: readonly AuditEvent[]) => {

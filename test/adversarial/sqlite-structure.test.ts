@@ -198,7 +198,7 @@ describe('a schema that is not the migration’s', { timeout: 240_000 }, () => {
           );
           db.pragma('writable_schema = OFF');
         },
-        /table audit_events differs from the store's schema version 2/,
+        /table audit_events differs from the store's schema version 3/,
       ],
     ];
     for (const [name, attack, reason] of cases) {
