@@ -14,6 +14,7 @@ import {
   getAttribution,
   MAX_ATTRIBUTION_LIST,
 } from '../attribution/attribution.js';
+import { formatFault } from '../errors/verification-fault.js';
 import { keySpeaksFor } from '../keys/key-binding.js';
 import type { SigningKey, TrustedKey } from '../keys/keys.js';
 import { observeTokenCounts } from '../metrics/self-metrics.js';
@@ -22,6 +23,7 @@ import {
   checkTimeAndTrace,
   DEFAULT_CLOCK_SKEW_SECONDS,
   DEFAULT_TOKEN_LIFETIME_SECONDS,
+  rejectToken,
   signAttributionToken,
   type TokenRejection,
   type TokenVerification,
@@ -254,7 +256,7 @@ export class AttributionPropagator implements TextMapPropagator {
         this.count(this.stats.rejected, result.reason);
         this.warnOnce(
           result.reason,
-          `onbehalf: inbound attribution token refused (${result.reason}): ${result.detail}`,
+          `onbehalf: inbound attribution token refused: ${formatFault(result.fault)}`,
         );
       }
       // A claim never replaces an attribution this process already has from a better source.
@@ -284,11 +286,10 @@ export class AttributionPropagator implements TextMapPropagator {
     const now = Date.now() / 1000;
     const until = verified.claims.exp + this.skew;
     if (!this.replays.firstUse(verified.claims.jti, parentSpanId ?? '', until, now)) {
-      return {
-        ok: false,
-        reason: 'replay',
-        detail: `token ${verified.claims.jti} was already accepted from caller span ${parentSpanId ?? '(none)'}`,
-      };
+      return rejectToken(
+        'replay',
+        `token ${verified.claims.jti} was already accepted from caller span ${parentSpanId ?? '(none)'}`,
+      );
     }
     if (sameRequest) this.acceptedCarriers.set(sameRequest, token);
     return verified;
