@@ -179,7 +179,6 @@ describe('verifyCheckpoint', () => {
   it('reports a malformed note without throwing', () => {
     expect(verifyCheckpoint('nonsense', trusted)).toEqual({
       ok: false,
-      reason: 'checkpoint: note does not end with a newline',
       fault: { code: 'checkpoint.malformed', message: 'note does not end with a newline' },
     });
   });
