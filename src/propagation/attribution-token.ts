@@ -16,7 +16,7 @@ import {
   MAX_ATTRIBUTION_STRING,
   parseAttribution,
 } from '../attribution/attribution.js';
-import type { VerificationFault } from '../errors/verification-fault.js';
+import type { VerificationFault, VerificationFaultCode } from '../errors/verification-fault.js';
 import { actorRef, keySpeaksFor } from '../keys/key-binding.js';
 import type { SigningKey, TrustedKey } from '../keys/keys.js';
 import { fastClaims } from './token-claims-check.js';
@@ -77,23 +77,15 @@ export const ClaimsSchema = z.object({
 /** The claims of an attribution token. */
 export type AttributionClaims = z.infer<typeof ClaimsSchema>;
 
-/** Why a token was not accepted; each is counted by the propagator. */
-export type TokenRejection =
-  | 'oversized'
-  | 'malformed'
-  | 'algorithm'
-  | 'type'
-  | 'unknown_key'
-  | 'signature'
-  | 'claims'
-  | 'expired'
-  | 'not_yet_valid'
-  | 'lifetime'
-  | 'chain_too_deep'
-  | 'unbound_actor'
-  | 'audience'
-  | 'replay'
-  | 'trace_mismatch';
+/**
+ * Why a token was not accepted; each is counted by the propagator. The `token.*` verification fault
+ * codes without their prefix, so the list (and what each means) is kept once, with the other codes.
+ */
+export type TokenRejection = VerificationFaultCode extends infer C
+  ? C extends `token.${infer Reason}`
+    ? Reason
+    : never
+  : never;
 
 /** Outcome of {@link verifyAttributionToken}. */
 export type TokenVerification =
