@@ -131,7 +131,12 @@ async function verifyLogFromAnchor(
     result.newRows = state.size - m;
   } catch (err) {
     if (!(err instanceof AnchorError)) throw err;
-    return { ...result, verdict: 'tampered', firstBadSeq: err.seq, fault: { ...err.fault, origin } };
+    return {
+      ...result,
+      verdict: 'tampered',
+      firstBadSeq: err.seq,
+      fault: fault(err.fault.code, err.message, { origin, seq: err.seq }),
+    };
   }
   const missing = later.find((c) => c.size > result.size);
   if (missing)
