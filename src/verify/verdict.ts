@@ -30,8 +30,9 @@ export interface VerdictContext {
 }
 
 /**
- * The verdict of a log: `tampered` for a row fault, a root mismatch or a checkpoint that is broken
- * or not this log's; `unvouched` when only the signer is unknown (the wrong keys, or notes re-signed
+ * The verdict of a log, from its faults' codes (docs/verification-faults.md): `tampered` for any
+ * fault but `checkpoint.untrusted` under pinned keys (a row fault, a root mismatch, a checkpoint
+ * that is broken or not this log's, the database); `unvouched` when only the signer is unknown (the wrong keys, or notes re-signed
  * after a rewrite: the verifier cannot tell which), when pinned keys vouch for none of its rows, or
  * when off-host checkpoints were given and none covers it; `intact` otherwise.
  */
