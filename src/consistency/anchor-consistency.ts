@@ -1,3 +1,4 @@
+import { fault, type VerificationFault, type VerificationFaultCode } from '../errors/verification-fault.js';
 import { parseCheckpoint } from '../log-format/checkpoint.js';
 import { verifyConsistency } from '../log-format/merkle-proofs.js';
 import type { AuditStore } from '../stores/audit-store.js';
@@ -19,6 +20,12 @@ export interface ProvenAnchor {
 /** Thrown when the new checkpoint does not extend the one already anchored. */
 export class InconsistentCheckpointError extends Error {
   override name = 'InconsistentCheckpointError';
+  /** The same, as a verification fault. */
+  readonly fault: VerificationFault;
+  constructor(code: VerificationFaultCode, message: string, origin: string) {
+    super(message);
+    this.fault = fault(code, message, { origin });
+  }
 }
 
 /**
@@ -46,12 +53,16 @@ export async function proveAnchorConsistency(
     const leaves = await extendState(store, state, cp.size);
     if (state.size !== cp.size)
       throw new InconsistentCheckpointError(
+        'consistency.rows_missing',
         `${cp.origin}: the store holds ${state.size} rows, its checkpoint signs ${cp.size}`,
+        cp.origin,
       );
     const proof = consistencyProofFromFrontier({ size: old.size, frontier: old.frontier }, leaves);
     if (!verifyConsistency(old.size, cp.size, previous.checkpoint.root, cp.root, proof))
       throw new InconsistentCheckpointError(
+        'consistency.inconsistent',
         `${cp.origin}: the checkpoint at size ${cp.size} is not consistent with the one anchored at size ${old.size} (${previous.file}): the log was rewritten or forked`,
+        cp.origin,
       );
     const lines = proof.map((h) => `${h.toString('base64')}\n`).join('');
     return {
@@ -63,7 +74,9 @@ export async function proveAnchorConsistency(
   } catch (err) {
     if (err instanceof AnchorError)
       throw new InconsistentCheckpointError(
+        err.fault.code,
         `${cp.origin}: cannot prove the new checkpoint consistent: ${err.message}`,
+        cp.origin,
       );
     throw err;
   }

@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fault, type VerificationFault, type VerificationFaultCode } from '../errors/verification-fault.js';
 import { type LogRow, LogState, type LogStateSnapshot, rowLeafHash } from '../log-format/chain.js';
 import { type ParsedCheckpoint, parseCheckpoint } from '../log-format/checkpoint.js';
 import type { AuditStore } from '../stores/audit-store.js';
@@ -85,11 +86,15 @@ export async function* rowsAfter(
 /** Why an anchored state cannot be used; `tampered` when the store or the files disagree with the note. */
 export class AnchorError extends Error {
   override name = 'AnchorError';
+  /** The same, as a verification fault. */
+  readonly fault: VerificationFault;
   constructor(
+    code: VerificationFaultCode,
     message: string,
     readonly seq?: number,
   ) {
     super(message);
+    this.fault = fault(code, message, { seq });
   }
 }
 
@@ -108,20 +113,26 @@ export async function anchoredState(store: AuditStore, anchor: Anchor): Promise<
       const snapshot = JSON.parse(readFileSync(stateFile, 'utf8')) as LogStateSnapshot;
       state = LogState.restore({ ...snapshot, origin });
     } catch (err) {
-      throw new AnchorError(`${stateFile}: not a log state (${(err as Error).message})`);
+      throw new AnchorError(
+        'consistency.anchor_invalid',
+        `${stateFile}: not a log state (${(err as Error).message})`,
+      );
     }
     if (state.size !== size || !state.root().equals(root))
       throw new AnchorError(
+        'consistency.anchor_invalid',
         `${stateFile}: its Merkle frontier does not hash to the root the note at size ${size} signs`,
       );
     const last: LogRow | undefined = (await firstBatch(rowsAfter(store, origin, size - 1, 1)))[0];
     if (!last || Number(last.seq) !== size)
       throw new AnchorError(
+        'consistency.rows_missing',
         `seq ${size}: missing: the log holds fewer rows than its anchored checkpoint (rolled back)`,
         size,
       );
     if (last.hash !== state.lastHash)
       throw new AnchorError(
+        'consistency.inconsistent',
         `seq ${size}: does not match the anchored checkpoint's chain state (row edited or replaced)`,
         size,
       );
@@ -131,18 +142,20 @@ export async function anchoredState(store: AuditStore, anchor: Anchor): Promise<
   for await (const batch of rowsAfter(store, origin, 0)) {
     for (const row of batch) {
       if (state.size >= size) break;
-      const fault = state.appendStored(row);
-      if (fault) throw new AnchorError(fault.reason, fault.seq);
+      const f = state.appendStored(row);
+      if (f) throw new AnchorError(f.code, f.reason, f.seq);
     }
     if (state.size >= size) break;
   }
   if (state.size < size)
     throw new AnchorError(
+      'consistency.rows_missing',
       `seq ${state.size + 1}: missing: the log holds fewer rows than its anchored checkpoint (rolled back)`,
       state.size + 1,
     );
   if (!state.root().equals(root))
     throw new AnchorError(
+      'consistency.inconsistent',
       `the rows 1..${size} do not hash to the root the anchored checkpoint signs (rows rewritten)`,
       1,
     );
@@ -169,8 +182,8 @@ export async function extendState(
   for await (const batch of rowsAfter(store, state.origin, state.size)) {
     for (const row of batch) {
       if (state.size >= toSize) return leaves;
-      const fault = state.appendStored(row);
-      if (fault) throw new AnchorError(fault.reason, fault.seq);
+      const f = state.appendStored(row);
+      if (f) throw new AnchorError(f.code, f.reason, f.seq);
       if (collect) leaves.push(rowLeafHash(row as Parameters<typeof rowLeafHash>[0]));
       options.onSize?.(state);
     }

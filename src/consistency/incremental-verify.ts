@@ -1,3 +1,4 @@
+import { fault, type VerificationFault } from '../errors/verification-fault.js';
 import type { TrustedKey } from '../keys/keys.js';
 import { verifyCheckpoint } from '../log-format/checkpoint.js';
 import type { AuditStore } from '../stores/audit-store.js';
@@ -28,7 +29,8 @@ export interface IncrementalLogResult {
   /** Largest size a verified checkpoint vouches for. */
   vouchedSize: number;
   firstBadSeq?: number;
-  reason?: string;
+  /** Why the verdict is not `intact`. */
+  fault?: VerificationFault;
   unanchored?: UnanchoredTail;
 }
 
@@ -80,14 +82,18 @@ async function verifyLogFromAnchor(
     return {
       ...result,
       verdict: 'unvouched',
-      reason: `no checkpoint of this log in ${dir}: verify it in full once, then anchor it with onbehalf checkpoints --out ${dir}`,
+      fault: fault(
+        'consistency.no_anchor',
+        `no checkpoint of this log in ${dir}: verify it in full once, then anchor it with onbehalf checkpoints --out ${dir}`,
+        { origin },
+      ),
     };
   const signed = verifyCheckpoint(anchor.note, keys);
   if (!signed.ok)
     return {
       ...result,
       verdict: signed.untrusted ? 'unvouched' : 'tampered',
-      reason: `anchored checkpoint ${anchor.file}: ${signed.reason}`,
+      fault: located(signed.fault, `anchored checkpoint ${anchor.file}`, origin),
     };
   const m = anchor.checkpoint.size;
   result.anchoredSize = m;
@@ -97,7 +103,11 @@ async function verifyLogFromAnchor(
   for (const c of later) {
     const v = verifyCheckpoint(c.note, keys);
     if (!v.ok || !v.checkpoint)
-      return { ...result, verdict: 'tampered', reason: `checkpoint at size ${c.size}: ${v.reason}` };
+      return {
+        ...result,
+        verdict: 'tampered',
+        fault: located(v.fault, `checkpoint at size ${c.size}`, origin),
+      };
     roots.set(v.checkpoint.size, v.checkpoint.root);
   }
   try {
@@ -109,6 +119,7 @@ async function verifyLogFromAnchor(
         if (!root) return;
         if (!s.root().equals(root))
           throw new AnchorError(
+            'consistency.inconsistent',
             `checkpoint at size ${s.size}: its root is not that of the anchored log extended by rows ${m + 1}..${s.size} (rows rewritten, or the checkpoint is not consistent with the anchor)`,
             m + 1,
           );
@@ -120,7 +131,12 @@ async function verifyLogFromAnchor(
     result.newRows = state.size - m;
   } catch (err) {
     if (!(err instanceof AnchorError)) throw err;
-    return { ...result, verdict: 'tampered', firstBadSeq: err.seq, reason: err.message };
+    return {
+      ...result,
+      verdict: 'tampered',
+      firstBadSeq: err.seq,
+      fault: fault(err.fault.code, err.message, { origin, seq: err.seq }),
+    };
   }
   const missing = later.find((c) => c.size > result.size);
   if (missing)
@@ -128,7 +144,11 @@ async function verifyLogFromAnchor(
       ...result,
       verdict: 'tampered',
       firstBadSeq: result.size + 1,
-      reason: `checkpoint at size ${missing.size}: the log holds only ${result.size} rows (rows deleted)`,
+      fault: fault(
+        'consistency.rows_missing',
+        `checkpoint at size ${missing.size}: the log holds only ${result.size} rows (rows deleted)`,
+        { origin, seq: result.size + 1 },
+      ),
     };
   if (result.size > result.vouchedSize)
     result.unanchored = {
@@ -137,4 +157,9 @@ async function verifyLogFromAnchor(
       toSeq: result.size,
     };
   return result;
+}
+
+/** A checkpoint's fault, its message prefixed with which checkpoint it is and its log named. */
+function located(f: VerificationFault | undefined, label: string, origin: string): VerificationFault {
+  return fault(f?.code ?? 'checkpoint.malformed', `${label}: ${f?.message ?? ''}`, { origin });
 }

@@ -1,4 +1,5 @@
 import { OnbehalfError } from '../errors/onbehalf-error.js';
+import type { VerificationFaultCode } from '../errors/verification-fault.js';
 import type { AuditEvent, IntegrityColumns } from '../pipeline/event.js';
 import { canonicalJson, type EventRow } from './canonical.js';
 import type { Checkpoint } from './checkpoint.js';
@@ -46,6 +47,8 @@ function isPrerendered(row: LogRow): row is PrerenderedRow {
 
 /** Where and why a row fails to be the next link of a log. */
 export interface ChainFault {
+  /** What is wrong, as a verification fault code. */
+  code: Extract<VerificationFaultCode, `row.${string}`>;
   /** The first seq that is wrong (for a deleted row, the missing seq). */
   seq: number;
   /** Human-readable, starting with `seq N:`. */
@@ -207,27 +210,36 @@ export class LogState {
     const expected = this.#size + 1;
     const seq = seqOf(row.seq);
     if (!Number.isSafeInteger(seq) || seq < 1) {
-      return { seq: expected, reason: `seq ${expected}: the next row has no valid seq (${String(row.seq)})` };
+      return {
+        code: 'row.seq_invalid',
+        seq: expected,
+        reason: `seq ${expected}: the next row has no valid seq (${String(row.seq)})`,
+      };
     }
     if (row.origin !== this.origin) {
       return {
+        code: 'row.origin_mismatch',
         seq,
         reason: `seq ${seq}: row belongs to origin ${JSON.stringify(row.origin)}, not ${JSON.stringify(this.origin)} (row moved or edited)`,
       };
     }
     if (seq > expected) {
       const what = seq === expected + 1 ? `seq ${expected}: missing` : `seq ${expected}..${seq - 1}: missing`;
-      return { seq: expected, reason: `${what} (row deleted); the next row is seq ${seq}` };
+      return {
+        code: 'row.missing',
+        seq: expected,
+        reason: `${what} (row deleted); the next row is seq ${seq}`,
+      };
     }
     if (seq < expected) {
-      return { seq, reason: `seq ${seq}: appears twice (row duplicated or inserted)` };
+      return { code: 'row.duplicate', seq, reason: `seq ${seq}: appears twice (row duplicated or inserted)` };
     }
     if (hexOf(row.prev_hash) !== this.#lastHex) {
       const reason =
         seq === 1
           ? `seq 1: prev_hash is not the genesis hash (rows deleted or inserted before it)`
           : `seq ${seq}: prev_hash does not link to seq ${seq - 1} (row inserted, deleted, reordered or replaced)`;
-      return { seq, reason };
+      return { code: 'row.chain_broken', seq, reason };
     }
     if (isPrerendered(row)) {
       if (row.canonical !== undefined) {
@@ -244,11 +256,19 @@ export class LogState {
     try {
       leaf = leafBinary(row, row.origin);
     } catch (err) {
-      return { seq, reason: `seq ${seq}: contents cannot be canonicalized (${(err as Error).message})` };
+      return {
+        code: 'row.contents_invalid',
+        seq,
+        reason: `seq ${seq}: contents cannot be canonicalized (${(err as Error).message})`,
+      };
     }
     const hash = chainHex(this.#lastHex, leaf);
     if (hexOf(row.hash) !== hash) {
-      return { seq, reason: `seq ${seq}: hash does not match its contents (row edited)` };
+      return {
+        code: 'row.hash_mismatch',
+        seq,
+        reason: `seq ${seq}: hash does not match its contents (row edited)`,
+      };
     }
     this.#advance(leaf, hash);
     return undefined;

@@ -46,9 +46,7 @@ export interface ParsedCheckpoint extends Checkpoint {
 /** The outcome of {@link verifyCheckpoint}. */
 export interface CheckpointVerification {
   ok: boolean;
-  /** Why not, when `ok` is false. */
-  reason?: string;
-  /** The same, as a fault with a code; its message does not repeat the `checkpoint: ` prefix. */
+  /** Why not, when `ok` is false; its message does not repeat the `checkpoint: ` prefix. */
   fault?: VerificationFault;
   /** The parsed note, unless it could not be parsed. */
   checkpoint?: ParsedCheckpoint;
@@ -228,7 +226,7 @@ export function verifyCheckpoint(
     checkpoint = parseCheckpoint(noteText);
   } catch (err) {
     const message = err instanceof CheckpointError ? err.detail : (err as Error).message;
-    return { ok: false, reason: (err as Error).message, fault: { code: 'checkpoint.malformed', message } };
+    return { ok: false, fault: { code: 'checkpoint.malformed', message } };
   }
   const name = keyName ?? checkpoint.origin;
   const known: { id: Buffer; key: TrustedKey }[] = [];
@@ -249,13 +247,12 @@ export function verifyCheckpoint(
       if (!id.equals(sig.keyId)) continue;
       const valid = sig.signature.length === 64 && edVerify(null, body, key.publicKey, sig.signature);
       if (!valid) {
-        const reason = `signature by trusted key ${key.kid} (${name}) does not verify (checkpoint edited)`;
         const fault: VerificationFault = {
           code: 'checkpoint.signature_invalid',
           origin: checkpoint.origin,
-          message: reason,
+          message: `signature by trusted key ${key.kid} (${name}) does not verify (checkpoint edited)`,
         };
-        return { ok: false, reason, fault, checkpoint };
+        return { ok: false, fault, checkpoint };
       }
       signedBy ??= key.kid;
     }
@@ -264,13 +261,12 @@ export function verifyCheckpoint(
     const by = checkpoint.signatures
       .map((s) => `${s.keyName} (key id ${s.keyId.toString('hex')})`)
       .join(', ');
-    const reason = `not signed by a trusted key for ${name}: signed by ${by}`;
     const fault: VerificationFault = {
       code: 'checkpoint.untrusted',
       origin: checkpoint.origin,
-      message: reason,
+      message: `not signed by a trusted key for ${name}: signed by ${by}`,
     };
-    return { ok: false, reason, fault, checkpoint, untrusted: true };
+    return { ok: false, fault, checkpoint, untrusted: true };
   }
   return { ok: true, checkpoint, signedBy };
 }

@@ -13,6 +13,7 @@ import {
   getAttribution,
   MAX_ATTRIBUTION_LIST,
 } from '../attribution/attribution.js';
+import { formatFault } from '../errors/verification-fault.js';
 import { keySpeaksFor } from '../keys/key-binding.js';
 import type { SigningKey, TrustedKey } from '../keys/keys.js';
 import { reportProblem } from '../metrics/problem-channel.js';
@@ -22,6 +23,7 @@ import {
   checkTimeAndTrace,
   DEFAULT_CLOCK_SKEW_SECONDS,
   DEFAULT_TOKEN_LIFETIME_SECONDS,
+  rejectToken,
   signAttributionToken,
   type TokenRejection,
   type TokenVerification,
@@ -251,7 +253,7 @@ export class AttributionPropagator implements TextMapPropagator {
           return contextWithAttribution(result.attribution, out);
         }
         this.count(this.stats.rejected, result.reason);
-        this.warnOnce(`inbound attribution token refused (${result.reason})`, result.detail);
+        this.warnOnce(`inbound attribution token refused (${result.reason})`, formatFault(result.fault));
       }
       // A claim never replaces an attribution this process already has from a better source.
       const claim = getAttribution(out) ? undefined : claimFromEntries(claims);
@@ -280,11 +282,10 @@ export class AttributionPropagator implements TextMapPropagator {
     const now = Date.now() / 1000;
     const until = verified.claims.exp + this.skew;
     if (!this.replays.firstUse(verified.claims.jti, parentSpanId ?? '', until, now)) {
-      return {
-        ok: false,
-        reason: 'replay',
-        detail: `token ${verified.claims.jti} was already accepted from caller span ${parentSpanId ?? '(none)'}`,
-      };
+      return rejectToken(
+        'replay',
+        `token ${verified.claims.jti} was already accepted from caller span ${parentSpanId ?? '(none)'}`,
+      );
     }
     if (sameRequest) this.acceptedCarriers.set(sameRequest, token);
     return verified;

@@ -16,6 +16,7 @@ import {
   MAX_ATTRIBUTION_STRING,
   parseAttribution,
 } from '../attribution/attribution.js';
+import type { VerificationFault, VerificationFaultCode } from '../errors/verification-fault.js';
 import { actorRef, keySpeaksFor } from '../keys/key-binding.js';
 import type { SigningKey, TrustedKey } from '../keys/keys.js';
 import { fastClaims } from './token-claims-check.js';
@@ -76,28 +77,26 @@ export const ClaimsSchema = z.object({
 /** The claims of an attribution token. */
 export type AttributionClaims = z.infer<typeof ClaimsSchema>;
 
-/** Why a token was not accepted; each is counted by the propagator. */
-export type TokenRejection =
-  | 'oversized'
-  | 'malformed'
-  | 'algorithm'
-  | 'type'
-  | 'unknown_key'
-  | 'signature'
-  | 'claims'
-  | 'expired'
-  | 'not_yet_valid'
-  | 'lifetime'
-  | 'chain_too_deep'
-  | 'unbound_actor'
-  | 'audience'
-  | 'replay'
-  | 'trace_mismatch';
+/**
+ * Why a token was not accepted; each is counted by the propagator. The `token.*` verification fault
+ * codes without their prefix, so the list (and what each means) is kept once, with the other codes.
+ */
+export type TokenRejection = VerificationFaultCode extends infer C
+  ? C extends `token.${infer Reason}`
+    ? Reason
+    : never
+  : never;
 
 /** Outcome of {@link verifyAttributionToken}. */
 export type TokenVerification =
   | { ok: true; attribution: Readonly<Attribution>; claims: AttributionClaims; kid: string }
-  | { ok: false; reason: TokenRejection; detail: string };
+  | {
+      ok: false;
+      /** Why, as the bounded value of the rejection metric's attribute. */
+      reason: TokenRejection;
+      /** The same with what exactly is wrong: code `token.<reason>`. */
+      fault: VerificationFault;
+    };
 
 /** Options of {@link signAttributionToken}. */
 export interface SignTokenOptions {
@@ -224,35 +223,36 @@ export function verifySignedClaims(
   speaksFor: (key: TrustedKey, actor: Pick<Actor, 'type' | 'id'>) => boolean = keySpeaksFor,
 ): TokenVerification {
   if (typeof token !== 'string' || token.length > MAX_ATTRIBUTION_TOKEN_BYTES)
-    return fail('oversized', `longer than ${MAX_ATTRIBUTION_TOKEN_BYTES} bytes`);
+    return rejectToken('oversized', `longer than ${MAX_ATTRIBUTION_TOKEN_BYTES} bytes`);
   const parts = token.split('.');
   // An empty signature is let through to the header checks, so `alg: none` is refused by name.
   if (
     parts.length !== 3 ||
     !parts.every((p, i) => (i === 2 ? /^[A-Za-z0-9_-]*$/ : /^[A-Za-z0-9_-]+$/).test(p))
   )
-    return fail('malformed', 'not a compact JWS');
+    return rejectToken('malformed', 'not a compact JWS');
   const [h, p, s] = parts as [string, string, string];
   const header = decodeJson(h);
-  if (!header) return fail('malformed', 'header is not a JSON object');
-  if (header.alg !== 'EdDSA') return fail('algorithm', `alg ${JSON.stringify(header.alg)} is not EdDSA`);
-  if (!isAttributionType(header.typ)) return fail('type', `typ ${JSON.stringify(header.typ)}`);
+  if (!header) return rejectToken('malformed', 'header is not a JSON object');
+  if (header.alg !== 'EdDSA')
+    return rejectToken('algorithm', `alg ${JSON.stringify(header.alg)} is not EdDSA`);
+  if (!isAttributionType(header.typ)) return rejectToken('type', `typ ${JSON.stringify(header.typ)}`);
   // RFC 7515 §4.1.11: a critical extension nobody here understands makes the token unusable.
-  if (header.crit !== undefined) return fail('malformed', 'unsupported crit header');
+  if (header.crit !== undefined) return rejectToken('malformed', 'unsupported crit header');
   // RFC 7797: an unencoded payload changes what was signed; without crit it must not pass as plain JWS.
-  if (header.b64 !== undefined) return fail('malformed', 'b64 header is not supported');
-  if (typeof header.kid !== 'string') return fail('malformed', 'no kid');
+  if (header.b64 !== undefined) return rejectToken('malformed', 'b64 header is not supported');
+  if (typeof header.kid !== 'string') return rejectToken('malformed', 'no kid');
   const key = keyFor(header.kid);
-  if (!key) return fail('unknown_key', `kid ${header.kid} is not trusted`);
+  if (!key) return rejectToken('unknown_key', `kid ${header.kid} is not trusted`);
   const signature = Buffer.from(s, 'base64url');
-  if (signature.length !== 64) return fail('signature', 'not an Ed25519 signature');
+  if (signature.length !== 64) return rejectToken('signature', 'not an Ed25519 signature');
   let valid = false;
   try {
     valid = verify(null, Buffer.from(`${h}.${p}`), key.publicKey, signature);
   } catch {
     valid = false;
   }
-  if (!valid) return fail('signature', `bad signature for kid ${header.kid}`);
+  if (!valid) return rejectToken('signature', `bad signature for kid ${header.kid}`);
   const payload = decodeJson(p);
   // The common case is checked by hand; zod (and its error machinery) only sees claims that fail it.
   let claims = fastClaims(payload);
@@ -260,21 +260,22 @@ export function verifySignedClaims(
     const parsed = ClaimsSchema.safeParse(payload);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      return fail('claims', `${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`);
+      return rejectToken('claims', `${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`);
     }
     claims = parsed.data;
   }
   const actors: string[] = [];
   for (let act: ActClaim | undefined = claims.act; act; act = act.act) {
     actors.unshift(act.sub);
-    if (actors.length > maxChain) return fail('chain_too_deep', `act nested deeper than ${maxChain}`);
+    if (actors.length > maxChain) return rejectToken('chain_too_deep', `act nested deeper than ${maxChain}`);
   }
   const chain = claims.sub !== undefined && actors[0] !== claims.sub ? [claims.sub, ...actors] : actors;
-  if (chain.length > maxChain) return fail('chain_too_deep', `delegation chain longer than ${maxChain}`);
+  if (chain.length > maxChain)
+    return rejectToken('chain_too_deep', `delegation chain longer than ${maxChain}`);
   // The signature says who signed; only the key's binding says whom the signer may speak for.
   const current = { type: claims.act.actor_type, id: claims.act.sub };
   if (!speaksFor(key, current))
-    return fail('unbound_actor', `kid ${header.kid} may not speak for ${actorRef(current)}`);
+    return rejectToken('unbound_actor', `kid ${header.kid} may not speak for ${actorRef(current)}`);
   try {
     const attribution = parseAttribution({
       actor: {
@@ -301,7 +302,7 @@ export function verifySignedClaims(
     });
     return { ok: true, attribution, claims, kid: header.kid };
   } catch (err) {
-    return fail('claims', (err as Error).message);
+    return rejectToken('claims', (err as Error).message);
   }
 }
 
@@ -314,15 +315,18 @@ export function checkTimeAndTrace(
   const now = options.now ?? Math.floor(Date.now() / 1000);
   const skew = options.clockSkewSeconds ?? DEFAULT_CLOCK_SKEW_SECONDS;
   if (claims.exp - claims.iat > MAX_TOKEN_LIFETIME_SECONDS)
-    return fail('lifetime', `lifetime ${claims.exp - claims.iat}s exceeds ${MAX_TOKEN_LIFETIME_SECONDS}s`);
-  if (now > claims.exp + skew) return fail('expired', `expired at ${claims.exp}`);
-  if (claims.iat > now + skew) return fail('not_yet_valid', `issued in the future (${claims.iat})`);
+    return rejectToken(
+      'lifetime',
+      `lifetime ${claims.exp - claims.iat}s exceeds ${MAX_TOKEN_LIFETIME_SECONDS}s`,
+    );
+  if (now > claims.exp + skew) return rejectToken('expired', `expired at ${claims.exp}`);
+  if (claims.iat > now + skew) return rejectToken('not_yet_valid', `issued in the future (${claims.iat})`);
   if (claims.nbf !== undefined && claims.nbf > now + skew)
-    return fail('not_yet_valid', `not valid before ${claims.nbf}`);
+    return rejectToken('not_yet_valid', `not valid before ${claims.nbf}`);
   const audience = audienceProblem(claims.aud, options.audience);
-  if (audience) return fail('audience', audience);
+  if (audience) return rejectToken('audience', audience);
   if (claims.trace_id !== options.traceId)
-    return fail(
+    return rejectToken(
       'trace_mismatch',
       `bound to trace ${claims.trace_id}, arrived in ${options.traceId ?? 'no trace'}`,
     );
@@ -344,8 +348,12 @@ function audienceProblem(
     : `meant for ${meant.join(', ')}, not ${names.join(' or ')}`;
 }
 
-function fail(reason: TokenRejection, detail: string): Extract<TokenVerification, { ok: false }> {
-  return { ok: false, reason, detail };
+/** A token refused for `reason`, with `detail` saying exactly what is wrong. */
+export function rejectToken(
+  reason: TokenRejection,
+  detail: string,
+): Extract<TokenVerification, { ok: false }> {
+  return { ok: false, reason, fault: { code: `token.${reason}`, message: detail } };
 }
 
 /** The encoded JWS header of a key, made once per key: it is the same on every token it signs. */

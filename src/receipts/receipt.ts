@@ -1,3 +1,4 @@
+import { fault, type VerificationFault, type VerificationFaultCode } from '../errors/verification-fault.js';
 import type { TrustedKey } from '../keys/keys.js';
 import { CANONICAL_KEYS, canonicalEventBytes, type EventRow } from '../log-format/canonical.js';
 import { leafHash } from '../log-format/chain.js';
@@ -98,7 +99,7 @@ export function parseReceipt(text: string): Receipt {
 export interface ReceiptVerification {
   ok: boolean;
   /** Why not, when `ok` is false. */
-  reason?: string;
+  fault?: VerificationFault;
   /** Set when the file is not a receipt at all (unusable input rather than a failed proof). */
   notAReceipt?: boolean;
   /** The row the receipt proves (its hashed columns, with `seq`), once its bytes parsed. */
@@ -155,7 +156,7 @@ export function verifyReceipt(
   try {
     text = typeof input === 'string' ? input : new TextDecoder('utf-8', { fatal: true }).decode(input);
   } catch {
-    return { ok: false, reason: 'receipt: not valid UTF-8' };
+    return { ok: false, fault: fault('receipt.malformed', 'receipt: not valid UTF-8'), notAReceipt: true };
   }
   let receipt: Receipt;
   let row: EventRow;
@@ -167,24 +168,36 @@ export function verifyReceipt(
     checkSignatureEncoding(receipt.checkpoint);
   } catch (err) {
     const notAReceipt = err instanceof ReceiptError && err.notAReceipt;
-    return { ok: false, reason: (err as Error).message, notAReceipt };
+    const code = notAReceipt ? 'receipt.malformed' : 'receipt.contents_invalid';
+    return { ok: false, fault: fault(code, (err as Error).message), notAReceipt };
   }
   const stated = { ...row, seq: receipt.index + 1 };
-  const fail = (reason: string): ReceiptVerification => ({ ok: false, reason, row: stated, checkpoint });
+  const where = { origin: checkpoint.origin, seq: stated.seq };
+  const fail = (code: VerificationFaultCode, message: string): ReceiptVerification => ({
+    ok: false,
+    fault: fault(code, message, where),
+    row: stated,
+    checkpoint,
+  });
   if (row.origin !== checkpoint.origin)
     return fail(
+      'receipt.origin_mismatch',
       `the row is of log ${JSON.stringify(row.origin)}, the checkpoint of ${JSON.stringify(checkpoint.origin)}`,
     );
   if (checkpoint.extensions.length > 0)
-    return fail('the checkpoint has extension lines, which no onbehalf log signs');
+    return fail('receipt.extensions', 'the checkpoint has extension lines, which no onbehalf log signs');
   if (receipt.index >= checkpoint.size)
-    return fail(`index ${receipt.index} is outside the checkpoint's ${checkpoint.sizeText} leaves`);
+    return fail(
+      'receipt.index_out_of_range',
+      `index ${receipt.index} is outside the checkpoint's ${checkpoint.sizeText} leaves`,
+    );
   const leaf = leafHash(receipt.canonical);
   if (!verifyInclusion(leaf, receipt.index, checkpoint.size, receipt.proof, checkpoint.root))
     return fail(
+      'receipt.proof_invalid',
       `the inclusion proof does not lead from the row (leaf ${receipt.index}) to the checkpoint's root: row, index, proof or root changed`,
     );
   const signed = verifyCheckpoint(receipt.checkpoint, trustedKeys);
-  if (!signed.ok) return fail(`checkpoint: ${signed.reason}`);
+  if (!signed.ok) return fail('receipt.checkpoint_invalid', `checkpoint: ${signed.fault?.message}`);
   return { ok: true, row: stated, checkpoint, signedBy: signed.signedBy };
 }

@@ -1,3 +1,4 @@
+import { formatFault } from '../errors/verification-fault.js';
 import type { VerifyStoreResult } from '../verify/verify-store.js';
 import { escapeHtml } from './escape.js';
 
@@ -69,7 +70,7 @@ export function verificationBanner(v: VerifyStoreResult, anchors: number): strin
     .filter((p) => p.origin === undefined || !v.logs.some((l) => l.origin === p.origin))
     .map(
       (p) =>
-        `<li><strong>TAMPERED</strong> database: <span class="reason">${escapeHtml(p.reason)}</span></li>`,
+        `<li><strong>TAMPERED</strong> database: <span class="reason">${escapeHtml(formatFault(p))}</span></li>`,
     );
   const items = v.logs.map((l) =>
     l.ok
@@ -79,8 +80,8 @@ export function verificationBanner(v: VerifyStoreResult, anchors: number): strin
         `<strong class="bad-seq">${escapeHtml(l.firstBadSeq ?? '?')}</strong>; reason: ` +
         `<span class="reason">${escapeHtml(l.reason ?? 'unknown')}</span>` +
         l.problems
-          .filter((p) => p !== l.reason)
-          .map((p) => `<br>also: ${escapeHtml(p)}`)
+          .slice(1)
+          .map((p) => `<br>also: ${escapeHtml(formatFault(p))}`)
           .join('') +
         '</li>',
   );

@@ -1,4 +1,5 @@
 import { OnbehalfError } from '../errors/onbehalf-error.js';
+import type { VerificationFault } from '../errors/verification-fault.js';
 import type { SigningKey, TrustedKey } from '../keys/keys.js';
 import type { AuditEvent } from '../pipeline/event.js';
 import type { AuditLogReader, AuditLogWriter, QueryableAuditStore } from './capabilities.js';
@@ -61,15 +62,9 @@ export class StoreError extends OnbehalfError {
  * matches its table, a schema that is not the migration's, a value of the wrong type, a row outside
  * every chain): queries could then show rows verify never checked, or hide rows it did.
  */
-export interface StructureProblem {
-  /** The log the problem is in, when it is in one row. */
-  origin?: string;
-  /** That row's seq. */
-  seq?: number;
+export interface StructureProblem extends VerificationFault {
   /** The column at fault, when one is. */
-  column?: string;
-  /** Human-readable; starts with `seq N:` when a row is named. */
-  reason: string;
+  readonly column?: string;
   /**
    * Whether a query could read other rows than verify checked (an index, a table or a value), rather
    * than the store only being changed around its rows (a trigger dropped, `audit_meta` edited).
@@ -125,9 +120,9 @@ export interface AuditStore extends AuditLogWriter, AuditLogReader, QueryableAud
   recordedKeysFor?(origin: string): Promise<TrustedKey[]>;
   /**
    * How the database differs from what the store's migration made (triggers, policies, functions,
-   * grants) and rows it cannot use (a key row that is not a key): one sentence each, none when sound.
+   * grants) and rows it cannot use (a key row that is not a key): one fault each, none when sound.
    */
-  integrityProblems?(): Promise<string[]>;
+  integrityProblems?(): Promise<VerificationFault[]>;
   /** Writes a last checkpoint (if writable) and closes. */
   close(): Promise<void>;
 }

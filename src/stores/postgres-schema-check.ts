@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { fault, type VerificationFault, type VerificationFaultCode } from '../errors/verification-fault.js';
 import { type KeyRow, keysFromRows } from './postgres-keys.js';
 import {
   FUNCTION_SEARCH_PATH,
@@ -43,14 +44,15 @@ export async function postgresIntegrityProblems(
   client: Queryable,
   schema: string,
   keysBound: boolean,
-): Promise<string[]> {
+): Promise<VerificationFault[]> {
   try {
     await client.query('BEGIN TRANSACTION READ ONLY');
     const problems = await postgresSchemaProblems(client, schema);
     const keys = await client.query<KeyRow>(
       `SELECT kid, jwk${keysBound ? ', owner' : ''} FROM ${quoteIdent(schema)}.audit_keys ORDER BY added_at`,
     );
-    return [...problems, ...keysFromRows(keys.rows, 'audit_keys').problems];
+    const unusable = keysFromRows(keys.rows, 'audit_keys').problems;
+    return [...problems, ...faults('store.key_unusable', unusable)];
   } finally {
     await client.query('ROLLBACK').catch(() => undefined);
   }
@@ -66,11 +68,14 @@ const WRITER_FORBIDDEN = ['UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES', 'TRIGGER
  * with the auditor's rights (catalog reads only); `client` must be inside a transaction, whose
  * `search_path` it sets to `pg_catalog` so PostgreSQL prints every name schema-qualified.
  *
- * @returns one sentence per difference; none when the schema is the migration's.
+ * @returns one fault per difference; none when the schema is the migration's.
  */
-export async function postgresSchemaProblems(client: Queryable, schema: string): Promise<string[]> {
+export async function postgresSchemaProblems(
+  client: Queryable,
+  schema: string,
+): Promise<VerificationFault[]> {
   await client.query('SET LOCAL search_path = pg_catalog');
-  const problems: string[] = [];
+  const tableProblems: string[] = [];
   // PostgreSQL prints a name quoted only when it must be: ask it how.
   const printed = (await client.query<{ q: string }>('SELECT quote_ident($1) AS q', [schema])).rows[0]!.q;
   const roles = new Set(
@@ -85,24 +90,37 @@ export async function postgresSchemaProblems(client: Queryable, schema: string):
   const found = new Map(tables.rows.map((t) => [t.relname, t]));
   for (const table of POSTGRES_TABLES) {
     const t = found.get(table);
-    if (!t) problems.push(`table ${table} is missing`);
-    else if (!t.relrowsecurity) problems.push(`table ${table}: row-level security is off`);
+    if (!t) tableProblems.push(`table ${table} is missing`);
+    else if (!t.relrowsecurity) tableProblems.push(`table ${table}: row-level security is off`);
   }
 
   const version = await client.query<{ value: string }>(
     `SELECT value FROM ${quoteIdent(schema)}.audit_meta WHERE key = 'schema_version'`,
   );
   const v = version.rows[0]?.value;
-  if (v !== POSTGRES_SCHEMA_VERSION)
-    problems.push(
-      `audit_meta schema_version is ${JSON.stringify(v ?? null)}, not "${POSTGRES_SCHEMA_VERSION}" (run the migration)`,
-    );
+  const versionProblems =
+    v === POSTGRES_SCHEMA_VERSION
+      ? []
+      : [
+          `audit_meta schema_version is ${JSON.stringify(v ?? null)}, not "${POSTGRES_SCHEMA_VERSION}" (run the migration)`,
+        ];
 
-  problems.push(...(await triggerProblems(client, schema, printed)));
-  problems.push(...(await policyProblems(client, schema, printed, roles)));
-  problems.push(...(await functionProblems(client, schema)));
-  if (roles.has(POSTGRES_WRITER_ROLE)) problems.push(...(await writerProblems(client, schema)));
-  return problems;
+  return [
+    ...faults('store.table_changed', tableProblems),
+    ...faults('store.version_unknown', versionProblems),
+    ...faults('store.trigger_changed', await triggerProblems(client, schema, printed)),
+    ...faults('store.policy_changed', await policyProblems(client, schema, printed, roles)),
+    ...faults('store.function_changed', await functionProblems(client, schema)),
+    ...faults(
+      'store.privilege_excess',
+      roles.has(POSTGRES_WRITER_ROLE) ? await writerProblems(client, schema) : [],
+    ),
+  ];
+}
+
+/** Each check below names its differences in sentences; they are all faults of one code. */
+function faults(code: VerificationFaultCode, messages: readonly string[]): VerificationFault[] {
+  return messages.map((message) => fault(code, message));
 }
 
 async function triggerProblems(client: Queryable, schema: string, printed: string): Promise<string[]> {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type pg from 'pg';
+import type { VerificationFault } from '../errors/verification-fault.js';
 import { thisHostOrigins } from '../keys/key-binding.js';
 import type { TrustedKey } from '../keys/keys.js';
 import { reportProblem } from '../metrics/problem-channel.js';
@@ -195,7 +196,7 @@ export class PostgresAuditStore implements AuditStore {
   }
 
   /** How the schema differs from the migration's (triggers, policies, functions, grants), and unusable key rows. */
-  async integrityProblems(): Promise<string[]> {
+  async integrityProblems(): Promise<VerificationFault[]> {
     await this.ready();
     const client = await this.connect();
     try {

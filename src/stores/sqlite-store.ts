@@ -1,3 +1,4 @@
+import { formatFault } from '../errors/verification-fault.js';
 import { thisHostOrigins } from '../keys/key-binding.js';
 import { type TrustedKey, trustedKeysFromJwks } from '../keys/keys.js';
 import { wellFormedEvent } from '../log-format/canonical.js';
@@ -280,7 +281,7 @@ export class SqliteAuditStore implements AuditStore, SyncAuditLogWriter, SyncAud
     if (problems.length === 0) return;
     const more = problems.length > 1 ? ` (and ${problems.length - 1} more)` : '';
     throw new StoreError(
-      `store ${this.location}: refusing to read rows: the database differs from what verify checks, so a query could show rows it never verified or hide rows it did: ${problems[0]!.reason}${more}. Run: onbehalf verify ${this.location}`,
+      `store ${this.location}: refusing to read rows: the database differs from what verify checks, so a query could show rows it never verified or hide rows it did: ${formatFault(problems[0]!)}${more}. Run: onbehalf verify ${this.location}`,
       'tampered',
     );
   }

@@ -104,6 +104,7 @@ function integrityProblems(db: SqliteDatabase): StructureProblem[] {
   const messages = rows.map((r) => String(Object.values(r)[0]));
   if (messages.length === 1 && messages[0] === 'ok') return [];
   const locate = db.prepare('SELECT origin, seq FROM audit_events WHERE rowid = ?');
+  const code = 'store.integrity_failed';
   return messages.map((message) => {
     const reason = `database integrity check: ${message} (the file was edited below SQL or is damaged: queries and verify may read different rows)`;
     const row = /^row (\d+) missing from index (\S+)/.exec(message);
@@ -113,9 +114,10 @@ function integrityProblems(db: SqliteDatabase): StructureProblem[] {
       ? (locate.get(Number(row[1])) as { origin: unknown; seq: unknown } | undefined)
       : undefined;
     if (at && typeof at.origin === 'string' && typeof at.seq === 'number') {
-      return { origin: at.origin, seq: at.seq, reason: `seq ${at.seq}: ${reason}`, hidesRows: true };
+      const message = `seq ${at.seq}: ${reason}`;
+      return { code, origin: at.origin, seq: at.seq, message, hidesRows: true };
     }
-    return { reason, hidesRows: true };
+    return { code, message: reason, hidesRows: true };
   });
 }
 
@@ -140,12 +142,14 @@ function schemaProblems(db: SqliteDatabase, version: SqliteSchemaVersion): Struc
     const want = expected.get(e.name);
     if (!want) {
       problems.push({
-        reason: `schema: ${e.type} ${quote(e.name)} is not part of the store's schema (added)`,
+        code: 'store.schema_changed',
+        message: `schema: ${e.type} ${quote(e.name)} is not part of the store's schema (added)`,
         hidesRows: e.type !== 'trigger',
       });
     } else if (want.type !== e.type || want.tbl_name !== e.tbl_name || want.sql !== e.sql) {
       problems.push({
-        reason: `schema: ${want.type} ${e.name} differs from the store's schema version ${version} (edited, e.g. through writable_schema)`,
+        code: 'store.schema_changed',
+        message: `schema: ${want.type} ${e.name} differs from the store's schema version ${version} (edited, e.g. through writable_schema)`,
         hidesRows: want.type !== 'trigger',
       });
     }
@@ -153,7 +157,8 @@ function schemaProblems(db: SqliteDatabase, version: SqliteSchemaVersion): Struc
   for (const want of expected.values()) {
     if (!seen.has(want.name)) {
       problems.push({
-        reason: `schema: ${want.type} ${want.name} is missing (dropped)`,
+        code: 'store.schema_changed',
+        message: `schema: ${want.type} ${want.name} is missing (dropped)`,
         hidesRows: want.type !== 'trigger',
       });
     }
@@ -167,16 +172,25 @@ function metaProblems(db: SqliteDatabase): StructureProblem[] {
   const problems: StructureProblem[] = [];
   for (const r of rows) {
     if (!META_KEYS.has(r.key as string))
-      problems.push({ reason: `audit_meta: unknown key ${quote(r.key)} (added)`, hidesRows: false });
+      problems.push({
+        code: 'store.meta_changed',
+        message: `audit_meta: unknown key ${quote(r.key)} (added)`,
+        hidesRows: false,
+      });
   }
   for (const key of REQUIRED_META) {
     if (!rows.some((r) => r.key === key))
-      problems.push({ reason: `audit_meta: ${key} is missing (deleted)`, hidesRows: false });
+      problems.push({
+        code: 'store.meta_changed',
+        message: `audit_meta: ${key} is missing (deleted)`,
+        hidesRows: false,
+      });
   }
   const version = rows.find((r) => r.key === 'schema_version')?.value;
   if (version !== undefined && !SQLITE_SCHEMA_VERSIONS.some((v) => v === version)) {
     problems.push({
-      reason: `audit_meta: schema_version ${quote(version)} is not one this release knows`,
+      code: 'store.version_unknown',
+      message: `audit_meta: schema_version ${quote(version)} is not one this release knows`,
       hidesRows: true,
     });
   }
@@ -213,12 +227,14 @@ function typeProblems(db: SqliteDatabase, version: SqliteSchemaVersion): Structu
           origin: r.origin,
           seq: r.seq,
           column,
-          reason: `seq ${r.seq}: ${what} (row edited)`,
+          code: 'row.type_invalid',
+          message: `seq ${r.seq}: ${what} (row edited)`,
           hidesRows: true,
         });
       } else {
         const id = key.map((k) => `${k}=${quote(r[k])}`).join(', ');
-        problems.push({ column, reason: `${table} row ${id}: ${what} (row edited)`, hidesRows: true });
+        const message = `${table} row ${id}: ${what} (row edited)`;
+        problems.push({ column, code: 'store.value_invalid', message, hidesRows: true });
       }
     }
   }
@@ -235,7 +251,8 @@ function chainlessRows(db: SqliteDatabase): StructureProblem[] {
     problems.push({
       origin: String(r.origin),
       seq: Number(r.seq),
-      reason: `seq ${r.seq}: a row below seq 1 is outside the chain (row inserted where verify does not read)`,
+      code: 'row.outside_chain',
+      message: `seq ${r.seq}: a row below seq 1 is outside the chain (row inserted where verify does not read)`,
       hidesRows: true,
     });
   }
@@ -249,7 +266,8 @@ function chainlessRows(db: SqliteDatabase): StructureProblem[] {
     problems.push({
       origin: String(r.origin),
       seq: Number(r.first),
-      reason: `seq ${r.first}: log ${quote(r.origin)} (${r.n} row(s)) is not this store's origin ${quote(meta?.value)}: every writer of a SQLite store appends to its one log (rows planted)`,
+      code: 'row.foreign_log',
+      message: `seq ${r.first}: log ${quote(r.origin)} (${r.n} row(s)) is not this store's origin ${quote(meta?.value)}: every writer of a SQLite store appends to its one log (rows planted)`,
       // Verify reads and judges that log too: queries see no row it does not.
       hidesRows: false,
     });

@@ -49,7 +49,7 @@ export function restoreWriterState(
 ): LogState {
   const check = verifyCheckpoint(saved.note, keys);
   if (!check.ok || !check.checkpoint)
-    throw new StoreError(tampered(`last checkpoint: ${check.reason}`), 'tampered');
+    throw new StoreError(tampered(`last checkpoint: ${check.fault?.message}`), 'tampered');
   let state: LogState;
   try {
     state = LogState.restore(JSON.parse(saved.state) as LogStateSnapshot);

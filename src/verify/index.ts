@@ -1,6 +1,11 @@
 // onbehalf/verify: checking a log or a whole store, with its verdict: intact, tampered or unvouched.
 
-export type { VerificationFault, VerificationFaultCode } from '../errors/verification-fault.js';
+export {
+  formatFault,
+  VERIFICATION_FAULT_CODES,
+  type VerificationFault,
+  type VerificationFaultCode,
+} from '../errors/verification-fault.js';
 export type { LogRow, PrerenderedRow, StoredRow } from '../log-format/chain.js';
 export type { GapSummary } from './gap-summary.js';
 export type { AuditLogReader } from './log-reader.js';

@@ -1,3 +1,4 @@
+import type { VerificationFault } from '../errors/verification-fault.js';
 import type { TrustedKey } from '../keys/keys.js';
 import type {
   QueryableAuditStore,
@@ -17,6 +18,6 @@ export interface AuditLogReader
     Pick<QueryableAuditStore, 'sql' | 'structureProblems'> {
   /** The recorded keys that may sign `origin`'s checkpoints, where keys are bound to writers. */
   recordedKeysFor?(origin: string): Promise<TrustedKey[]>;
-  /** How the database differs from the store's migration; one sentence each. */
-  integrityProblems?(): Promise<string[]>;
+  /** How the database differs from the store's migration; one fault each. */
+  integrityProblems?(): Promise<VerificationFault[]>;
 }

@@ -1,3 +1,4 @@
+import { fault, type VerificationFault } from '../errors/verification-fault.js';
 import { JWK_ORIGINS_MEMBER, keyBindingOf, keyBoundToOrigin } from '../keys/key-binding.js';
 import type { TrustedKey } from '../keys/keys.js';
 import { verifyCheckpoint } from '../log-format/checkpoint.js';
@@ -16,11 +17,11 @@ export function pinnedKeysFor(keys: readonly TrustedKey[], origin: string): Trus
  * a pinned key that is not bound to its origin. Names the key and the missing binding; undefined when
  * no such key signed any of them (the log is unvouched for another reason).
  */
-export function unboundSignerReason(
+export function unboundSignerFault(
   origin: string,
   notes: readonly string[],
   keys: readonly TrustedKey[],
-): string | undefined {
+): VerificationFault | undefined {
   const unbound = keys.filter((key) => !keyBoundToOrigin(key, origin));
   if (unbound.length === 0) return undefined;
   // verifyCheckpoint holds a key to its origins only when it lists some, so test each key on its own.
@@ -31,11 +32,11 @@ export function unboundSignerReason(
     const has = origins.length
       ? `lists only ${JSON.stringify(origins)}`
       : `lists no ${JSON.stringify('onbehalf_origins')}`;
-    return (
+    const message =
       `its checkpoints are signed by pinned key ${key.kid}, which is not bound to origin ${JSON.stringify(origin)} ` +
       `(the key ${has}): a pinned key vouches only for the origins its ${JSON.stringify(JWK_ORIGINS_MEMBER)} names, ` +
-      'so a host holding it could have made this log up. If the log is genuine, add the origin (or "onbehalf/<host>/*") to that key'
-    );
+      'so a host holding it could have made this log up. If the log is genuine, add the origin (or "onbehalf/<host>/*") to that key';
+    return fault('checkpoint.key_unbound', message, { origin });
   }
   return undefined;
 }

@@ -1,3 +1,4 @@
+import { fault, formatFault, type VerificationFault } from '../errors/verification-fault.js';
 import type { VerifyLogResult } from './verify-log.js';
 
 /**
@@ -29,8 +30,9 @@ export interface VerdictContext {
 }
 
 /**
- * The verdict of a log: `tampered` for a row fault, a root mismatch or a checkpoint that is broken
- * or not this log's; `unvouched` when only the signer is unknown (the wrong keys, or notes re-signed
+ * The verdict of a log, from its faults' codes (docs/verification-faults.md): `tampered` for any
+ * fault but `checkpoint.untrusted` under pinned keys (a row fault, a root mismatch, a checkpoint
+ * that is broken or not this log's, the database); `unvouched` when only the signer is unknown (the wrong keys, or notes re-signed
  * after a rewrite: the verifier cannot tell which), when pinned keys vouch for none of its rows, or
  * when off-host checkpoints were given and none covers it; `intact` otherwise.
  */
@@ -40,25 +42,45 @@ export function logVerdict(log: VerifyLogResult, context: VerdictContext): Store
       ? { count: log.count - log.anchoredSize, fromSeq: log.anchoredSize + 1, toSeq: log.count }
       : undefined;
   const base = unanchored ? { ...log, unanchored } : { ...log };
-  const otherFaults = log.problems.length - log.untrustedCheckpoints;
-  if (log.firstBadSeq !== undefined || otherFaults > 0 || (!context.pinned && log.untrustedCheckpoints > 0)) {
-    return { ...base, ok: false, verdict: 'tampered' };
-  }
-  const unvouched = unvouchedReason(log, context);
-  if (unvouched) return { ...base, ok: false, verdict: 'unvouched', reason: unvouched };
+  // With pinned keys an unknown signer leaves the log unvouched; with the store's own keys it is tampering.
+  const tampering = log.problems.some((p) => !(context.pinned && p.code === 'checkpoint.untrusted'));
+  if (tampering) return { ...base, ok: false, verdict: 'tampered' };
+  const unvouched = unvouchedFault(log, context);
+  if (unvouched) return unvouchedLog(base, unvouched.why, unvouched.replaces);
   return { ...base, ok: true, verdict: 'intact' };
 }
 
-function unvouchedReason(log: VerifyLogResult, context: VerdictContext): string | undefined {
-  if (context.pinned && log.untrustedCheckpoints > 0) {
-    return `${log.problems[0]}: either the wrong --trusted-keys were given, or the checkpoints were re-signed by another key (history rewritten)`;
+/**
+ * The log marked unvouched for `why`, which becomes its reason and its first problem, in place of
+ * the problem it explains further (`replaces`) when there is one.
+ */
+export function unvouchedLog(
+  log: VerifyLogResult & { unanchored?: UnanchoredTail },
+  why: VerificationFault,
+  replaces?: VerificationFault,
+): StoreLogResult {
+  const rest = log.problems.filter((p) => p !== replaces);
+  return { ...log, ok: false, verdict: 'unvouched', problems: [why, ...rest], reason: formatFault(why) };
+}
+
+function unvouchedFault(
+  log: VerifyLogResult,
+  context: VerdictContext,
+): { why: VerificationFault; replaces?: VerificationFault } | undefined {
+  const where = { origin: log.origin };
+  const untrusted = log.problems.find((p) => p.code === 'checkpoint.untrusted');
+  if (context.pinned && untrusted) {
+    const message = `${untrusted.message}: either the wrong --trusted-keys were given, or the checkpoints were re-signed by another key (history rewritten)`;
+    return { why: fault('checkpoint.untrusted', message, where), replaces: untrusted };
   }
   if (log.count === 0) return undefined;
   if (context.pinned && log.anchoredSize === 0) {
-    return `no checkpoint signed by a pinned key covers any of its ${log.count} rows (a log made up, or rewritten with its checkpoints deleted, looks the same)`;
+    const message = `no checkpoint signed by a pinned key covers any of its ${log.count} rows (a log made up, or rewritten with its checkpoints deleted, looks the same)`;
+    return { why: fault('checkpoint.unvouched', message, where) };
   }
   if (context.anchors > 0 && log.externallyAnchoredSize === 0) {
-    return 'none of the off-host checkpoints given is for this log';
+    const message = 'none of the off-host checkpoints given is for this log';
+    return { why: fault('checkpoint.unanchored', message, where) };
   }
   return undefined;
 }

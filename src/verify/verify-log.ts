@@ -1,3 +1,4 @@
+import { formatFault, fault as makeFault, type VerificationFault } from '../errors/verification-fault.js';
 import type { TrustedKey } from '../keys/keys.js';
 import { type LogRow, LogState } from '../log-format/chain.js';
 import { verifyCheckpoint } from '../log-format/checkpoint.js';
@@ -48,15 +49,21 @@ export interface VerifyLogResult {
   count: number;
   /** The first seq that is wrong or missing (the lowest possibly rewritten one, for a root mismatch). */
   firstBadSeq?: number;
-  /** The first fault, human-readable: a row fault (with its seq) wins over a checkpoint fault. */
+  /**
+   * The first fault of `problems`, formatted by `formatFault`: a row fault (with its seq) wins over
+   * a checkpoint fault.
+   */
   reason?: string;
-  /** Every fault found (reading stops at the first row fault; checkpoint faults are all listed). */
-  problems: string[];
+  /**
+   * Every fault found, the deciding one first (reading stops at the first row fault; checkpoint
+   * faults are all listed).
+   */
+  problems: readonly VerificationFault[];
   /** Checkpoints (stored and external) whose signature verified and whose root matched the rows. */
   checkpointsVerified: number;
   /**
    * Checkpoint faults that only say no trusted key signed the note (an unknown signer: the wrong keys
-   * given, or the note re-signed by someone else): counted in `problems` too.
+   * given, or the note re-signed by someone else): the `checkpoint.untrusted` faults in `problems`.
    */
   untrustedCheckpoints: number;
   /** The largest size a verified checkpoint (stored or external) vouches for; 0 when none does. */
@@ -86,12 +93,9 @@ function isAsync(rows: LogRows): rows is AsyncIterable<LogRow | readonly LogRow[
 }
 
 /** Checks each note's form, origin and signature; the good ones become root checks, in size order. */
-function scheduleCheckpoints(
-  input: VerifyLogInput,
-  problems: string[],
-): { scheduled: Scheduled[]; untrusted: number } {
+function scheduleCheckpoints(input: VerifyLogInput, problems: VerificationFault[]): Scheduled[] {
   const scheduled: Scheduled[] = [];
-  let untrusted = 0;
+  const origin = input.origin;
   const sets: [readonly CheckpointNote[], boolean][] = [
     [input.checkpoints, false],
     [input.externalCheckpoints ?? [], true],
@@ -102,27 +106,62 @@ function scheduleCheckpoints(
       const v = verifyCheckpoint(note, input.trustedKeys, input.keyName ?? input.origin);
       const cp = v.checkpoint;
       if (!cp) {
-        problems.push(`${kind} #${i + 1}: malformed: ${v.fault?.message ?? v.reason ?? ''}`);
+        const message = `${kind} #${i + 1}: malformed: ${v.fault?.message ?? ''}`;
+        problems.push(makeFault('checkpoint.malformed', message, { origin }));
         return;
       }
       const label = `${kind} at size ${cp.size}`;
-      if (cp.origin !== input.origin) {
-        problems.push(
-          `${label}: is for origin ${JSON.stringify(cp.origin)}, not this log ${JSON.stringify(input.origin)}`,
-        );
+      if (cp.origin !== origin) {
+        const message = `${label}: is for origin ${JSON.stringify(cp.origin)}, not this log ${JSON.stringify(origin)}`;
+        problems.push(makeFault('checkpoint.origin_mismatch', message, { origin }));
       } else if (input.trustedKeys.length === 0) {
-        untrusted++;
-        problems.push(`${label}: no trusted keys were given to verify its signature`);
-      } else if (!v.ok) {
-        if (v.untrusted) untrusted++;
-        problems.push(`${label}: ${v.reason}`);
+        const message = `${label}: no trusted keys were given to verify its signature`;
+        problems.push(makeFault('checkpoint.untrusted', message, { origin }));
+      } else if (!v.ok && v.fault) {
+        problems.push(makeFault(v.fault.code, `${label}: ${v.fault.message}`, { origin }));
       } else {
         scheduled.push({ size: cp.size, root: cp.root, label, external });
       }
     });
   }
   // Stable: a stored checkpoint is checked before an external one of the same size.
-  return { scheduled: scheduled.sort((a, b) => a.size - b.size), untrusted };
+  return scheduled.sort((a, b) => a.size - b.size);
+}
+
+/** What {@link verifyLogResult} is built from: everything a verification of one log counted. */
+export interface VerifyLogTally {
+  origin: string;
+  count: number;
+  /** Checkpoint faults, in the order found. */
+  checkpointFaults: readonly VerificationFault[];
+  /** The row or root fault that stopped reading, if any: it comes first in `problems`. */
+  rowFault?: VerificationFault;
+  checkpointsVerified: number;
+  anchoredSize: number;
+  externallyAnchoredSize: number;
+  root: string;
+}
+
+/**
+ * The one way a {@link VerifyLogResult} is made: `problems` has the row fault first, `reason` and
+ * `firstBadSeq` follow from it, and `untrustedCheckpoints` is counted from the codes.
+ */
+export function verifyLogResult(t: VerifyLogTally): VerifyLogResult {
+  const problems = t.rowFault ? [t.rowFault, ...t.checkpointFaults] : [...t.checkpointFaults];
+  const result: VerifyLogResult = {
+    ok: problems.length === 0,
+    origin: t.origin,
+    count: t.count,
+    problems,
+    checkpointsVerified: t.checkpointsVerified,
+    untrustedCheckpoints: t.checkpointFaults.filter((f) => f.code === 'checkpoint.untrusted').length,
+    anchoredSize: t.anchoredSize,
+    externallyAnchoredSize: t.externallyAnchoredSize,
+    root: t.root,
+  };
+  if (t.rowFault?.seq !== undefined) result.firstBadSeq = t.rowFault.seq;
+  if (problems[0]) result.reason = formatFault(problems[0]);
+  return result;
 }
 
 /**
@@ -133,14 +172,14 @@ function scheduleCheckpoints(
  */
 export async function verifyLog(input: VerifyLogInput): Promise<VerifyLogResult> {
   const state = new LogState(input.origin);
-  const problems: string[] = [];
-  const { scheduled: pending, untrusted } = scheduleCheckpoints(input, problems);
-  const checkpointProblems = problems.length;
+  const origin = input.origin;
+  const checkpointFaults: VerificationFault[] = [];
+  const pending = scheduleCheckpoints(input, checkpointFaults);
   let next = 0;
   let verifiedSize = 0;
   let externalSize = 0;
   let checkpointsVerified = 0;
-  let fault: { seq: number; reason: string } | undefined;
+  let fault: VerificationFault | undefined;
   const onProgress = input.onProgress;
 
   // Compares the root at the current size with every checkpoint of exactly that size.
@@ -164,17 +203,18 @@ export async function verifyLog(input: VerifyLogInput): Promise<VerifyLogResult>
       const why = cp.external
         ? 'this log has forked from, or rewritten, the history that checkpoint saw'
         : 'rows in this range were rewritten and the chain recomputed after it was signed';
-      fault = {
+      const message = `${range}: the Merkle root of the first ${size} rows does not match the signed ${cp.label} (${why})`;
+      fault = makeFault(cp.external ? 'checkpoint.forked' : 'checkpoint.root_mismatch', message, {
+        origin,
         seq: from,
-        reason: `${range}: the Merkle root of the first ${size} rows does not match the signed ${cp.label} (${why})`,
-      };
+      });
     }
   };
 
   const step = (row: LogRow): boolean => {
     const f = state.appendStored(row);
     if (f) {
-      fault = f;
+      fault = makeFault(f.code, f.reason, { origin, seq: f.seq });
       return true;
     }
     if (next < pending.length && pending[next]!.size === state.size) checkRoots();
@@ -201,30 +241,22 @@ export async function verifyLog(input: VerifyLogInput): Promise<VerifyLogResult>
     const count = state.size;
     const range = count + 1 === cp.size ? `seq ${cp.size}` : `seq ${count + 1}..${cp.size}`;
     const why = cp.external ? 'log truncated or rolled back' : 'log truncated';
-    fault = {
+    const message = `${range}: missing: the log has ${count} rows but the signed ${cp.label} covers ${cp.size} (${why})`;
+    fault = makeFault(cp.external ? 'checkpoint.rollback' : 'checkpoint.beyond_log', message, {
+      origin,
       seq: count + 1,
-      reason: `${range}: missing: the log has ${count} rows but the signed ${cp.label} covers ${cp.size} (${why})`,
-    };
+    });
   }
-  if (fault) problems.push(fault.reason);
   if (onProgress) onProgress(state.size);
 
-  const result: VerifyLogResult = {
-    ok: problems.length === 0,
-    origin: input.origin,
+  return verifyLogResult({
+    origin,
     count: state.size,
-    problems,
+    checkpointFaults,
+    rowFault: fault,
     checkpointsVerified,
-    untrustedCheckpoints: untrusted,
     anchoredSize: verifiedSize,
     externallyAnchoredSize: externalSize,
     root: state.root().toString('base64'),
-  };
-  if (fault) {
-    result.firstBadSeq = fault.seq;
-    result.reason = fault.reason;
-  } else if (checkpointProblems > 0) {
-    result.reason = problems[0];
-  }
-  return result;
+  });
 }

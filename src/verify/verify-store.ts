@@ -1,3 +1,4 @@
+import { fault, formatFault, type VerificationFault } from '../errors/verification-fault.js';
 import type { TrustedKey } from '../keys/keys.js';
 import { ChainError } from '../log-format/chain.js';
 import { parseCheckpoint } from '../log-format/checkpoint.js';
@@ -5,9 +6,9 @@ import type { StructureProblem } from '../stores/audit-store.js';
 import { StoreError } from '../stores/audit-store.js';
 import { type GapSummary, gapSummary } from './gap-summary.js';
 import type { AuditLogReader } from './log-reader.js';
-import { pinnedKeysFor, unboundSignerReason } from './pinned-origins.js';
-import { logVerdict, type StoreLogResult, type Verdict } from './verdict.js';
-import { type VerifyLogResult, verifyLog } from './verify-log.js';
+import { pinnedKeysFor, unboundSignerFault } from './pinned-origins.js';
+import { logVerdict, type StoreLogResult, unvouchedLog, type Verdict } from './verdict.js';
+import { type VerifyLogResult, verifyLog, verifyLogResult } from './verify-log.js';
 
 export type { StoreLogResult, UnanchoredTail, Verdict } from './verdict.js';
 
@@ -53,7 +54,7 @@ export interface VerifyStoreResult {
   /** The store's gap records: events it could not take, which an intact chain does not show. */
   gaps: GapSummary;
   /** How the database differs from the store's migration, or rows it cannot use; any makes `ok` false. */
-  integrityProblems: string[];
+  integrityProblems: readonly VerificationFault[];
 }
 
 /**
@@ -96,26 +97,22 @@ export async function verifyAuditStore(
       });
     } catch (err) {
       if (!(err instanceof ChainError)) throw err;
-      log = missingLog(
-        origin,
-        `seq 1: log origin ${JSON.stringify(origin)} cannot be a writer's (${err.message}): rows written by hand`,
-      );
+      const message = `seq 1: log origin ${JSON.stringify(origin)} cannot be a writer's (${err.message}): rows written by hand`;
+      log = missingLog(origin, fault('row.origin_invalid', message, { origin, seq: 1 }));
     }
     done += log.count;
-    const judged = logVerdict(withStructure(log, database), context);
+    let judged = logVerdict(withStructure(log, database), context);
     if (judged.verdict === 'unvouched' && options.trustedKeys) {
       const notes = [...checkpoints, ...external].filter((c) => c.origin === origin).map((c) => c.note);
-      const unbound = unboundSignerReason(origin, notes, options.trustedKeys);
-      if (unbound) judged.reason = unbound;
+      const unbound = unboundSignerFault(origin, notes, options.trustedKeys);
+      if (unbound) judged = unvouchedLog(judged, unbound, judged.problems[0]);
     }
     logs.push(judged);
   }
   for (const cp of external) {
     if (!origins.has(cp.origin)) {
-      const log = missingLog(
-        cp.origin,
-        `a checkpoint names log ${cp.origin}, which is not in this store (store replaced or rolled back)`,
-      );
+      const message = `a checkpoint names log ${cp.origin}, which is not in this store (store replaced or rolled back)`;
+      const log = missingLog(cp.origin, fault('checkpoint.rollback', message, { origin: cp.origin, seq: 1 }));
       logs.push(logVerdict(log, context));
     }
   }
@@ -133,7 +130,7 @@ export async function verifyAuditStore(
     count: done,
     origin: first?.origin,
     firstBadSeq: bad ? bad.firstBadSeq : undefined,
-    reason: first ? first.reason : (loose?.reason ?? integrityProblems[0]),
+    reason: first ? first.reason : formatted(loose ?? integrityProblems[0]),
     logs,
     database,
     keySource,
@@ -143,21 +140,22 @@ export async function verifyAuditStore(
   };
 }
 
-/** A log with no rows to check, broken for `reason` from seq 1. */
-function missingLog(origin: string, reason: string): VerifyLogResult {
-  return {
-    ok: false,
+function formatted(f: VerificationFault | undefined): string | undefined {
+  return f ? formatFault(f) : undefined;
+}
+
+/** A log with no rows to check, broken from seq 1 by `why`. */
+function missingLog(origin: string, why: VerificationFault): VerifyLogResult {
+  return verifyLogResult({
     origin,
     count: 0,
-    firstBadSeq: 1,
-    reason,
-    problems: [reason],
+    checkpointFaults: [],
+    rowFault: why,
     checkpointsVerified: 0,
-    untrustedCheckpoints: 0,
     anchoredSize: 0,
     externallyAnchoredSize: 0,
     root: '',
-  };
+  });
 }
 
 /** A log with the database problems located in its rows: the lowest seq at fault wins. */
@@ -166,13 +164,20 @@ function withStructure(log: VerifyLogResult, database: readonly StructureProblem
   if (mine.length === 0) return log;
   const lowest = mine.reduce((a, b) => ((b.seq ?? Infinity) < (a.seq ?? Infinity) ? b : a));
   const wins = log.firstBadSeq === undefined || (lowest.seq ?? Infinity) < log.firstBadSeq;
+  const rest = mine.filter((p) => p !== lowest);
+  const problems = wins ? [lowest, ...rest, ...log.problems] : [...log.problems, lowest, ...rest];
   return {
     ...log,
     ok: false,
     firstBadSeq: wins ? lowest.seq : log.firstBadSeq,
-    reason: wins ? lowest.reason : log.reason,
-    problems: [...mine.map((p) => p.reason), ...log.problems],
+    reason: formatFault(wins ? lowest : problems[0]!),
+    problems: problems.map(asFault),
   };
+}
+
+/** A structure problem as the plain fault a log's problems hold (without the store's extra fields). */
+function asFault(p: VerificationFault): VerificationFault {
+  return fault(p.code, p.message, p);
 }
 
 /** The gap summary, or none when the store refuses to be read (its problems are reported already). */

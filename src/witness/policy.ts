@@ -1,4 +1,5 @@
 import { createPublicKey } from 'node:crypto';
+import { fault, type VerificationFault } from '../errors/verification-fault.js';
 import type { TrustedKey } from '../keys/keys.js';
 import { verifyCheckpoint } from '../log-format/checkpoint.js';
 import { cosignedAt, parseCosignerVkey, type WitnessIdentity } from './cosignature.js';
@@ -92,7 +93,8 @@ export interface PolicyVerdict {
   ok: boolean;
   /** Names of the witnesses whose cosignature on it verified. */
   cosignedBy: string[];
-  reason?: string;
+  /** Why not, when `ok` is false. */
+  fault?: VerificationFault;
 }
 
 /**
@@ -110,7 +112,11 @@ export function checkPolicy(policy: WitnessPolicy, note: string): PolicyVerdict 
     .filter(([, w]) => cosignedAt(body, lines, w) !== undefined)
     .map(([n]) => n);
   if (policy.logs.length > 0 && !verifyCheckpoint(note, policy.logs).ok)
-    return { ok: false, cosignedBy, reason: 'not signed by a log the policy lists' };
+    return {
+      ok: false,
+      cosignedBy,
+      fault: fault('witness.log_unknown', 'not signed by a log the policy lists'),
+    };
   const met = (name: string): boolean => {
     if (name === 'none') return true;
     const group = policy.groups.get(name);
@@ -121,7 +127,10 @@ export function checkPolicy(policy: WitnessPolicy, note: string): PolicyVerdict 
     return {
       ok: false,
       cosignedBy,
-      reason: `quorum ${policy.quorum} not met: cosigned by ${cosignedBy.length ? cosignedBy.join(', ') : 'no witness'}`,
+      fault: fault(
+        'witness.quorum_unmet',
+        `quorum ${policy.quorum} not met: cosigned by ${cosignedBy.length ? cosignedBy.join(', ') : 'no witness'}`,
+      ),
     };
   return { ok: true, cosignedBy };
 }

@@ -40,7 +40,8 @@ async function stateAt(store: AuditStore, dir: string, origin: string, size: num
   }
   const state = new LogState(origin);
   await extendState(store, state, size, { collect: false });
-  if (state.size !== size) throw new AnchorError(`the log holds ${state.size} rows, fewer than ${size}`);
+  if (state.size !== size)
+    throw new AnchorError('consistency.rows_missing', `the log holds ${state.size} rows, fewer than ${size}`);
   return state;
 }
 

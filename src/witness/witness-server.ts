@@ -94,10 +94,10 @@ export function addCheckpoint(db: SqliteDatabase, options: WitnessOptions, body:
     }
   });
   const v = verifyCheckpoint(note, keys);
-  if (!v.checkpoint) throw new Refusal(400, `checkpoint: ${v.reason}`);
+  if (!v.checkpoint) throw new Refusal(400, `checkpoint: ${v.fault?.message}`);
   const cp = v.checkpoint;
   if (keys.length === 0) throw new Refusal(404, `unknown log ${JSON.stringify(cp.origin)}`);
-  if (!v.ok) throw new Refusal(403, `checkpoint: ${v.reason}`);
+  if (!v.ok) throw new Refusal(403, `checkpoint: ${v.fault?.message}`);
   if (oldSize > cp.size)
     throw new Refusal(400, `old size ${oldSize} is larger than the checkpoint's ${cp.size}`);
   // Check and update in one immediate transaction: two submissions cannot both pass against one state.

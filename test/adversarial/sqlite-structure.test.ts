@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { VerificationFault } from '../../src/errors/verification-fault.js';
 import { SQLITE_SCHEMA } from '../../src/stores/sqlite-schema.js';
 import {
   type AnchoredStore,
@@ -146,15 +147,18 @@ describe('an index that no longer matches its table', { timeout: 240_000 }, () =
     expect(r.stdout).toContain('first bad seq: 1\n');
     const json = JSON.parse(
       (await cli('verify', path, '--trusted-keys', jwks, '--checkpoint', anchor, '--format', 'json')).stdout,
-    ) as { logs: { origin: string; problems: string[] }[] };
+    ) as { logs: { origin: string; problems: VerificationFault[] }[] };
     const problems = json.logs.find((l) => l.origin === base.origin)?.problems ?? [];
-    expect(problems).toContainEqual(
-      expect.stringMatching(
+    expect(problems).toContainEqual({
+      code: 'store.integrity_failed',
+      origin: base.origin,
+      seq: next,
+      message: expect.stringMatching(
         new RegExp(
           `^seq ${next}: database integrity check: row ${next} missing from index sqlite_autoindex_audit_events_1`,
         ),
       ),
-    );
+    });
 
     await readersRefuse(path);
   });

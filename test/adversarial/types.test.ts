@@ -103,6 +103,7 @@ describe('a value whose type is not its column’s', { timeout: 240_000 }, () =>
       expect(r.stdout).toContain(
         `seq ${DENIED}: risk_tier holds text ${JSON.stringify(value)} where the schema has integer or null`,
       );
+      expect(r.stdout).toContain('where the schema has integer or null (row edited) [row.type_invalid]');
     }
     // '0x3', '0b11' and 'high' stay text; SQLite turns '3.0', ' 3 ' and '3e0' into 3.
     expect(refused).toBeGreaterThanOrEqual(3);

@@ -118,7 +118,7 @@ describe('onbehalf checkpoints', () => {
     const refused = run('checkpoints', edited, '--out', join(dir, 'other'));
     expect(refused.status).toBe(1);
     expect(refused.stderr).toMatch(
-      /is tampered \(seq 2: hash does not match its contents \(row edited\)\); not exporting/,
+      /is tampered \(seq 2: hash does not match its contents \(row edited\) \[row\.hash_mismatch\]\); not exporting/,
     );
     expect(() => readdirSync(join(dir, 'other'))).toThrow();
 

@@ -104,6 +104,7 @@ describe('consistency proofs and incremental verify', () => {
     expect(e.stdout).toMatch(
       /TAMPERED .*\n {2}first bad seq: 27\n {2}reason: seq 27: hash does not match its contents/,
     );
+    expect(e.stdout).toContain('(row edited) [row.hash_mismatch]');
     expect(e.code).toBe(1);
 
     const cut = tamperedCopy(
@@ -111,7 +112,9 @@ describe('consistency proofs and incremental verify', () => {
       'DELETE FROM audit_events WHERE seq > 12; DELETE FROM audit_checkpoints WHERE size > 12;',
     );
     const c = await incremental(cut);
-    expect(c.stdout).toMatch(/seq 20: missing: the log holds fewer rows than its anchored checkpoint/);
+    expect(c.stdout).toMatch(
+      /seq 20: missing: the log holds fewer rows than its anchored checkpoint.*\[consistency\.rows_missing\]/,
+    );
     expect(c.code).toBe(1);
 
     const [stateFile] = readdirSync(anchors).filter((f) => f.endsWith('.state.json'));
@@ -120,7 +123,9 @@ describe('consistency proofs and incremental verify', () => {
     state.frontier[0] = '00'.repeat(32);
     writeFileSync(file, JSON.stringify(state));
     const s = await incremental(path);
-    expect(s.stdout).toMatch(/does not hash to the root the note at size 20 signs/);
+    expect(s.stdout).toMatch(
+      /does not hash to the root the note at size 20 signs \[consistency\.anchor_invalid\]/,
+    );
     expect(s.code).toBe(1);
     const refused = await cli('checkpoints', path, '--out', anchors, '--trusted-keys', jwks);
     expect(refused.stderr).toMatch(/cannot prove the new checkpoint consistent: .*does not hash to the root/);
@@ -161,7 +166,9 @@ describe('consistency proofs and incremental verify', () => {
         .join('\n'),
     );
     const w = await incremental(swapped);
-    expect(w.stdout).toMatch(/seq 20: does not match the anchored checkpoint's chain state/);
+    expect(w.stdout).toMatch(
+      /seq 20: does not match the anchored checkpoint's chain state.*\[consistency\.inconsistent\]/,
+    );
     expect(w.code).toBe(1);
   });
 
@@ -171,7 +178,9 @@ describe('consistency proofs and incremental verify', () => {
     const second = join(dir, 'second.db');
     await grow(5, 0, second);
     const r = await incremental(second);
-    expect(r.stdout).toMatch(/UNVOUCHED .*\n {2}reason: no checkpoint of this log in/);
+    expect(r.stdout).toMatch(
+      /UNVOUCHED .*\n {2}reason: no checkpoint of this log in .*\[consistency\.no_anchor\]/,
+    );
     expect(r.code).toBe(3);
     expect((await cli('verify', path, '--incremental')).code).toBe(2);
     const notDir = join(dir, 'keys', 'jwks.json');

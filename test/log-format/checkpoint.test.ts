@@ -140,7 +140,7 @@ describe('verifyCheckpoint', () => {
   it('accepts a note signed by a trusted key under the origin', () => {
     const v = verifyCheckpoint(signCheckpoint(cp, key), trusted);
     expect(v).toMatchObject({ ok: true, signedBy: key.kid, checkpoint: { origin: ORIGIN, size: 8821 } });
-    expect(v.reason).toBeUndefined();
+    expect(v.fault).toBeUndefined();
   });
 
   it('rejects an edited note', () => {
@@ -152,14 +152,16 @@ describe('verifyCheckpoint', () => {
     ]) {
       const v = verifyCheckpoint(edited, trusted);
       expect(v.ok).toBe(false);
-      expect(v.reason).toMatch(/does not verify \(checkpoint edited\)/);
+      expect(v.fault?.code).toBe('checkpoint.signature_invalid');
+      expect(v.fault?.message).toMatch(/does not verify \(checkpoint edited\)/);
     }
   });
 
   it('rejects a note no trusted key signed, and says who did', () => {
     const v = verifyCheckpoint(signCheckpoint(cp, other), trusted);
     expect(v.ok).toBe(false);
-    expect(v.reason).toMatch(
+    expect(v.fault?.code).toBe('checkpoint.untrusted');
+    expect(v.fault?.message).toMatch(
       /^not signed by a trusted key for onbehalf\/host-1\/3f9a: signed by onbehalf\/host-1\/3f9a \(key id [0-9a-f]{8}\)$/,
     );
     expect(v.checkpoint?.size).toBe(8821);
@@ -177,7 +179,6 @@ describe('verifyCheckpoint', () => {
   it('reports a malformed note without throwing', () => {
     expect(verifyCheckpoint('nonsense', trusted)).toEqual({
       ok: false,
-      reason: 'checkpoint: note does not end with a newline',
       fault: { code: 'checkpoint.malformed', message: 'note does not end with a newline' },
     });
   });

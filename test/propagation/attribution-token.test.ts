@@ -106,7 +106,12 @@ describe('attribution tokens', () => {
   ])('refuses %s', (_name, make, reason) => {
     const r = verifyAttributionToken(make(), { keyFor, traceId: trace });
     expect(r.ok).toBe(false);
-    if (!r.ok) expect(r.reason).toBe(reason);
+    if (!r.ok) {
+      expect(r.reason).toBe(reason);
+      // The same as a verification fault: code token.<reason>, and a sentence saying what is wrong.
+      expect(r.fault.code).toBe(`token.${reason}`);
+      expect(r.fault.message.length).toBeGreaterThan(0);
+    }
   });
 
   it('refuses a token signed by a key it does not trust, and a tampered payload', () => {

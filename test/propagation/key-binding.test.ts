@@ -110,7 +110,8 @@ describe('a checkpoint key speaks for the origins it is bound to', () => {
   it("refuses a checkpoint of an origin the key is not bound to: one writer cannot sign another's log", () => {
     const r = verifyCheckpoint(note, keyWith(['billing-agent']));
     expect(r.ok).toBe(false);
-    expect(r.reason).toMatch(/not signed by a trusted key for inbox-agent/);
+    expect(r.fault?.code).toBe('checkpoint.untrusted');
+    expect(r.fault?.message).toMatch(/not signed by a trusted key for inbox-agent/);
   });
 });
 

@@ -178,6 +178,15 @@ describe('onbehalf prove and verify-receipt', () => {
     const failing = changes.filter(([, text]) => !verifyReceipt(text, keys).ok).map(([name]) => name);
     expect(failing).toEqual(changes.map(([name]) => name));
     expect(changes.length).toBeGreaterThan(40);
+    // Each failure is a receipt fault; the classes a person would tell apart have their own codes.
+    const codeOf = (name: string) => verifyReceipt(changes.find(([n]) => n === name)![1], keys).fault?.code;
+    for (const [name] of changes) expect(codeOf(name), name).toMatch(/^receipt\./);
+    expect(codeOf('index + 1')).toBe('receipt.proof_invalid');
+    expect(codeOf('proof[0] replaced')).toBe('receipt.proof_invalid');
+    expect(codeOf('checkpoint origin')).toBe('receipt.origin_mismatch');
+    expect(codeOf('checkpoint extension line')).toBe('receipt.extensions');
+    expect(codeOf('checkpoint re-signed by another key')).toBe('receipt.checkpoint_invalid');
+    expect(codeOf('signature in another base64 form')).toBe('receipt.contents_invalid');
   });
 
   it('exits 1 on a changed receipt, 2 on a file that is not one, and refuses a key bound to other logs', async () => {

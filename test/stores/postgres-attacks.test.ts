@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { VerificationFaultCode } from '../../src/errors/verification-fault.js';
 import { generateSigningKey, type SigningKey, trustedKeysFromJwks } from '../../src/keys/keys.js';
 import { LogState } from '../../src/log-format/chain.js';
 import { verifyCheckpoint } from '../../src/log-format/checkpoint.js';
@@ -117,9 +118,10 @@ describe('a writer attacking the PostgreSQL store with its own login', () => {
       // And verify says the writer role can create temporary tables again.
       const result = await verifyAs(db, f.auditor);
       expect(result.ok).toBe(false);
-      expect(result.integrityProblems).toContain(
-        'role onbehalf_writer can create temporary tables (TEMPORARY on the database)',
-      );
+      expect(result.integrityProblems).toContainEqual({
+        code: 'store.privilege_excess',
+        message: 'role onbehalf_writer can create temporary tables (TEMPORARY on the database)',
+      });
     } finally {
       await db.admin(`REVOKE TEMPORARY ON DATABASE ${db.name} FROM PUBLIC`);
     }
@@ -214,7 +216,10 @@ describe('a writer attacking the PostgreSQL store with its own login', () => {
     const result = await verifyAs(db, f.auditor);
     expect(result.ok).toBe(false);
     expect(result.integrityProblems).toEqual([
-      `audit_keys row kid "garbage" (recorded by "${f.roleA}") is not a usable public Ed25519 key: not JSON`,
+      {
+        code: 'store.key_unusable',
+        message: `audit_keys row kid "garbage" (recorded by "${f.roleA}") is not a usable public Ed25519 key: not JSON`,
+      },
     ]);
     // Every log still verifies against its own writer's keys, and B resumes its log.
     expect(result.logs.every((l) => l.ok)).toBe(true);
@@ -239,48 +244,59 @@ describe('verify and the migration', () => {
 
   it("reports every trigger, policy and function that is not the migration's", async () => {
     expect((await verifyAs(db, f.auditor)).integrityProblems).toEqual([]);
-    const drift: [string, string, RegExp][] = [
+    const drift: [string, string, VerificationFaultCode, RegExp][] = [
       [
         'DROP TRIGGER audit_events_append_only ON audit_events',
         '',
+        'store.trigger_changed',
         /trigger audit_events_append_only is missing/,
       ],
       [
         'ALTER TABLE audit_checkpoints DISABLE TRIGGER audit_checkpoints_no_truncate',
         'ALTER TABLE audit_checkpoints ENABLE ALWAYS TRIGGER audit_checkpoints_no_truncate',
+        'store.trigger_changed',
         /trigger audit_checkpoints_no_truncate is not always enabled/,
       ],
       [
         'ALTER TABLE audit_keys DISABLE ROW LEVEL SECURITY',
         'ALTER TABLE audit_keys ENABLE ROW LEVEL SECURITY',
+        'store.table_changed',
         /audit_keys: row-level security is off/,
       ],
       [
         `CREATE POLICY anyone ON audit_events FOR INSERT TO ${POSTGRES_WRITER_ROLE} WITH CHECK (true)`,
         'DROP POLICY anyone ON audit_events',
+        'store.policy_changed',
         /policy anyone is not the migration's: PERMISSIVE INSERT TO onbehalf_writer/,
       ],
       [
         'ALTER FUNCTION onbehalf_owns_origin(text) RESET search_path',
         "ALTER FUNCTION onbehalf_owns_origin(text) SET search_path = 'pg_catalog, pg_temp'",
+        'store.function_changed',
         /onbehalf_owns_origin\(text\): settings \[\], not search_path=pg_catalog, pg_temp/,
       ],
       [
         'CREATE OR REPLACE FUNCTION onbehalf_own_origin_owner(p_origin text) RETURNS name LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$ SELECT session_user $$',
         '',
+        'store.function_changed',
         /function onbehalf_own_origin_owner\(text\): body is not the migration's/,
       ],
       [
         `GRANT UPDATE ON audit_events TO ${POSTGRES_WRITER_ROLE}`,
         `REVOKE UPDATE ON audit_events FROM ${POSTGRES_WRITER_ROLE}`,
+        'store.privilege_excess',
         /role onbehalf_writer has UPDATE on table audit_events/,
       ],
     ];
-    for (const [change, undo, problem] of drift) {
+    for (const [change, undo, code, problem] of drift) {
       await db.admin(change);
       const result = await verifyAs(db, f.auditor);
       expect(result.ok, change).toBe(false);
-      expect(result.integrityProblems.join('\n'), change).toMatch(problem);
+      const found = result.integrityProblems.filter((p) => problem.test(p.message));
+      expect(
+        found.map((p) => p.code),
+        change,
+      ).toEqual([code]);
       if (undo) await db.admin(undo);
     }
     // The migration puts back what was dropped or replaced; every problem is gone.

@@ -108,7 +108,8 @@ describe('SQLite-rendered canonical text', () => {
       'seq 2: contents cannot be canonicalized (target: a 6-byte blob where text belongs)',
     );
     // The database check names the row and column too.
-    expect(result.database.map((p) => p.reason)).toContain(
+    expect(result.database.map((p) => p.code)).toContain('row.type_invalid');
+    expect(result.database.map((p) => p.message)).toContain(
       'seq 2: target holds blob a 6-byte blob where the schema has text or null (row edited)',
     );
     await reader.close();

@@ -190,7 +190,13 @@ describe('verifyAuditStore', () => {
     tamper((db) => setRow(db, 5, { target: 'dana@acme.example' }));
     const r = await verify();
     expect(r).toMatchObject({ ok: false, firstBadSeq: 5 });
-    expect(r.reason).toBe('seq 5: hash does not match its contents (row edited)');
+    expect(r.logs[0]!.problems[0]).toEqual({
+      code: 'row.hash_mismatch',
+      origin: r.origin,
+      seq: 5,
+      message: 'seq 5: hash does not match its contents (row edited)',
+    });
+    expect(r.reason).toBe('seq 5: hash does not match its contents (row edited) [row.hash_mismatch]');
   });
 
   it('fails on a row deleted, naming its seq', async () => {
@@ -240,7 +246,10 @@ describe('verifyAuditStore', () => {
     });
     const r = await verify();
     expect(r.ok).toBe(false);
-    expect(r.reason).toMatch(/^checkpoint at size 7: signature .* does not verify \(checkpoint edited\)$/);
+    expect(r.logs[0]!.problems.map((p) => p.code)).toEqual(['checkpoint.signature_invalid']);
+    expect(r.reason).toMatch(
+      /^checkpoint at size 7: signature .* does not verify \(checkpoint edited\) \[checkpoint\.signature_invalid\]$/,
+    );
   });
 
   it('fails when a row was rewritten and the chain recomputed: the signed checkpoints catch it', async () => {

@@ -1,15 +1,32 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { formatFault, type VerificationFaultCode } from '../../src/errors/verification-fault.js';
 import { generateSigningKey, type SigningKey, trustedKeysFromJwks } from '../../src/keys/keys.js';
 import { canonicalEventBytes } from '../../src/log-format/canonical.js';
 import { LogState } from '../../src/log-format/chain.js';
 import { signCheckpoint } from '../../src/log-format/checkpoint.js';
 import { type AuditEvent, EVENT_COLUMNS, type StoredAuditEvent } from '../../src/pipeline/event.js';
-import { type VerifyLogInput, verifyLog } from '../../src/verify/verify-log.js';
+import { type VerifyLogInput, type VerifyLogResult, verifyLog } from '../../src/verify/verify-log.js';
 
 const ORIGIN = 'onbehalf/host-1/3f9a';
 const key = generateSigningKey();
 const trustedKeys = trustedKeysFromJwks({ keys: [key.publicJwk] });
+
+/** The deciding fault: its code, where, and the sentence users see (`reason` is it formatted). */
+function expectFault(
+  r: VerifyLogResult,
+  code: VerificationFaultCode,
+  message: string | RegExp,
+  seq?: number,
+): void {
+  const first = r.problems[0]!;
+  expect(first.code).toBe(code);
+  expect(first.origin).toBe(ORIGIN);
+  expect(first.seq).toBe(seq);
+  if (typeof message === 'string') expect(first.message).toBe(message);
+  else expect(first.message).toMatch(message);
+  expect(r.reason).toBe(formatFault(first));
+}
 
 const ACTIONS = ['read_inbox', 'summarize', 'send_mail', 'delete_mail', 'pay_invoice'] as const;
 
@@ -136,12 +153,8 @@ describe('verifyLog on tampered rows', () => {
         const rows = log.rows.slice(0, n);
         rows[seq - 1] = edited;
         const r = await verify({ rows, checkpoints: [] });
-        expect(r).toMatchObject({
-          ok: false,
-          firstBadSeq: seq,
-          count: seq - 1,
-          reason: `seq ${seq}: hash does not match its contents (row edited)`,
-        });
+        expect(r).toMatchObject({ ok: false, firstBadSeq: seq, count: seq - 1 });
+        expectFault(r, 'row.hash_mismatch', `seq ${seq}: hash does not match its contents (row edited)`, seq);
       }),
       { numRuns: 150 },
     );
@@ -155,7 +168,12 @@ describe('verifyLog on tampered rows', () => {
         const rows = log.rows.slice(0, n).filter((r) => r.seq !== seq);
         const r = await verify({ rows, checkpoints: [] });
         expect(r).toMatchObject({ ok: false, firstBadSeq: seq });
-        expect(r.reason).toBe(`seq ${seq}: missing (row deleted); the next row is seq ${seq + 1}`);
+        expectFault(
+          r,
+          'row.missing',
+          `seq ${seq}: missing (row deleted); the next row is seq ${seq + 1}`,
+          seq,
+        );
       }),
       { numRuns: 100 },
     );
@@ -169,7 +187,7 @@ describe('verifyLog on tampered rows', () => {
         rows.splice(seq, 0, rows[seq - 1]!);
         const r = await verify({ rows, checkpoints: [] });
         expect(r).toMatchObject({ ok: false, firstBadSeq: seq });
-        expect(r.reason).toBe(`seq ${seq}: appears twice (row duplicated or inserted)`);
+        expectFault(r, 'row.duplicate', `seq ${seq}: appears twice (row duplicated or inserted)`, seq);
       }),
       { numRuns: 100 },
     );
@@ -188,12 +206,15 @@ describe('verifyLog on tampered rows', () => {
         rows[seq] = keepIntegrity ? { ...a, ...pick(b) } : { ...a, seq: b.seq };
         const r = await verify({ rows, checkpoints: [] });
         expect(r).toMatchObject({ ok: false, firstBadSeq: seq });
-        expect(r.reason).toBe(
+        expectFault(
+          r,
+          keepIntegrity ? 'row.hash_mismatch' : 'row.chain_broken',
           keepIntegrity
             ? `seq ${seq}: hash does not match its contents (row edited)`
             : seq === 1
               ? 'seq 1: prev_hash is not the genesis hash (rows deleted or inserted before it)'
               : `seq ${seq}: prev_hash does not link to seq ${seq - 1} (row inserted, deleted, reordered or replaced)`,
+          seq,
         );
       }),
       { numRuns: 100 },
@@ -208,7 +229,7 @@ describe('verifyLog on tampered rows', () => {
     const renumbered = log.rows.slice(12).map((r) => ({ ...r, seq: r.seq + 1 }));
     const r = await verify({ rows: [...rows, forged, ...renumbered], checkpoints: [] });
     expect(r).toMatchObject({ ok: false, firstBadSeq: 14 });
-    expect(r.reason).toMatch(/^seq 14: prev_hash does not link to seq 13/);
+    expectFault(r, 'row.chain_broken', /^seq 14: prev_hash does not link to seq 13/, 14);
   });
 
   it("names a row whose origin was changed, or that came from another writer's log", async () => {
@@ -217,8 +238,11 @@ describe('verifyLog on tampered rows', () => {
     rows[8] = { ...rows[8]!, origin: 'onbehalf/host-2/aa01' };
     const r = await verify({ ...log, rows });
     expect(r).toMatchObject({ ok: false, firstBadSeq: 9 });
-    expect(r.reason).toBe(
+    expectFault(
+      r,
+      'row.origin_mismatch',
       'seq 9: row belongs to origin "onbehalf/host-2/aa01", not "onbehalf/host-1/3f9a" (row moved or edited)',
+      9,
     );
   });
 });
@@ -234,8 +258,11 @@ describe('verifyLog against checkpoints', () => {
         const size = Math.ceil(seq / 25) * 25;
         const from = size - 24;
         expect(r).toMatchObject({ ok: false, firstBadSeq: from, checkpointsVerified: (from - 1) / 25 });
-        expect(r.reason).toBe(
+        expectFault(
+          r,
+          'checkpoint.root_mismatch',
           `seq ${from}..${size}: the Merkle root of the first ${size} rows does not match the signed checkpoint at size ${size} (rows in this range were rewritten and the chain recomputed after it was signed)`,
+          from,
         );
       }),
       { numRuns: 40 },
@@ -246,8 +273,11 @@ describe('verifyLog against checkpoints', () => {
     const log = buildLog(60, 20);
     const r = await verify({ ...log, rows: log.rows.slice(0, 47) });
     expect(r).toMatchObject({ ok: false, firstBadSeq: 48, count: 47, checkpointsVerified: 2 });
-    expect(r.reason).toBe(
+    expectFault(
+      r,
+      'checkpoint.beyond_log',
       'seq 48..60: missing: the log has 47 rows but the signed checkpoint at size 60 covers 60 (log truncated)',
+      48,
     );
   });
 
@@ -259,7 +289,9 @@ describe('verifyLog against checkpoints', () => {
     expect(r.ok).toBe(false);
     expect(r.firstBadSeq).toBeUndefined();
     expect(r.checkpointsVerified).toBe(3);
-    expect(r.reason).toMatch(
+    expectFault(
+      r,
+      'checkpoint.signature_invalid',
       /^checkpoint at size 31: signature by trusted key .* does not verify \(checkpoint edited\)$/,
     );
   });
@@ -269,12 +301,19 @@ describe('verifyLog against checkpoints', () => {
     const log = buildLog(30, 10, mallory);
     const r = await verify(log);
     expect(r).toMatchObject({ ok: false, checkpointsVerified: 0 });
-    expect(r.problems).toHaveLength(3);
-    expect(r.reason).toMatch(
+    expect(r.problems.map((p) => p.code)).toEqual(Array(3).fill('checkpoint.untrusted'));
+    expect(r.untrustedCheckpoints).toBe(3);
+    expectFault(
+      r,
+      'checkpoint.untrusted',
       /^checkpoint at size 10: not signed by a trusted key for onbehalf\/host-1\/3f9a/,
     );
     const none = await verify(buildLog(30, 10), { trustedKeys: [] });
-    expect(none.reason).toBe('checkpoint at size 10: no trusted keys were given to verify its signature');
+    expectFault(
+      none,
+      'checkpoint.untrusted',
+      'checkpoint at size 10: no trusted keys were given to verify its signature',
+    );
   });
 
   it('catches a checkpoint of another origin, and a malformed one', async () => {
@@ -283,8 +322,17 @@ describe('verifyLog against checkpoints', () => {
     const r = await verify({ ...log, checkpoints: [...log.checkpoints, foreign, { note: 'garbage\n' }] });
     expect(r).toMatchObject({ ok: false, checkpointsVerified: 3 });
     expect(r.problems).toEqual([
-      'checkpoint at size 10: is for origin "onbehalf/host-2/aa01", not this log "onbehalf/host-1/3f9a"',
-      'checkpoint #5: malformed: no blank line between the body and the signatures',
+      {
+        code: 'checkpoint.origin_mismatch',
+        origin: ORIGIN,
+        message:
+          'checkpoint at size 10: is for origin "onbehalf/host-2/aa01", not this log "onbehalf/host-1/3f9a"',
+      },
+      {
+        code: 'checkpoint.malformed',
+        origin: ORIGIN,
+        message: 'checkpoint #5: malformed: no blank line between the body and the signatures',
+      },
     ]);
   });
 
@@ -293,12 +341,9 @@ describe('verifyLog against checkpoints', () => {
     const rows = log.rows.slice();
     rows[4] = { ...rows[4]!, result: 'denied' };
     const r = await verify({ rows, checkpoints: [...log.checkpoints, { note: 'garbage\n' }] });
-    expect(r).toMatchObject({
-      ok: false,
-      firstBadSeq: 5,
-      reason: 'seq 5: hash does not match its contents (row edited)',
-    });
-    expect(r.problems).toHaveLength(2);
+    expect(r).toMatchObject({ ok: false, firstBadSeq: 5 });
+    expectFault(r, 'row.hash_mismatch', 'seq 5: hash does not match its contents (row edited)', 5);
+    expect(r.problems.map((p) => p.code)).toEqual(['row.hash_mismatch', 'checkpoint.malformed']);
   });
 
   it('catches a rollback past an external checkpoint', async () => {
@@ -308,8 +353,11 @@ describe('verifyLog against checkpoints', () => {
     expect((await verify(rolledBack)).ok).toBe(true);
     const r = await verify(rolledBack, { externalCheckpoints: [exported] });
     expect(r).toMatchObject({ ok: false, firstBadSeq: 46, checkpointsVerified: 2 });
-    expect(r.reason).toBe(
+    expectFault(
+      r,
+      'checkpoint.rollback',
       'seq 46..60: missing: the log has 45 rows but the signed external checkpoint at size 60 covers 60 (log truncated or rolled back)',
+      46,
     );
   });
 
@@ -330,8 +378,11 @@ describe('verifyLog against checkpoints', () => {
     expect((await verify({ rows, checkpoints })).ok).toBe(true);
     const r = await verify({ rows, checkpoints }, { externalCheckpoints: [exported] });
     expect(r).toMatchObject({ ok: false, firstBadSeq: 41, checkpointsVerified: 3 });
-    expect(r.reason).toMatch(
+    expectFault(
+      r,
+      'checkpoint.forked',
       /^seq 41\.\.60: the Merkle root of the first 60 rows does not match the signed external checkpoint at size 60 \(this log has forked/,
+      41,
     );
   });
 

@@ -84,7 +84,7 @@ describe('the witness protocol', () => {
     expect(checkPolicy(policy, n9 + again.text).ok).toBe(true);
     expect(checkPolicy(policy, n9)).toMatchObject({
       ok: false,
-      reason: 'quorum P not met: cosigned by no witness',
+      fault: { code: 'witness.quorum_unmet', message: 'quorum P not met: cosigned by no witness' },
     });
   });
 

@@ -1,5 +1,6 @@
 import { statSync } from 'node:fs';
 import { type IncrementalLogResult, verifyIncrementally } from '../../consistency/incremental-verify.js';
+import { formatFault } from '../../errors/verification-fault.js';
 import { loadTrustedKeys } from '../../keys/keys.js';
 import type { AuditStore } from '../../stores/audit-store.js';
 import { CliError, verdictExit } from '../errors.js';
@@ -56,7 +57,7 @@ function logLines(log: IncrementalLogResult): string[] {
   ];
   if (log.verdict !== 'intact') {
     if (log.firstBadSeq !== undefined) lines.push(`  first bad seq: ${log.firstBadSeq}`);
-    lines.push(`  reason: ${oneLine(log.reason)}`);
+    lines.push(`  reason: ${oneLine(log.fault && formatFault(log.fault))}`);
     return lines;
   }
   if (log.unanchored) {

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { formatFault } from '../../errors/verification-fault.js';
 import { loadTrustedKeys } from '../../keys/keys.js';
 import type { StoredAuditEvent } from '../../pipeline/event.js';
 import { ProveError, proveRow, type RowSelector } from '../../receipts/prove.js';
@@ -99,7 +100,8 @@ export async function verifyReceiptCommand(
   if (v.ok && typeof policyFile === 'string') {
     // The receipt's checkpoint must also carry a quorum of the policy's witnesses' cosignatures.
     const quorum = checkPolicy(loadPolicy(policyFile), parseReceipt(text.toString('utf8')).checkpoint);
-    if (!quorum.ok) v = { ...v, ok: false, reason: `witnesses: ${quorum.reason}` };
+    if (!quorum.ok && quorum.fault)
+      v = { ...v, ok: false, fault: { ...quorum.fault, message: `witnesses: ${quorum.fault.message}` } };
   }
   const exit = v.ok ? EXIT.ok : v.notAReceipt ? EXIT.unusable : EXIT.tampered;
   if (format === 'json') {
@@ -107,7 +109,7 @@ export async function verifyReceiptCommand(
       `${JSON.stringify(
         {
           ok: v.ok,
-          reason: v.reason,
+          fault: v.fault,
           origin: v.checkpoint?.origin,
           size: v.checkpoint?.size,
           signedBy: v.signedBy,
@@ -120,7 +122,7 @@ export async function verifyReceiptCommand(
     return exit;
   }
   if (!v.ok) {
-    out(`FAILED  ${oneLine(file)}: ${oneLine(v.reason)}\n`);
+    out(`FAILED  ${oneLine(file)}: ${oneLine(v.fault && formatFault(v.fault))}\n`);
     return exit;
   }
   const row = v.row!;

@@ -1,3 +1,4 @@
+import { formatFault } from '../../errors/verification-fault.js';
 import { loadTrustedKeys } from '../../keys/keys.js';
 import { type AuditStore, StoreError } from '../../stores/audit-store.js';
 import { type StoreLogResult, type VerifyStoreResult, verifyAuditStore } from '../../verify/verify-store.js';
@@ -39,9 +40,10 @@ export function verifyText(result: VerifyStoreResult, location: string): string 
   const lines: string[] = [];
   for (const p of result.database) {
     if (p.origin === undefined || !result.logs.some((l) => l.origin === p.origin))
-      lines.push(`TAMPERED  database: ${oneLine(p.reason)}`);
+      lines.push(`TAMPERED  database: ${oneLine(formatFault(p))}`);
   }
-  for (const problem of result.integrityProblems) lines.push(`TAMPERED  store: ${oneLine(problem)}`);
+  for (const problem of result.integrityProblems)
+    lines.push(`TAMPERED  store: ${oneLine(formatFault(problem))}`);
   for (const log of result.logs) lines.push(...logText(log));
   if (result.logs.length === 0 && result.database.length === 0 && result.integrityProblems.length === 0)
     lines.push(
@@ -79,8 +81,9 @@ function logText(log: StoreLogResult): string[] {
   if (log.verdict === 'tampered') {
     const seq = log.firstBadSeq ?? 'none (every row links; a checkpoint is wrong)';
     lines.push(`  first bad seq: ${seq}`, `  reason: ${oneLine(log.reason)}`);
-    const also = log.problems.filter((p) => p !== log.reason);
-    for (const p of also.slice(0, MAX_ALSO)) lines.push(`  also: ${oneLine(p)}`);
+    // `reason` is the first problem, formatted.
+    const also = log.problems.slice(1);
+    for (const p of also.slice(0, MAX_ALSO)) lines.push(`  also: ${oneLine(formatFault(p))}`);
     if (also.length > MAX_ALSO)
       lines.push(`  … and ${also.length - MAX_ALSO} more (--format json lists them all)`);
     return lines;

@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { newestAnchor } from '../../consistency/anchor-dir.js';
+import { formatFault } from '../../errors/verification-fault.js';
 import { loadSigningKey, loadTrustedKeys } from '../../keys/keys.js';
 import { parseCheckpoint } from '../../log-format/checkpoint.js';
 import { cosignerVkey } from '../../witness/cosignature.js';
@@ -90,7 +91,7 @@ export function witnessQuorum(
         `witnessed  ${oneLine(origin)} at size ${size}: cosigned by ${v.cosignedBy.join(', ') || 'none needed'} (quorum ${policy.quorum} met)\n`,
       );
     else {
-      out(`UNWITNESSED  ${oneLine(origin)} at size ${size}: ${oneLine(v.reason)}\n`);
+      out(`UNWITNESSED  ${oneLine(origin)} at size ${size}: ${oneLine(v.fault && formatFault(v.fault))}\n`);
       exit = EXIT.unvouched;
     }
   }
