@@ -85,7 +85,7 @@ async function append(path: string, from: number, n: number): Promise<void> {
 async function problemsOf(path: string): Promise<string[]> {
   const store = new SqliteAuditStore(path, { readonly: true });
   try {
-    return (await store.structureProblems()).map((p) => p.reason);
+    return (await store.structureProblems()).map((p) => p.message);
   } finally {
     await store.close();
   }
