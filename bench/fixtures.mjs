@@ -64,7 +64,7 @@ export function auditedSpans(n = 16) {
  * scenario's attribution, mapped as the audit processor maps it: the row the HTTP floor inserts.
  */
 export async function lookupOrderEvent() {
-  const { recognizeToolCall, spanToAuditEvent } = await import('../dist/index.js');
+  const { recognizeToolCall, spanToAuditEvent } = await import('../dist/sdk/index.js');
   const ctx = attributedContext() ?? ROOT_CONTEXT;
   const tracer = new BasicTracerProvider({
     spanProcessors: [new AttributionSpanProcessor({ env: {} })],
