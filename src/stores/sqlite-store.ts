@@ -1,7 +1,7 @@
 import { diag } from '@opentelemetry/api';
 import { thisHostOrigins } from '../keys/key-binding.js';
 import { type TrustedKey, trustedKeysFromJwks } from '../keys/keys.js';
-import { wellFormedEvent } from '../log-format/canonical.js';
+import { WELL_FORMED_UTF8 } from '../log-format/canonical-columns.js';
 import { ChainError, type LogRow } from '../log-format/chain.js';
 import type { AuditEvent, StoredAuditEvent } from '../pipeline/event.js';
 import type {
@@ -137,7 +137,7 @@ export class SqliteAuditStore implements AuditStore, SyncAuditLogWriter, SyncAud
         this.appendTransaction = this.db.transaction(
           (writer: LogWriterCore, events: readonly AuditEvent[]) => {
             this.catchUp(writer);
-            const { rows, binds } = writer.chain(events, wellFormedEvent);
+            const { rows, binds } = writer.chain(events, WELL_FORMED_UTF8);
             for (const values of binds) this.insert.run(...values);
             return rows;
           },
