@@ -128,7 +128,7 @@ function gate<T>(
     { kind: SpanKind.INTERNAL, attributes, startTime },
     async (span) => {
       // An audit pipeline committing once per turn lets this gate wait for its event's commit.
-      expectCommitAck(span);
+      const awaitsCommit = expectCommitAck(span);
       // No pipeline records this span (no SDK, not started, shut down, suppressed): the action is counted for a gap record.
       if (!span.isRecording()) noteUnrecordedAction(action, unrecordedReason(context.active()));
       try {
@@ -155,7 +155,7 @@ function gate<T>(
           startTime === undefined ? undefined : startTime + (details.durationMs ?? Date.now() - began),
         );
         // Durable before the caller learns the result (commit mode `turn`; at once otherwise).
-        const committed = takeCommitAck(span);
+        const committed = awaitsCommit ? takeCommitAck(span) : undefined;
         if (committed) await committed;
       }
     },

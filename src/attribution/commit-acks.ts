@@ -9,9 +9,29 @@
 const awaited = new WeakSet<object>();
 const acks = new WeakMap<object, Promise<void>[]>();
 
-/** The caller will wait for this span's audit event to be committed (see {@link takeCommitAck}). */
-export function expectCommitAck(span: object): void {
+/** Pipelines running that commit once per turn: without one, no gate has a commit to wait for. */
+let turnPipelines = 0;
+
+/** A pipeline committing once per turn started; call the result when it shuts down. */
+export function turnPipelineStarted(): () => void {
+  turnPipelines++;
+  let ended = false;
+  return () => {
+    if (ended) return;
+    ended = true;
+    turnPipelines--;
+  };
+}
+
+/**
+ * The caller will wait for this span's audit event to be committed (see {@link takeCommitAck}).
+ * Returns false, marking nothing, when no pipeline commits per turn: every pipeline then commits in
+ * `end()` (or does not wait at all), and the gate has nothing to take.
+ */
+export function expectCommitAck(span: object): boolean {
+  if (turnPipelines === 0) return false;
   awaited.add(span);
+  return true;
 }
 
 /** Whether someone waits for the commit of this span's audit event. */

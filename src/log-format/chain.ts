@@ -180,9 +180,14 @@ export class LogState {
     return this.#lastHex;
   }
 
-  /** {@link append} without the leaf as a Buffer: a store's hot path needs the columns only. */
-  appendIntegrity(event: AuditEvent): IntegrityColumns {
-    const leaf = leafBinary(event, this.origin);
+  /**
+   * {@link append} of an event given as its canonical JSON text (from `canonicalColumns`, or
+   * `canonicalJson` of the event with this log's origin), without the leaf as a Buffer: a store's
+   * hot path needs the integrity columns only.
+   */
+  appendCanonical(canonical: string): IntegrityColumns {
+    // U+0000 encodes as the single byte 0x00, so this hashes exactly 0x00 ‖ E.
+    const leaf = sha256Digest(`\u0000${canonical}`, 'binary');
     const prev = this.#lastHex;
     const hash = chainHex(prev, leaf);
     this.#advance(leaf, hash);

@@ -91,11 +91,14 @@ export const otlpLogExporterRequire = once(() =>
   createRequire(sdkNodeRequire().resolve('@opentelemetry/exporter-logs-otlp-proto')),
 );
 
-/** W3C trace context + baggage, then `extra`, as one propagator. */
-export function w3cPropagator(extra: TextMapPropagator[]): TextMapPropagator {
+/**
+ * W3C trace context + baggage, then `extra`, as one propagator. `baggage` replaces core's baggage
+ * propagator (one that reads the header as core does, through a cache).
+ */
+export function w3cPropagator(extra: TextMapPropagator[], baggage?: TextMapPropagator): TextMapPropagator {
   const { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } = coreSdk();
   return new CompositePropagator({
-    propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator(), ...extra],
+    propagators: [new W3CTraceContextPropagator(), baggage ?? new W3CBaggagePropagator(), ...extra],
   });
 }
 

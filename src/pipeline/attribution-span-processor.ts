@@ -47,7 +47,10 @@ export interface AttributionProcessorStats {
   parentWon: number;
 }
 
-/** Spans of this process whose attribution is remembered for their children; the oldest are forgotten. */
+/**
+ * Spans of this process whose attribution is remembered for their children, at least: the oldest
+ * are forgotten, a generation of this many at a time.
+ */
 const REMEMBERED_SPANS = 8192;
 
 /**
@@ -59,8 +62,13 @@ const REMEMBERED_SPANS = 8192;
  */
 export class AttributionSpanProcessor implements SpanProcessor {
   readonly stats: AttributionProcessorStats = { seen: 0, stamped: 0, defaulted: 0, failed: 0, parentWon: 0 };
-  /** Span id → the attribution it was stamped with (null: none), for spans started in this process. */
-  private readonly bySpan = new Map<string, Readonly<Attribution> | null>();
+  /**
+   * Span id → the attribution it was stamped with (null: none), for spans started in this process:
+   * the current generation and the one before it. Dropping a whole generation at once costs nothing
+   * per span, where evicting the oldest entry on every start made the map itself a hot spot.
+   */
+  private bySpan = new Map<string, Readonly<Attribution> | null>();
+  private bySpanBefore = new Map<string, Readonly<Attribution> | null>();
   private readonly cache = new WeakMap<object, Attributes>();
   private readonly defaultAttributes: Attributes | undefined;
   /** The default actor alone: what an unverified claim is merged with, never the default principal. */
@@ -120,7 +128,7 @@ export class AttributionSpanProcessor implements SpanProcessor {
     const fromContext = getAttribution(parentContext);
     const parent = (span as { parentSpanContext?: SpanContext }).parentSpanContext;
     // A remote parent came in with its own attribution (verified or a claim): the context has it.
-    const fromParent = parent && !parent.isRemote ? this.bySpan.get(parent.spanId) : undefined;
+    const fromParent = parent && !parent.isRemote ? this.rememberedOf(parent.spanId) : undefined;
     if (!fromParent || fromContext === fromParent || (fromContext && isNestedIn(fromContext, fromParent))) {
       return fromContext;
     }
@@ -129,11 +137,16 @@ export class AttributionSpanProcessor implements SpanProcessor {
   }
 
   private remember(spanId: string, attribution: Readonly<Attribution> | undefined): void {
-    this.bySpan.set(spanId, attribution ?? null);
-    if (this.bySpan.size > REMEMBERED_SPANS) {
-      const oldest = this.bySpan.keys().next().value;
-      if (oldest !== undefined) this.bySpan.delete(oldest);
+    if (this.bySpan.size >= REMEMBERED_SPANS) {
+      this.bySpanBefore = this.bySpan;
+      this.bySpan = new Map();
     }
+    this.bySpan.set(spanId, attribution ?? null);
+  }
+
+  private rememberedOf(spanId: string): Readonly<Attribution> | null | undefined {
+    const current = this.bySpan.get(spanId);
+    return current !== undefined ? current : this.bySpanBefore.get(spanId);
   }
 
   private attributesOf(attribution: Readonly<Attribution>): Attributes {

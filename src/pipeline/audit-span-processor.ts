@@ -1,5 +1,5 @@
 import type { Context } from '@opentelemetry/api';
-import { addCommitAck, isCommitAwaited } from '../attribution/commit-acks.js';
+import { addCommitAck, isCommitAwaited, turnPipelineStarted } from '../attribution/commit-acks.js';
 import { isFoldedIntoGate } from '../attribution/folded-tool-calls.js';
 import {
   noteUnrecordedAction,
@@ -135,6 +135,7 @@ export class AuditSpanProcessor implements SpanProcessor {
       registerUnrecordedWriter(() => this.absorbUnrecorded()),
       onProcessExit((final) => this.flushOnExit(final)),
     ];
+    if (this.commit === 'turn') this.unhook.push(turnPipelineStarted());
     this.absorbUnrecorded();
     observeAuditCounts(this.stats);
     const onError = options.onError;

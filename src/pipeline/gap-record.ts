@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import { type AuditEvent, auditEvent } from './event.js';
+import { newEventId } from './event-id.js';
 
 /** Events a writer lost (queue full, store unwritable, not mapped), waiting to be written as one gap record. */
 export interface Gap {
@@ -12,7 +12,7 @@ export interface Gap {
 /** The `gap` record of `gap`: how many events were lost, why, and between which times. */
 export function gapRecord(gap: Gap): AuditEvent {
   return auditEvent({
-    event_id: `evt-${randomUUID()}`,
+    event_id: newEventId(),
     record_type: 'gap',
     timestamp: new Date().toISOString(),
     action: 'gap',

@@ -1,10 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import { type Attributes, type AttributeValue, type HrTime, SpanStatusCode } from '@opentelemetry/api';
 import type { ToolCall } from '../conventions/tool-call.js';
 import type { ReadableSpan } from '../otel/sdk-interfaces.js';
 import { type RedactionOptions, redact, redactValue } from '../redaction/redact.js';
 import { ATTRIBUTES_IN_COLUMNS } from './column-attributes.js';
 import type { AuditEvent } from './event.js';
+import { newEventId } from './event-id.js';
 
 /** Longest `action` / `target` kept; longer values are cut and `truncated` is recorded. */
 const MAX_FIELD = 1024;
@@ -63,7 +63,7 @@ export function spanToAuditEvent(
   const actorType = str(a['attribution.actor.type']);
   const riskTier = a['attribution.risk_tier'];
   return {
-    event_id: `evt-${randomUUID()}`,
+    event_id: newEventId(),
     record_type: recordType,
     timestamp: isoTime(started ? span.startTime : span.endTime),
     actor_type: actorType === 'agent' || actorType === 'human' || actorType === 'service' ? actorType : null,

@@ -227,9 +227,10 @@ export class AttributionPropagator implements TextMapPropagator {
   extract(ctx: Context, carrier: unknown, getter: TextMapGetter): Context {
     try {
       if (getter.get(carrier, BAGGAGE_HEADER) === undefined) return ctx;
-      // Whatever the header holds under attribution.*, and however it is spelled, the app never sees it.
-      let out = stripClaims(ctx);
       const inbound = inboundAttributionEntries(carrier, getter);
+      // Whatever the header holds under attribution.*, and however it is spelled, the app never sees
+      // it; the baggage InboundBaggagePropagator extracted from this header has none already.
+      let out = propagation.getBaggage(ctx) === inbound.appBaggage ? ctx : stripClaims(ctx);
       for (const p of inbound.problems) this.count(this.stats.malformed, p);
       const claims = inbound.entries;
       const duplicateToken = inbound.tokenMembers > 1;

@@ -25,6 +25,12 @@ export interface InboundAttributionEntries {
   readonly tokenMembers: number;
   /** What looked wrong with the header; counted by the caller, never thrown. */
   readonly problems: readonly BaggageProblem[];
+  /**
+   * The baggage core extracts from the header with every `attribution.*` entry taken out: what the
+   * app's baggage is (undefined when core extracts none). Baggage is immutable, so one object serves
+   * every request that carried the same header.
+   */
+  readonly appBaggage: Baggage | undefined;
 }
 
 /** Most list-members core reads from one request (its `BAGGAGE_MAX_NAME_VALUE_PAIRS`). */
@@ -73,9 +79,11 @@ function readEntries(
   raw: string | string[] | undefined,
 ): InboundAttributionEntries {
   const entries = new Map<string, string>();
-  for (const [key, entry] of coreBaggage(carrier, getter)?.getAllEntries() ?? []) {
+  const baggage = coreBaggage(carrier, getter);
+  for (const [key, entry] of baggage?.getAllEntries() ?? []) {
     if (key.startsWith(ATTRIBUTION_BAGGAGE_PREFIX)) entries.set(key, entry.value);
   }
+  const appBaggage = baggage && entries.size > 0 ? baggage.removeEntries(...entries.keys()) : baggage;
   const values = raw === undefined ? [] : Array.isArray(raw) ? raw : [raw];
   const problems = new Set<BaggageProblem>();
   let members = 0;
@@ -92,7 +100,7 @@ function readEntries(
     }
   }
   if (members > CORE_MAX_ENTRIES) problems.add('too_many_entries');
-  return { entries, tokenMembers, problems: [...problems] };
+  return { entries, tokenMembers, problems: [...problems], appBaggage };
 }
 
 /** The key of a list-member as core decodes it, or undefined when core would skip the member. */

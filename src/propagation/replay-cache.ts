@@ -17,6 +17,8 @@ export interface ReplayCacheStats {
 export class ReplayCache {
   readonly stats: ReplayCacheStats = { size: 0, evicted: 0 };
   private readonly seen = new Map<string, number>();
+  /** The second of the last sweep for expired pairs: a full cache sweeps at most once a second. */
+  private sweptAt = Number.NEGATIVE_INFINITY;
 
   /** @param capacity most pairs remembered; 100 000 by default. */
   constructor(private readonly capacity = 100_000) {}
@@ -38,7 +40,12 @@ export class ReplayCache {
   }
 
   private makeRoom(now: number): void {
-    for (const [key, until] of this.seen) if (until < now) this.seen.delete(key);
+    // Sweeping reads every pair: done on every insert into a cache full of live pairs, each request
+    // would cost a pass over all of them. Within one second nothing more can have expired.
+    if (now !== this.sweptAt) {
+      this.sweptAt = now;
+      for (const [key, until] of this.seen) if (until < now) this.seen.delete(key);
+    }
     // Still full: the oldest entries go (lifetimes are bounded, so they are the nearest to expiry).
     while (this.seen.size >= this.capacity) {
       const oldest = this.seen.keys().next().value;

@@ -83,6 +83,13 @@ export const DEFAULT_REDACTION_RULES: readonly RedactionRule[] = Object.freeze([
   { kind: 'credit_card', pattern: /\b(?:\d[ -]?){12,18}\d\b/g, accept: luhn, mayMatch: hasCardDigits },
 ]);
 
+/**
+ * What at least one default rule's `mayMatch` needs, in one case-insensitive pattern (a superset:
+ * a match only sends the string on to the rules themselves), plus the card rule's digit count.
+ */
+const DEFAULT_RULES_MAY_MATCH = /-----BEGIN |bearer|eyJ|k-|gh[oprsu]_|github_pat_|xox|AKIA|AIza|@/i;
+const cleanForDefaultRules = (s: string): boolean => !DEFAULT_RULES_MAY_MATCH.test(s) && !hasCardDigits(s);
+
 const DEFAULT_SECRET_KEYS =
   /pass(word)?|secret|token|api[-_]?key|authorization|credential|private[-_]?key|cookie/i;
 /**
@@ -98,9 +105,35 @@ const AMOUNT_KEYS = /tokens$|token_?count|usage/i;
  */
 function secretByKey(key: string, v: unknown, secretKeys: RegExp): boolean {
   if (!key || v === null || v === undefined || v === '' || typeof v === 'boolean') return false;
+  const kind = secretKeys === DEFAULT_SECRET_KEYS ? defaultKeyKind(key) : keyKind(key, secretKeys);
+  if (kind === KEY_PLAIN) return false;
+  if (kind === KEY_SECRET) return true;
+  // A secret-looking key that also names an amount: a secret unless the value is an amount.
   const amount = typeof v === 'number' || (typeof v === 'object' && !Array.isArray(v));
-  if (amount && AMOUNT_KEYS.test(key)) return false;
-  return secretKeys.test(key);
+  return !amount;
+}
+
+const KEY_PLAIN = 0;
+const KEY_SECRET = 1;
+const KEY_SECRET_OR_AMOUNT = 2;
+function keyKind(key: string, secretKeys: RegExp): number {
+  if (!secretKeys.test(key)) return KEY_PLAIN;
+  return AMOUNT_KEYS.test(key) ? KEY_SECRET_OR_AMOUNT : KEY_SECRET;
+}
+
+/**
+ * Attribute and argument keys repeat from span to span, so what the default secret-key pattern says
+ * of each is kept (up to a bound: keys made of data, a map keyed by email, must not grow it forever).
+ */
+const defaultKeyKinds = new Map<string, number>();
+function defaultKeyKind(key: string): number {
+  let kind = defaultKeyKinds.get(key);
+  if (kind === undefined) {
+    kind = keyKind(key, DEFAULT_SECRET_KEYS);
+    if (defaultKeyKinds.size >= 4096) defaultKeyKinds.clear();
+    defaultKeyKinds.set(key, kind);
+  }
+  return kind;
 }
 const DEFAULT_MAX_LENGTH = 8192;
 
@@ -180,8 +213,9 @@ function withScrubbedKeys(o: Record<string, unknown>, scrub: (s: string) => stri
 
 /** Redacts one string; adds the kinds found to `found`. */
 export function redactString(s: string, rules: readonly RedactionRule[], found: Set<string>): string {
-  // Shorter than the shortest thing any default rule finds (`a@b.cc`): nothing to do.
-  if (s.length < 6 && rules === DEFAULT_REDACTION_RULES) return s;
+  // Shorter than the shortest thing any default rule finds (`a@b.cc`), or without anything every
+  // default rule needs: one test, and the common clean string never reaches a rule.
+  if (rules === DEFAULT_REDACTION_RULES && (s.length < 6 || cleanForDefaultRules(s))) return s;
   let out = s;
   for (const rule of rules) {
     if (rule.mayMatch && !rule.mayMatch(out)) continue;

@@ -29,6 +29,7 @@ import {
   type PropagationKeyOptions,
   resolveSigningKey,
 } from '../propagation/from-options.js';
+import { InboundBaggagePropagator } from '../propagation/inbound-baggage-propagator.js';
 import type { AuditStore } from '../stores/audit-store.js';
 import { createAuditStore } from '../stores/open.js';
 import { otlpTargetFromEnv } from './otlp-env.js';
@@ -168,7 +169,7 @@ export function createOnbehalf(options: OnbehalfComponentOptions = {}): Onbehalf
     auditProcessor,
     spanProcessors,
     attributionPropagator,
-    propagator: w3cPropagator([attributionPropagator]),
+    propagator: w3cPropagator([attributionPropagator], new InboundBaggagePropagator()),
     sampler(delegate?: Sampler): Sampler {
       const sampler = delegate ?? defaultSampler();
       return auditProcessor ? new AuditAwareSampler(sampler) : sampler;

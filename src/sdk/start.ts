@@ -9,6 +9,7 @@ export type { Instrumentation } from '../otel/sdk-interfaces.js';
 
 import { flushProblemRepeats, reportProblem } from '../metrics/problem-channel.js';
 import { observeOnbehalfMetrics } from '../metrics/self-metrics.js';
+import { InboundBaggagePropagator } from '../propagation/inbound-baggage-propagator.js';
 import { checkSpansReachOnbehalf } from './startup-checks.js';
 
 /** Options of {@link startOnbehalf}; every one defaults from the environment. */
@@ -79,7 +80,10 @@ export function startOnbehalf(options: OnbehalfOptions = {}): OnbehalfHandle {
     logRecordProcessors: env.OTEL_LOGS_EXPORTER ? undefined : [],
     // Attribution last: its extract removes inbound attribution.* entries from whatever baggage the
     // others extracted, and its inject writes the baggage header they wrote with its entries first.
-    textMapPropagator: w3cPropagator([...(options.propagators ?? []), parts.attributionPropagator]),
+    textMapPropagator: w3cPropagator(
+      [...(options.propagators ?? []), parts.attributionPropagator],
+      new InboundBaggagePropagator(),
+    ),
     instrumentations: (options.instrumentations ?? [
       ...defaultInstrumentations(),
       ...frameworkInstrumentations(),

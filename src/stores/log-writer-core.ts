@@ -1,7 +1,10 @@
 import type { SigningKey, TrustedKey } from '../keys/keys.js';
+import { canonicalJson } from '../log-format/canonical.js';
+import { canonicalColumns, type StorableForm } from '../log-format/canonical-columns.js';
 import { LogState } from '../log-format/chain.js';
 import { type AuditEvent, EVENT_COLUMNS, type StoredAuditEvent } from '../pipeline/event.js';
 import { type StoredCheckpoint, StoreError } from './audit-store.js';
+import { rowFromColumns } from './row-from-columns.js';
 import { StoreListeners } from './store-listeners.js';
 import {
   checkCheckpointedRow,
@@ -64,35 +67,34 @@ export class LogWriterCore {
 
   /**
    * Chains `events` onto the log and returns their rows and bind values; the driver inserts them and
-   * calls {@link rollback} with the returned token if that fails. `prepare` makes each event storable
-   * (what the database cannot hold replaced) before it is hashed, so it reads back byte for byte.
+   * calls {@link rollback} with the returned token if that fails. `storable` makes each event
+   * storable (what the database cannot hold replaced) before it is hashed, so it reads back byte for
+   * byte; it runs only when its pattern matches the event's canonical text.
    */
-  chain(events: readonly AuditEvent[], prepare: (event: AuditEvent) => AuditEvent): ChainedAppend {
+  chain(events: readonly AuditEvent[], storable: StorableForm): ChainedAppend {
     const rows: StoredAuditEvent[] = [];
     const binds: unknown[][] = [];
     const state = this.#state;
     const origin = this.origin;
     for (const given of events) {
-      const event = prepare(given);
-      const { seq, prev_hash, hash } = state.appendIntegrity(event);
-      // One pass over the fixed column set builds both the bind array and the stored row.
+      // One walk of the event fills the bind array and yields the canonical text it hashes.
       const values: unknown[] = new Array(EVENT_COLUMNS.length + 4);
-      const row: Record<string, unknown> = {};
+      let canonical = canonicalColumns(given, origin, values, 2);
+      if (canonical === undefined || storable.suspect.test(canonical)) {
+        const event = storable.prepare(given);
+        canonical = canonicalColumns(event, origin, values, 2);
+        if (canonical === undefined) {
+          // Values in another form than their column's (a number as text): the general path.
+          for (let i = 0; i < EVENT_COLUMNS.length; i++) values[i + 2] = event[EVENT_COLUMNS[i]!] ?? null;
+          canonical = canonicalJson(event, origin);
+        }
+      }
+      const { seq, prev_hash, hash } = state.appendCanonical(canonical);
       values[0] = seq;
       values[1] = origin;
-      for (let i = 0; i < EVENT_COLUMNS.length; i++) {
-        const column = EVENT_COLUMNS[i]!;
-        const value = event[column] ?? null;
-        row[column] = value;
-        values[i + 2] = value;
-      }
       values[EVENT_COLUMNS.length + 2] = prev_hash;
       values[EVENT_COLUMNS.length + 3] = hash;
-      row.origin = origin;
-      row.seq = seq;
-      row.prev_hash = prev_hash;
-      row.hash = hash;
-      rows.push(row as unknown as StoredAuditEvent);
+      rows.push(rowFromColumns(values));
       binds.push(values);
     }
     return { rows, binds };

@@ -22,7 +22,7 @@ import { type KeyRow, keysFromRows } from './postgres-keys.js';
 import { POSTGRES_MIGRATION_LOCK, POSTGRES_SCHEMA_VERSION, postgresMigration } from './postgres-schema.js';
 import { postgresIntegrityProblems, probePostgresStore } from './postgres-schema-check.js';
 import { runReadOnlySql } from './postgres-sql.js';
-import { INSERT_EVENTS, pgTypes, storableEvent } from './postgres-values.js';
+import { INSERT_EVENTS, POSTGRES_TEXT, pgTypes } from './postgres-values.js';
 import { buildQuery, TABLE_COLUMNS } from './query-sql.js';
 import { spoolUnwrittenSync, type UnwrittenEvents, writeUnwrittenNotes } from './unwritten-spool.js';
 import type { SavedCheckpoint } from './writer-checkpoint.js';
@@ -402,7 +402,7 @@ export class PostgresAuditStore implements AuditStore {
   private async insert(events: readonly AuditEvent[]): Promise<StoredAuditEvent[]> {
     if (this.closed) throw new StoreError(`store ${this.location}: closed`, 'unwritable');
     const before = this.core.savepoint();
-    const { rows, binds } = this.core.chain(events, storableEvent);
+    const { rows, binds } = this.core.chain(events, POSTGRES_TEXT);
     // One array parameter per column (`unnest`), so the batch is one statement.
     const columns: unknown[][] = TABLE_COLUMNS.map((_, i) => binds.map((values) => values[i]));
     try {

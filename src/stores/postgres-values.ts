@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { replaceInStringColumns } from '../log-format/canonical.js';
+import type { StorableForm } from '../log-format/canonical-columns.js';
 import type { AuditEvent } from '../pipeline/event.js';
 import { pgDriver } from './pg-driver.js';
 import { TABLE_COLUMNS } from './query-sql.js';
@@ -37,3 +38,9 @@ const UNSTORABLE_ALL = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\u
 export function storableEvent(event: AuditEvent): AuditEvent {
   return replaceInStringColumns(event, UNSTORABLE, UNSTORABLE_ALL);
 }
+
+/**
+ * {@link storableEvent} as the writer applies it: JSON.stringify writes NUL as `\u0000` and a lone
+ * surrogate, and only a lone one, as `\udXXX`, so the event's canonical text shows either.
+ */
+export const POSTGRES_TEXT: StorableForm = { prepare: storableEvent, suspect: /\\u(?:0000|d[89a-f])/ };

@@ -53,6 +53,14 @@ export const RAW_ROWS_MATCH_SCHEMA =
     (c, i) => (literalRow(TABLE_COLUMNS) as unknown as Record<string, unknown>)[c] === TABLE_COLUMNS[i],
   );
 
+/** One row's values in `TABLE_COLUMNS` order (a raw read, or a writer's bind array) as an object keyed by column name. */
+export function rowFromColumns(values: readonly unknown[]): StoredAuditEvent {
+  if (RAW_ROWS_MATCH_SCHEMA) return literalRow(values);
+  const row: Record<string, unknown> = {};
+  for (let i = 0; i < TABLE_COLUMNS.length; i++) row[TABLE_COLUMNS[i]!] = values[i];
+  return row as unknown as StoredAuditEvent;
+}
+
 /** Turns raw rows into objects keyed by column name. */
 export function rowsFromColumns(rows: readonly (readonly unknown[])[]): StoredAuditEvent[] {
   return rows.map(literalRow);

@@ -1,7 +1,7 @@
 import { formatFault } from '../errors/verification-fault.js';
 import { thisHostOrigins } from '../keys/key-binding.js';
 import { type TrustedKey, trustedKeysFromJwks } from '../keys/keys.js';
-import { wellFormedEvent } from '../log-format/canonical.js';
+import { WELL_FORMED_UTF8 } from '../log-format/canonical-columns.js';
 import { ChainError, type LogRow } from '../log-format/chain.js';
 import { reportProblem } from '../metrics/problem-channel.js';
 import type { AuditEvent, StoredAuditEvent } from '../pipeline/event.js';
@@ -139,7 +139,7 @@ export class SqliteAuditStore implements AuditStore, SyncAuditLogWriter, SyncAud
         this.appendTransaction = this.db.transaction(
           (writer: LogWriterCore, events: readonly AuditEvent[]) => {
             this.catchUp(writer);
-            const { rows, binds } = writer.chain(events, wellFormedEvent);
+            const { rows, binds } = writer.chain(events, WELL_FORMED_UTF8);
             for (const values of binds) this.insert.run(...values);
             return rows;
           },

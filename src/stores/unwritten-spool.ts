@@ -4,10 +4,11 @@
 // synchronous file write, so the writer leaves a note of what it lost beside its key, and the next
 // writer of the same store turns each note into a gap record in its own log: the loss is counted,
 // and `verify`, `query --record-type gap` and the report show it.
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type AuditEvent, auditEvent } from '../pipeline/event.js';
+import { newEventId } from '../pipeline/event-id.js';
 import type { ExitLoss } from '../pipeline/exit-loss.js';
 
 /** What a writer could not write: how many events, why, and when they happened. */
@@ -119,7 +120,7 @@ function gapOf(path: string): AuditEvent {
   if (unreadable !== undefined) reasons.push('a note of unwritten events could not be read');
   const now = new Date().toISOString();
   return auditEvent({
-    event_id: `evt-${randomUUID()}`,
+    event_id: newEventId(),
     record_type: 'gap',
     timestamp: now,
     action: 'gap',

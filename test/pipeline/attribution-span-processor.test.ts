@@ -10,7 +10,12 @@ import {
 import { actorFromEnv } from '../../src/config/env.js';
 import { AttributionSpanProcessor } from '../../src/pipeline/attribution-span-processor.js';
 import { setupTracing, type Tracing } from '../fixtures/tracing.js';
-import type { ReadableSpan, Span, SpanProcessor } from '../helpers/trace-sdk.js';
+import {
+  BasicTracerProvider,
+  type ReadableSpan,
+  type Span,
+  type SpanProcessor,
+} from '../helpers/trace-sdk.js';
 
 const inboxAgent: Attribution = {
   actor: { type: 'agent', id: 'nhi:agent-7f3', name: 'inbox-agent', ownerId: 'tom', version: '1.4.0' },
@@ -167,6 +172,36 @@ describe("a span's attribution is that of its own trace", () => {
       'attribution.trigger.id': 'req-b',
     });
     expect(t.processor.stats.parentWon).toBe(1);
+  });
+
+  it('a parent span is remembered for at least 8192 later spans, then forgotten', () => {
+    const processor = new AttributionSpanProcessor({ env: {} });
+    const tracer = new BasicTracerProvider({ spanProcessors: [processor] }).getTracer('remember');
+    const aliceContext = contextWithAttribution(alice, ROOT_CONTEXT);
+    const principalOfChild = (parent: Span) => {
+      const child = tracer.startSpan('child', {}, trace.setSpan(aliceContext, parent)) as unknown as Span;
+      child.end();
+      return (child as unknown as ReadableSpan).attributes['attribution.principal.id'];
+    };
+    const others = (n: number) => {
+      for (let i = 0; i < n; i++) tracer.startSpan('other', {}, ROOT_CONTEXT).end();
+    };
+    const early = tracer.startSpan(
+      'bob-early',
+      {},
+      contextWithAttribution(bob, ROOT_CONTEXT),
+    ) as unknown as Span;
+    others(8192);
+    expect(principalOfChild(early)).toBe('bob');
+    const late = tracer.startSpan(
+      'bob-late',
+      {},
+      contextWithAttribution(bob, ROOT_CONTEXT),
+    ) as unknown as Span;
+    others(3 * 8192);
+    // Past two generations the parent is forgotten, and the context's attribution is all there is.
+    expect(principalOfChild(late)).toBe('alice');
+    expect(processor.stats.parentWon).toBe(1);
   });
 
   it("a child whose context carries no attribution still takes its parent span's", () => {

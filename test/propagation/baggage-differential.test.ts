@@ -10,6 +10,7 @@ import { getAttribution } from '../../src/attribution/attribution.js';
 import { generateSigningKey } from '../../src/keys/keys.js';
 import { AttributionPropagator } from '../../src/propagation/attribution-propagator.js';
 import { inboundAttributionEntries } from '../../src/propagation/inbound-baggage.js';
+import { InboundBaggagePropagator } from '../../src/propagation/inbound-baggage-propagator.js';
 import { setupTracing, type Tracing } from '../fixtures/tracing.js';
 
 let t: Tracing;
@@ -25,6 +26,10 @@ const attribution = new AttributionPropagator({
 });
 const composite = new CompositePropagator({
   propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator(), attribution],
+});
+// As onbehalf composes it: the header read once for baggage and attribution alike.
+const onbehalfComposite = new CompositePropagator({
+  propagators: [new W3CTraceContextPropagator(), new InboundBaggagePropagator(), attribution],
 });
 const core = new W3CBaggagePropagator();
 
@@ -93,33 +98,39 @@ function spanIn(ctx: Context, name: string) {
 }
 
 describe('inbound baggage, differentially against W3CBaggagePropagator', () => {
-  it('onbehalf reads the attribution.* entries core reads, and the app keeps none of them', () => {
-    let run = 0;
-    fc.assert(
-      fc.property(headerArb, (baggage) => {
-        const carrier = { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01', baggage };
-        const fromCore = coreEntries(carrier);
-        const expected = new Map([...fromCore].filter(([k]) => k.startsWith('attribution.')));
-        expect(inboundAttributionEntries(carrier, defaultTextMapGetter).entries).toEqual(expected);
+  it.each([
+    ['after W3CBaggagePropagator', composite],
+    ['after InboundBaggagePropagator', onbehalfComposite],
+  ])(
+    'onbehalf reads the attribution.* entries core reads, and the app keeps none of them (%s)',
+    (_name, composite) => {
+      let run = 0;
+      fc.assert(
+        fc.property(headerArb, (baggage) => {
+          const carrier = { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01', baggage };
+          const fromCore = coreEntries(carrier);
+          const expected = new Map([...fromCore].filter(([k]) => k.startsWith('attribution.')));
+          expect(inboundAttributionEntries(carrier, defaultTextMapGetter).entries).toEqual(expected);
 
-        const ctx = composite.extract(ROOT_CONTEXT, carrier, defaultTextMapGetter);
-        const seen = new Map(
-          (propagation.getBaggage(ctx)?.getAllEntries() ?? []).map(([k, e]) => [k, e.value]),
-        );
-        expect(seen).toEqual(new Map([...fromCore].filter(([k]) => !k.startsWith('attribution.'))));
-        // Without a token signed by a trusted key, nothing is verified, and no claim fills a column.
-        expect(getAttribution(ctx)?.provenance ?? 'none').not.toBe('verified');
-        const attrs = spanIn(ctx, `fuzz-${run++}`);
-        const filled = Object.keys(attrs).filter(
-          (k) => k.startsWith('attribution.') && !k.startsWith('attribution.claimed.'),
-        );
-        expect(filled.filter((k) => k !== 'attribution.provenance')).toEqual([]);
-        expect([undefined, 'unverified']).toContain(attrs['attribution.provenance']);
-      }),
-      { numRuns: 400 },
-    );
-    expect(attribution.stats.failed).toBe(0);
-  });
+          const ctx = composite.extract(ROOT_CONTEXT, carrier, defaultTextMapGetter);
+          const seen = new Map(
+            (propagation.getBaggage(ctx)?.getAllEntries() ?? []).map(([k, e]) => [k, e.value]),
+          );
+          expect(seen).toEqual(new Map([...fromCore].filter(([k]) => !k.startsWith('attribution.'))));
+          // Without a token signed by a trusted key, nothing is verified, and no claim fills a column.
+          expect(getAttribution(ctx)?.provenance ?? 'none').not.toBe('verified');
+          const attrs = spanIn(ctx, `fuzz-${_name}-${run++}`);
+          const filled = Object.keys(attrs).filter(
+            (k) => k.startsWith('attribution.') && !k.startsWith('attribution.claimed.'),
+          );
+          expect(filled.filter((k) => k !== 'attribution.provenance')).toEqual([]);
+          expect([undefined, 'unverified']).toContain(attrs['attribution.provenance']);
+        }),
+        { numRuns: 400 },
+      );
+      expect(attribution.stats.failed).toBe(0);
+    },
+  );
 
   it('percent-encoded keys and entries after 64 fillers are read, and removed, as core reads them', () => {
     const fillers = Array.from({ length: 64 }, (_, i) => `f${i}=v`).join(',');
