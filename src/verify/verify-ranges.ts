@@ -7,7 +7,7 @@ import { type ChainFault, GENESIS_HASH, LogState, linkFault } from '../log-forma
 import { parseCheckpoint } from '../log-format/checkpoint.js';
 import { MerkleFrontier } from '../log-format/merkle.js';
 import { StoreError } from '../stores/audit-store.js';
-import { openSqlite } from '../stores/sqlite-driver.js';
+import { openSqlite, type SqliteDatabase } from '../stores/sqlite-driver.js';
 import type { AuditLogReader } from './log-reader.js';
 import {
   type ChainProgress,
@@ -75,14 +75,15 @@ export async function verifyStoredLog(
   const path = sqliteFileOf(store);
   if (workers <= 1 || path === undefined) return verifyLog(input);
   const state = new RangeState(input.origin);
-  const maxSeq = lastNumericSeq(path, input.origin);
-  if (asked === undefined && maxSeq < PARALLEL_MIN_ROWS) return verifyLog(input);
+  const rows = rowCount(path, input.origin);
+  if (asked === undefined && rows < PARALLEL_MIN_ROWS) return verifyLog(input);
   const tuning = options[RANGE_TUNING] ?? {};
-  const rangeRows = tuning.rangeRows ?? rangeSize(maxSeq, workers);
-  if (!Number.isSafeInteger(rangeRows) || rangeRows < 1 || (rangeRows & (rangeRows - 1)) !== 0) {
+  const rangeRows = tuning.rangeRows ?? rangeSize(rows, workers);
+  if (!Number.isSafeInteger(rangeRows) || !Number.isInteger(Math.log2(rangeRows))) {
     throw new RangeError(`verify: rows per range must be a power of two, got ${rangeRows}`);
   }
-  const count = Math.max(1, Math.ceil(maxSeq / rangeRows));
+  // As many ranges as the rows fill: a row at a far seq falls into the last, open-ended, range.
+  const count = Math.max(1, Math.ceil(rows / rangeRows));
   const tasks: RangeTask[] = [];
   for (let i = 0; i < count; i++) {
     tasks.push({ range: i, after: i * rangeRows, upTo: i === count - 1 ? undefined : (i + 1) * rangeRows });
@@ -117,26 +118,22 @@ function sqliteFileOf(store: AuditLogReader): string | undefined {
   return s.location;
 }
 
-/** The largest whole-number seq of the log (rows of other types sort after every number and land in the last range). */
-function lastNumericSeq(path: string, origin: string): number {
-  const db = openSqlite(path, { readonly: true });
+/** How many rows the log has, whatever their seqs: the ranges are planned for that many. */
+function rowCount(path: string, origin: string): number {
+  let db: SqliteDatabase | undefined;
   try {
-    const row = db
-      .prepare(
-        'SELECT seq FROM audit_events WHERE origin = ? AND seq > 0 AND seq < 9007199254740992 ORDER BY seq DESC LIMIT 1',
-      )
-      .get(origin) as { seq: number } | undefined;
-    return row ? Math.floor(Number(row.seq)) : 0;
+    db = openSqlite(path, { readonly: true });
+    return (
+      db.prepare('SELECT count(*) AS n FROM audit_events WHERE origin = ?').get(origin) as { n: number }
+    ).n;
   } catch (err) {
     throw new StoreError(
       `store ${path}: cannot plan verification in ranges: ${(err as Error).message}`,
       'unusable',
-      {
-        cause: err,
-      },
+      { cause: err },
     );
   } finally {
-    db.close();
+    db?.close();
   }
 }
 

@@ -265,6 +265,14 @@ describe('verification in ranges on worker threads', () => {
     120_000,
   );
 
+  it('a row moved to a far seq lands in the last range: no empty ranges up to it', async () => {
+    const path = anchored.freshCopy();
+    tamper(path, (db) => db.prepare('UPDATE audit_events SET seq = ? WHERE seq = 7').run(2 ** 52));
+    const sequential = await verifyWith(path, { workers: 0 });
+    expect(await verifyWith(path, { workers: 2 })).toEqual(sequential);
+    expect(sequential.firstBadSeq).toBe(7);
+  });
+
   it('a worker that throws or whose thread ends is a verification error, never a verdict', async () => {
     const path = await storeOf('failing', 9, 4);
     for (const how of ['throw', 'exit'] as const) {
