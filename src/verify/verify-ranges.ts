@@ -301,16 +301,15 @@ class RangePool {
   #settle(): void {
     const waiting = this.#waiting;
     if (!waiting) return;
-    if (this.#failure) {
-      this.#waiting = undefined;
-      waiting.reject(this.#failure);
-      return;
-    }
+    // A range checked before another failed still counts: its fault may stop verification first.
     const result = this.#results.get(waiting.range);
     if (result) {
       this.#waiting = undefined;
       this.#results.delete(waiting.range);
       waiting.resolve(result);
+    } else if (this.#failure) {
+      this.#waiting = undefined;
+      waiting.reject(this.#failure);
     }
   }
 

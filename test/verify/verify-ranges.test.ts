@@ -284,6 +284,20 @@ describe('verification in ranges on worker threads', () => {
     }
   }, 60_000);
 
+  it('a fault found before a failing range is the verdict: the failure is past where verification stops', async () => {
+    const path = anchored.freshCopy();
+    tamper(path, (db) => db.prepare("UPDATE audit_events SET target = 'x' WHERE seq = 2").run());
+    const sequential = await verifyWith(path, { workers: 0 });
+    for (const range of [1, 3, 5]) {
+      const parallel = await verifyWith(path, {
+        workers: 2,
+        [RANGE_TUNING]: { rangeRows: 2, fail: { range, how: 'throw' } },
+      });
+      expect(parallel).toEqual(sequential);
+    }
+    expect(sequential.firstBadSeq).toBe(2);
+  });
+
   it('a store file removed under the verifier is verified on the connection that still reads it', async () => {
     const path = await storeOf('removed', 9, 4);
     const store = new SqliteAuditStore(path, { readonly: true });
