@@ -100,7 +100,8 @@ export async function run({ mode = 'quick' } = {}) {
     const verifyWith = (driver) => async () => {
       const store = new SqliteAuditStore(path, { readonly: true, driver });
       const t0 = process.hrtime.bigint();
-      const result = await verifyAuditStore(store);
+      // On this thread: worker threads open the file with the default driver, not this one.
+      const result = await verifyAuditStore(store, { workers: 1 });
       const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
       await store.close();
       if (!result.ok) throw new Error(`driver bench: verify with ${driver} failed`);

@@ -111,7 +111,8 @@ function chainHex(prevHex: string, leaf: string): string {
 
 const HEX32 = /^[0-9a-f]{64}$/;
 
-function hexOf(value: unknown): string | undefined {
+/** A hash column as hex (a BLOB as the hex of its bytes); undefined for anything else. @internal */
+export function hexOf(value: unknown): string | undefined {
   if (typeof value === 'string') return value;
   if (value instanceof Uint8Array) return Buffer.from(value).toString('hex');
   return undefined;
@@ -122,6 +123,55 @@ function seqOf(value: unknown): number {
   if (typeof value === 'bigint') return Number(value);
   if (typeof value === 'string' && /^[0-9]+$/.test(value)) return Number(value);
   return Number.NaN;
+}
+
+/**
+ * Why `row` cannot be the next link of `origin`'s log of `size` rows whose last hash is `lastHex`:
+ * its seq, origin or prev_hash (not its contents). {@link LogState.appendStored} checks these first;
+ * verification in ranges checks them on the first row of each range against the end of the one before.
+ * @internal
+ */
+export function linkFault(
+  origin: string,
+  size: number,
+  lastHex: string,
+  row: Pick<StoredRow, 'seq' | 'origin' | 'prev_hash'>,
+): ChainFault | undefined {
+  const expected = size + 1;
+  const seq = seqOf(row.seq);
+  if (!Number.isSafeInteger(seq) || seq < 1) {
+    return {
+      code: 'row.seq_invalid',
+      seq: expected,
+      reason: `seq ${expected}: the next row has no valid seq (${String(row.seq)})`,
+    };
+  }
+  if (row.origin !== origin) {
+    return {
+      code: 'row.origin_mismatch',
+      seq,
+      reason: `seq ${seq}: row belongs to origin ${JSON.stringify(row.origin)}, not ${JSON.stringify(origin)} (row moved or edited)`,
+    };
+  }
+  if (seq > expected) {
+    const what = seq === expected + 1 ? `seq ${expected}: missing` : `seq ${expected}..${seq - 1}: missing`;
+    return {
+      code: 'row.missing',
+      seq: expected,
+      reason: `${what} (row deleted); the next row is seq ${seq}`,
+    };
+  }
+  if (seq < expected) {
+    return { code: 'row.duplicate', seq, reason: `seq ${seq}: appears twice (row duplicated or inserted)` };
+  }
+  if (hexOf(row.prev_hash) !== lastHex) {
+    const reason =
+      seq === 1
+        ? `seq 1: prev_hash is not the genesis hash (rows deleted or inserted before it)`
+        : `seq ${seq}: prev_hash does not link to seq ${seq - 1} (row inserted, deleted, reordered or replaced)`;
+    return { code: 'row.chain_broken', seq, reason };
+  }
+  return undefined;
 }
 
 /** The JSON form of a {@link LogState}, for a store's meta table. */
@@ -212,40 +262,9 @@ export class LogState {
    * its contents) and appends it if so; otherwise returns the fault and leaves the state unchanged.
    */
   appendStored(row: LogRow): ChainFault | undefined {
-    const expected = this.#size + 1;
-    const seq = seqOf(row.seq);
-    if (!Number.isSafeInteger(seq) || seq < 1) {
-      return {
-        code: 'row.seq_invalid',
-        seq: expected,
-        reason: `seq ${expected}: the next row has no valid seq (${String(row.seq)})`,
-      };
-    }
-    if (row.origin !== this.origin) {
-      return {
-        code: 'row.origin_mismatch',
-        seq,
-        reason: `seq ${seq}: row belongs to origin ${JSON.stringify(row.origin)}, not ${JSON.stringify(this.origin)} (row moved or edited)`,
-      };
-    }
-    if (seq > expected) {
-      const what = seq === expected + 1 ? `seq ${expected}: missing` : `seq ${expected}..${seq - 1}: missing`;
-      return {
-        code: 'row.missing',
-        seq: expected,
-        reason: `${what} (row deleted); the next row is seq ${seq}`,
-      };
-    }
-    if (seq < expected) {
-      return { code: 'row.duplicate', seq, reason: `seq ${seq}: appears twice (row duplicated or inserted)` };
-    }
-    if (hexOf(row.prev_hash) !== this.#lastHex) {
-      const reason =
-        seq === 1
-          ? `seq 1: prev_hash is not the genesis hash (rows deleted or inserted before it)`
-          : `seq ${seq}: prev_hash does not link to seq ${seq - 1} (row inserted, deleted, reordered or replaced)`;
-      return { code: 'row.chain_broken', seq, reason };
-    }
+    const link = linkFault(this.origin, this.#size, this.#lastHex, row);
+    if (link) return link;
+    const seq = this.#size + 1;
     if (isPrerendered(row)) {
       if (row.canonical !== undefined) {
         const leaf = sha256Digest(`\u0000${row.canonical}`, 'binary');
@@ -334,6 +353,22 @@ export class LogState {
       throw new ChainError(`log state: ${(err as Error).message}`);
     }
     state.#merkle = merkle;
+    state.#size = size;
+    state.#lastHex = lastHash;
+    return state;
+  }
+
+  /**
+   * A state for checking the rows after row `size` of a log, whose hash is `lastHash`, without the rows
+   * before it: one range of a log verified in ranges (docs/log-format.md, "Verification"). Its Merkle
+   * frontier holds only the rows appended to it, so `root()`, `checkpoint()` and `snapshot()` are the
+   * range's subtrees, not the log's; the caller combines them.
+   * @internal
+   */
+  static forRange(origin: string, size: number, lastHash: string): LogState {
+    if (!Number.isSafeInteger(size) || size < 0) throw new ChainError(`log range: bad start ${size}`);
+    if (!HEX32.test(lastHash)) throw new ChainError('log range: lastHash is not 64 lowercase hex digits');
+    const state = new LogState(origin);
     state.#size = size;
     state.#lastHex = lastHash;
     return state;

@@ -99,6 +99,27 @@ export class MerkleFrontier {
     this.#size += 1;
   }
 
+  /**
+   * Appends the root of a perfect subtree of `2^height` leaves, as hex, computed elsewhere (one range of
+   * a log verified in ranges): the same frontier as appending its leaves one by one. The subtree must
+   * start where the tree ends and be aligned there (`size` a multiple of `2^height`), as each subtree
+   * of a range's own frontier is when the range starts at a multiple of a power of two not below its
+   * length.
+   */
+  appendSubtree(rootHex: string, height: number): void {
+    const width = 2 ** height;
+    if (!Number.isInteger(height) || height < 0 || this.#size % width !== 0) {
+      throw new RangeError(`Merkle frontier: a subtree of ${width} leaves cannot follow ${this.#size}`);
+    }
+    if (!HEX32.test(rootHex)) throw new RangeError('Merkle frontier: subtree root is not hex');
+    let node = Buffer.from(rootHex, 'hex').toString('latin1');
+    for (let s = this.#size / width; s % 2 === 1; s = (s - 1) / 2) {
+      node = nodeHashBinary(this.#nodes.pop()!, node);
+    }
+    this.#nodes.push(node);
+    this.#size += width;
+  }
+
   /** The RFC 6962 Merkle tree hash of all leaves so far ({@link EMPTY_ROOT} when there are none). */
   root(): Buffer {
     const nodes = this.#nodes;

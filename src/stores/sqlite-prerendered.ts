@@ -59,9 +59,16 @@ function canonicalText(head: unknown, num: unknown, tail: unknown): string | und
   return `${head.slice(0, -1)}${KEY}${JSON.stringify(num)},${tail.slice(1)}`;
 }
 
+/** The seqs a read covers: after `after`, up to `upTo` when given (else to the end of the log). */
+export interface SeqRange {
+  after: number;
+  upTo?: number;
+}
+
 /**
- * One origin's rows in seq order, in batches, prerendered. Where SQLite cannot render a row (a BLOB
- * written into a column makes `json_object` fail), the rest of the log comes from `wholeRows`.
+ * One origin's rows in seq order, in batches, prerendered: all of them, or those of `range`. Where
+ * SQLite cannot render a row (a BLOB written into a column makes `json_object` fail), the rest comes
+ * from `wholeRows`, which must keep to the same range.
  */
 export function* readPrerendered(
   db: SqliteDatabase,
@@ -71,13 +78,15 @@ export function* readPrerendered(
     wholeRows: (afterSeq: number) => Iterable<StoredRow[]>;
     guard: <T>(fn: () => T) => T;
   },
+  range: SeqRange = { after: 0 },
 ): Generator<LogRow[]> {
   if (!PRERENDER_MATCHES_SCHEMA) {
-    yield* store.wholeRows(0);
+    yield* store.wholeRows(range.after);
     return;
   }
+  const upTo = range.upTo === undefined ? '' : ` AND seq <= ${rangeBound(range.upTo)}`;
   const batch = db.prepare(
-    `SELECT ${PRERENDERED_COLUMNS} FROM audit_events WHERE origin = ? AND seq > ? ORDER BY seq LIMIT ?`,
+    `SELECT ${PRERENDERED_COLUMNS} FROM audit_events WHERE origin = ? AND seq > ?${upTo} ORDER BY seq LIMIT ?`,
   );
   batch.raw(true);
   const one = db.prepare(`SELECT ${TABLE_COLUMNS.join(', ')} FROM audit_events WHERE origin = ? AND seq = ?`);
@@ -85,7 +94,7 @@ export function* readPrerendered(
   const gone = (seq: number): StoredRow => ({ origin, seq, prev_hash: '', hash: '' });
   const full = (seq: number): StoredRow =>
     store.guard(() => one.get(origin, seq) as StoredRow | undefined) ?? gone(seq);
-  let after = 0;
+  let after = range.after;
   for (;;) {
     let raw: unknown[][];
     try {
@@ -99,4 +108,10 @@ export function* readPrerendered(
     after = raw[raw.length - 1]![0] as number;
     if (raw.length < batchSize) return;
   }
+}
+
+/** A range bound, written into the SQL text: a whole number, so nothing else can be. */
+export function rangeBound(n: number): string {
+  if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`seq range bound ${n} is not a whole number`);
+  return String(n);
 }

@@ -17,7 +17,6 @@ import type { SyncAuditLogReader, SyncAuditLogWriter } from './capabilities.js';
 import { resolveCheckpointKey, sqliteKeyDir } from './checkpoint-key.js';
 import { LogWriterCore } from './log-writer-core.js';
 import { buildQuery, TABLE_COLUMNS } from './query-sql.js';
-import { RAW_ROWS_MATCH_SCHEMA, rowsFromColumns } from './row-from-columns.js';
 import {
   openSqlite,
   type SqliteDatabase,
@@ -26,6 +25,7 @@ import {
   type Transaction,
 } from './sqlite-driver.js';
 import { readPrerendered } from './sqlite-prerendered.js';
+import { readWholeRows } from './sqlite-rows.js';
 import { ensureSqliteSchema, initStoreMeta, storedOrigin } from './sqlite-schema.js';
 import { sqliteStructureProblems } from './sqlite-structure.js';
 import { StoreListeners } from './store-listeners.js';
@@ -229,22 +229,7 @@ export class SqliteAuditStore implements AuditStore, SyncAuditLogWriter, SyncAud
 
   /** {@link readLog}, synchronously: verification then needs no await per batch. */
   *readLogSync(origin: string, batchSize = 5000, fromSeq = 0): Generator<StoredAuditEvent[]> {
-    const stmt = this.db.prepare(
-      `SELECT ${TABLE_COLUMNS.join(', ')} FROM audit_events WHERE origin = ? AND seq > ? ORDER BY seq LIMIT ?`,
-    );
-    if (RAW_ROWS_MATCH_SCHEMA) stmt.raw(true);
-    let after = fromSeq;
-    for (;;) {
-      const rows = this.guard(() =>
-        RAW_ROWS_MATCH_SCHEMA
-          ? rowsFromColumns(stmt.all(origin, after, batchSize) as unknown[][])
-          : (stmt.all(origin, after, batchSize) as StoredAuditEvent[]),
-      );
-      if (rows.length === 0) return;
-      yield rows;
-      after = rows[rows.length - 1]!.seq;
-      if (rows.length < batchSize) return;
-    }
+    yield* readWholeRows(this.db, origin, batchSize, { after: fromSeq }, (fn) => this.guard(fn));
   }
 
   /**

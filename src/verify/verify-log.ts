@@ -1,6 +1,6 @@
 import { formatFault, fault as makeFault, type VerificationFault } from '../errors/verification-fault.js';
 import type { TrustedKey } from '../keys/keys.js';
-import { type LogRow, LogState } from '../log-format/chain.js';
+import { type ChainFault, type LogRow, LogState } from '../log-format/chain.js';
 import { verifyCheckpoint } from '../log-format/checkpoint.js';
 
 /**
@@ -84,16 +84,34 @@ interface Scheduled {
   external: boolean;
 }
 
-function isBatch(item: LogRow | readonly LogRow[]): item is readonly LogRow[] {
+function isBatch<R>(item: R | readonly R[]): item is readonly R[] {
   return Array.isArray(item);
 }
 
-function isAsync(rows: LogRows): rows is AsyncIterable<LogRow | readonly LogRow[]> {
+function isAsync<R>(rows: ChainItems<R>): rows is AsyncIterable<R | readonly R[]> {
   return typeof (rows as Partial<AsyncIterable<unknown>>)[Symbol.asyncIterator] === 'function';
 }
 
+/**
+ * What {@link verifyChain} advances: a {@link LogState} fed rows, or a log verified in ranges by
+ * worker threads fed each range's summary (`verify-ranges.ts`). After each item `size` is the rows
+ * verified and `root()` their Merkle root.
+ * @internal
+ */
+export interface ChainProgress<R> {
+  readonly size: number;
+  appendStored(item: R): ChainFault | undefined;
+  root(): Buffer;
+}
+
+/** @internal */
+export type ChainItems<R> = Iterable<R | readonly R[]> | AsyncIterable<R | readonly R[]>;
+
 /** Checks each note's form, origin and signature; the good ones become root checks, in size order. */
-function scheduleCheckpoints(input: VerifyLogInput, problems: VerificationFault[]): Scheduled[] {
+function scheduleCheckpoints(
+  input: Omit<VerifyLogInput, 'rows'>,
+  problems: VerificationFault[],
+): Scheduled[] {
   const scheduled: Scheduled[] = [];
   const origin = input.origin;
   const sets: [readonly CheckpointNote[], boolean][] = [
@@ -171,7 +189,19 @@ export function verifyLogResult(t: VerifyLogTally): VerifyLogResult {
  * and why. Throws only for unusable input (an invalid origin, or the row source failing).
  */
 export async function verifyLog(input: VerifyLogInput): Promise<VerifyLogResult> {
-  const state = new LogState(input.origin);
+  return verifyChain(input, new LogState(input.origin), input.rows);
+}
+
+/**
+ * {@link verifyLog} over any {@link ChainProgress}: the one place a log's faults, checkpoint checks
+ * and result are made, whether its rows are checked here or in ranges elsewhere.
+ * @internal
+ */
+export async function verifyChain<R>(
+  input: Omit<VerifyLogInput, 'rows'>,
+  state: ChainProgress<R>,
+  rows: ChainItems<R>,
+): Promise<VerifyLogResult> {
   const origin = input.origin;
   const checkpointFaults: VerificationFault[] = [];
   const pending = scheduleCheckpoints(input, checkpointFaults);
@@ -211,7 +241,7 @@ export async function verifyLog(input: VerifyLogInput): Promise<VerifyLogResult>
     }
   };
 
-  const step = (row: LogRow): boolean => {
+  const step = (row: R): boolean => {
     const f = state.appendStored(row);
     if (f) {
       fault = makeFault(f.code, f.reason, { origin, seq: f.seq });
@@ -221,7 +251,7 @@ export async function verifyLog(input: VerifyLogInput): Promise<VerifyLogResult>
     if (onProgress && state.size % PROGRESS_EVERY === 0) onProgress(state.size);
     return fault !== undefined;
   };
-  const consume = (item: LogRow | readonly LogRow[]): boolean => {
+  const consume = (item: R | readonly R[]): boolean => {
     if (!isBatch(item)) return step(item);
     for (const row of item) if (step(row)) return true;
     return false;
@@ -229,10 +259,10 @@ export async function verifyLog(input: VerifyLogInput): Promise<VerifyLogResult>
 
   checkRoots(); // checkpoints of size 0
   if (!fault) {
-    if (isAsync(input.rows)) {
-      for await (const item of input.rows) if (consume(item)) break;
+    if (isAsync(rows)) {
+      for await (const item of rows) if (consume(item)) break;
     } else {
-      for (const item of input.rows) if (consume(item)) break;
+      for (const item of rows) if (consume(item)) break;
     }
   }
   if (!fault && next < pending.length) {

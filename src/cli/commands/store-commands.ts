@@ -11,12 +11,12 @@ import { readCheckpointNotes } from './checkpoints.js';
 type Out = (s: string) => void;
 
 /**
- * `onbehalf verify STORE [--checkpoint FILE|DIR] [--trusted-keys JWKS]`: exit 0 intact, 1 tampered,
+ * `onbehalf verify STORE [--checkpoint FILE|DIR] [--trusted-keys JWKS] [--workers N]`: exit 0 intact, 1 tampered,
  * 3 not vouched for by the keys or checkpoints given.
  */
 export async function verify(
   store: AuditStore,
-  options: { checkpoints?: string[]; trustedKeys?: string; format?: OutputFormat },
+  options: { checkpoints?: string[]; trustedKeys?: string; format?: OutputFormat; workers?: number },
   out: Out,
   err: Out,
 ): Promise<number> {
@@ -24,7 +24,12 @@ export async function verify(
   const externalCheckpoints = readCheckpointNotes(options.checkpoints ?? []);
   const total = await countRows(store);
   const bar = progressBar(total, err);
-  const result = await verifyAuditStore(store, { trustedKeys, externalCheckpoints, onProgress: bar.update });
+  const result = await verifyAuditStore(store, {
+    trustedKeys,
+    externalCheckpoints,
+    onProgress: bar.update,
+    workers: options.workers,
+  });
   bar.done();
   if (options.format && options.format !== 'table') {
     // For a scheduled check or a SIEM: the whole result, one JSON document (one line with ndjson).

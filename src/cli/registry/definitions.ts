@@ -14,7 +14,7 @@ import { verify } from '../commands/store-commands.js';
 import { witnessCommand, witnessQuorum } from '../commands/witness-command.js';
 import { CliError, EXIT } from '../errors.js';
 import { formatRows } from '../format.js';
-import { outputFormat, positiveSeconds, requireStore, withStore } from './arguments.js';
+import { outputFormat, positiveSeconds, requireStore, wholeNumber, withStore } from './arguments.js';
 import { defineCommand } from './command.js';
 
 const FORMAT = {
@@ -69,12 +69,18 @@ export const verifyCommand = defineCommand({
       value: 'FILE',
       description: "a tlog-policy: a quorum of its witnesses must have cosigned each log's checkpoint",
     },
+    workers: {
+      type: 'string',
+      value: 'N',
+      description: 'threads reading a SQLite store (default: one per core for big logs; 0 or 1: none)',
+    },
   },
   async run({ values, positionals }, { out, err }) {
     const options = {
       checkpoints: values.checkpoint,
       trustedKeys: values['trusted-keys'],
       format: outputFormat(values.format),
+      workers: values.workers === undefined ? undefined : wholeNumber(values.workers, '--workers'),
     };
     const policy = values['witness-policy'];
     if (policy && options.format !== 'table')
