@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -6,9 +7,10 @@ import { Worker } from 'node:worker_threads';
 import { type ChainFault, GENESIS_HASH, LogState, linkFault } from '../log-format/chain.js';
 import { parseCheckpoint } from '../log-format/checkpoint.js';
 import { MerkleFrontier } from '../log-format/merkle.js';
-import { StoreError } from '../stores/audit-store.js';
+import { StoreError, type StructureProblem } from '../stores/audit-store.js';
 import { openSqlite, type SqliteDatabase } from '../stores/sqlite-driver.js';
 import type { AuditLogReader } from './log-reader.js';
+import type { StructureWorkerData, StructureWorkerMessage } from './structure-worker.js';
 import {
   type ChainProgress,
   PROGRESS_EVERY,
@@ -46,6 +48,8 @@ export interface RangeTuning {
   rangeRows?: number;
   /** Make the worker given this range fail: throw, or end its thread. */
   fail?: { range: number; how: 'throw' | 'exit' };
+  /** Make the structure worker fail: throw, or end its thread. */
+  failStructure?: 'throw' | 'exit';
 }
 
 /** The key of {@link RangeTuning} in `verifyAuditStore`'s options. */
@@ -224,12 +228,66 @@ function appendRange(frontier: MerkleFrontier, at: RangeFrontier): void {
     throw new Error(`verify: a range's frontier at ${at.size} does not match its size`);
 }
 
-/** Where the worker entry is: beside this module, or (run from the TypeScript sources) in the build. */
-function workerEntry(): URL {
+/** Where a worker entry is: beside this module, or (run from the TypeScript sources) in the build. */
+function workerEntry(file = 'verify-worker.js'): URL {
   const here = fileURLToPath(import.meta.url);
-  const beside = join(dirname(here), 'verify-worker.js');
+  const beside = join(dirname(here), file);
   if (existsSync(beside)) return pathToFileURL(beside);
-  return pathToFileURL(join(dirname(here), '../../dist/verify/verify-worker.js'));
+  return pathToFileURL(join(dirname(here), '../../dist/verify', file));
+}
+
+/**
+ * The store's structure problems (`structureProblems()`), checked on a worker thread of its own when
+ * the store's logs are verified in ranges, so the whole-file integrity check runs beside the ranges
+ * instead of before them; otherwise by the store itself. The worker failing fails the verification.
+ */
+export async function structureProblemsOf(
+  store: AuditLogReader,
+  options: RangeOptions,
+): Promise<readonly StructureProblem[]> {
+  const path = sqliteFileOf(store);
+  const workers = options.workers ?? availableParallelism();
+  const parallel =
+    path !== undefined &&
+    workers > 1 &&
+    (options.workers !== undefined || totalRows(path) >= PARALLEL_MIN_ROWS);
+  if (!parallel) return (await store.structureProblems?.()) ?? [];
+  const data: StructureWorkerData = { path, fail: options[RANGE_TUNING]?.failStructure };
+  const worker = new Worker(workerEntry('structure-worker.js'), { workerData: data });
+  const fail = (message: string) =>
+    new StoreError(
+      `verify: the worker thread checking the structure of ${path} failed, so the store was not verified: ${message}`,
+      'unusable',
+    );
+  try {
+    const [m] = (await Promise.race([
+      once(worker, 'message'),
+      once(worker, 'exit').then(([code]) => {
+        throw fail(`the thread ended (exit code ${code}) before it answered`);
+      }),
+    ])) as [StructureWorkerMessage];
+    if (m.type === 'error') throw fail(m.message);
+    return m.problems;
+  } catch (err) {
+    if (err instanceof StoreError) throw err;
+    throw fail((err as Error).message);
+  } finally {
+    void worker.terminate();
+  }
+}
+
+/** Rows in the whole file, every log's: whether a structure worker is worth starting. */
+function totalRows(path: string): number {
+  let db: SqliteDatabase | undefined;
+  try {
+    db = openSqlite(path, { readonly: true });
+    return (db.prepare('SELECT count(*) AS n FROM audit_events').get() as { n: number }).n;
+  } catch {
+    // The store's own check, on this thread, says what is wrong with such a file.
+    return 0;
+  } finally {
+    db?.close();
+  }
 }
 
 /**

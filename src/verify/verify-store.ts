@@ -9,7 +9,7 @@ import type { AuditLogReader } from './log-reader.js';
 import { pinnedKeysFor, unboundSignerFault } from './pinned-origins.js';
 import { logVerdict, type StoreLogResult, unvouchedLog, type Verdict } from './verdict.js';
 import { type VerifyLogResult, verifyLogResult } from './verify-log.js';
-import { verifyStoredLog } from './verify-ranges.js';
+import { structureProblemsOf, verifyStoredLog } from './verify-ranges.js';
 
 export type { StoreLogResult, UnanchoredTail, Verdict } from './verdict.js';
 
@@ -75,7 +75,9 @@ export async function verifyAuditStore(
   options: VerifyStoreOptions = {},
 ): Promise<VerifyStoreResult> {
   const keySource = options.trustedKeys ? 'pinned' : 'store';
-  const database = (await store.structureProblems?.()) ?? [];
+  // Beside the logs' ranges when those run on worker threads; awaited before any verdict is made.
+  const structure = structureProblemsOf(store, options);
+  structure.catch(() => undefined);
   const recorded = options.trustedKeys ?? (await store.recordedKeys());
   // A store that binds keys to writers trusts, for each log, only the keys of the writer that owns it.
   // Pinned keys vouch for a log only when bound to its origin (docs/trust-model.md).
@@ -90,6 +92,7 @@ export async function verifyAuditStore(
   const origins = new Set([...(await store.origins()), ...checkpoints.map((c) => c.origin)]);
   const context = { pinned: keySource === 'pinned', anchors: external.length };
   const logs: StoreLogResult[] = [];
+  const verified: VerifyLogResult[] = [];
   let done = 0;
   for (const origin of [...origins].sort()) {
     let log: VerifyLogResult;
@@ -108,6 +111,11 @@ export async function verifyAuditStore(
       log = missingLog(origin, fault('row.origin_invalid', message, { origin, seq: 1 }));
     }
     done += log.count;
+    verified.push(log);
+  }
+  const database = [...(await structure)];
+  for (const log of verified) {
+    const origin = log.origin;
     let judged = logVerdict(withStructure(log, database), context);
     if (judged.verdict === 'unvouched' && options.trustedKeys) {
       const notes = [...checkpoints, ...external].filter((c) => c.origin === origin).map((c) => c.note);

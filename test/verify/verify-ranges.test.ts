@@ -312,6 +312,23 @@ describe('verification in ranges on worker threads', () => {
     }
   });
 
+  it('the structure check on its own worker thread finds what the store finds on this thread', async () => {
+    const path = await storeOf('structure', 12, 4);
+    tamper(path, (db) => db.exec('CREATE VIEW hidden AS SELECT * FROM audit_events WHERE seq > 3'));
+    const result = await bothWays(path, {}, { rangeRows: 4 });
+    expect(result.verdict).toBe('tampered');
+    expect(result.database.map((p) => p.code)).toContain('store.schema_changed');
+  }, 60_000);
+
+  it('a structure worker that throws or whose thread ends is a verification error, never a verdict', async () => {
+    const path = await storeOf('structure-fails', 9, 4);
+    for (const how of ['throw', 'exit'] as const) {
+      await expect(
+        verifyWith(path, { workers: 2, [RANGE_TUNING]: { rangeRows: 4, failStructure: how } }),
+      ).rejects.toThrow(/worker thread checking the structure of .* failed, so the store was not verified/);
+    }
+  }, 60_000);
+
   it('refuses a workers count that is not a whole number', async () => {
     const path = await storeOf('count', 2, 4);
     await expect(verifyWith(path, { workers: -1 })).rejects.toThrow(/workers must be a whole number/);
@@ -355,7 +372,7 @@ describe('verification in ranges on worker threads', () => {
     expect(bad.stderr).toMatch(/--workers: expected a whole number, got many/);
   }, 60_000);
 
-  it('the worker entry imports the log format and the SQLite reader only: no SDK, exporter or pg', () => {
+  it('the worker entries import the log format and the SQLite reader only: no SDK, exporter or pg', () => {
     const repo = resolve(import.meta.dirname, '../..');
     const seen = new Set<string>();
     const bare = new Set<string>();
@@ -370,9 +387,10 @@ describe('verification in ranges on worker threads', () => {
       }
     };
     walk(join(repo, 'dist/verify/verify-worker.js'));
+    walk(join(repo, 'dist/verify/structure-worker.js'));
     const files = [...seen].map((f) => f.slice(join(repo, 'dist/').length));
     expect(
-      files.filter((f) => !/^(log-format|stores|pipeline|errors|verify\/verify-worker)/.test(f)),
+      files.filter((f) => !/^(log-format|stores|pipeline|errors|verify\/(verify|structure)-worker)/.test(f)),
     ).toEqual([]);
     expect(files).not.toContain('stores/sqlite-store.js');
     // zod: the event schema the canonical column list is read from.
