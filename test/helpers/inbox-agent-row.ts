@@ -1,3 +1,5 @@
+import { type AuditEvent, auditEvent } from '../../src/pipeline/event.js';
+
 // The row the seed story's attribution leaves in the audit store: Tom's inbox-agent (nhi:agent-7f3,
 // owned by Tom), acting on Tom's behalf because of email msg-8821. One copy for every test that
 // expects or writes it.
@@ -22,4 +24,28 @@ export function inboxAgentColumns<K extends keyof typeof attributedToInboxAgent>
     typeof attributedToInboxAgent,
     K
   >;
+}
+
+/**
+ * The `i`th of a run of the inbox agent's actions (`step_i` on `item-i`, one second apart), with the
+ * other columns at their defaults; `tag` keeps two runs' event ids apart.
+ */
+export function inboxAgentStep(i: number, tag: string): AuditEvent {
+  return auditEvent({
+    ...inboxAgentColumns(
+      'record_type',
+      'actor_type',
+      'actor_id',
+      'on_behalf_of',
+      'trigger_type',
+      'trigger_id',
+    ),
+    event_id: `evt-${tag}-${i}`,
+    timestamp: new Date(Date.UTC(2026, 0, 1, 3, 14, i)).toISOString(),
+    action: `step_${i}`,
+    target: `item-${i}`,
+    risk_tier: 0,
+    result: 'ok',
+    provenance: 'local',
+  });
 }

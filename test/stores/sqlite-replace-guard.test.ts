@@ -5,10 +5,11 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type AuditEvent, auditEvent } from '../../src/pipeline/event.js';
+import type { AuditEvent } from '../../src/pipeline/event.js';
 import { SqliteAuditStore } from '../../src/stores/sqlite-store.js';
 import { verifyAuditStore } from '../../src/verify/verify-store.js';
 import { tempDir, testSigningKey } from '../helpers/audit.js';
+import { inboxAgentStep } from '../helpers/inbox-agent-row.js';
 import { createLegacyStore } from '../helpers/legacy-store.js';
 
 const REFUSED = 'audit_events is append-only: replacing a row refused';
@@ -24,21 +25,7 @@ afterEach(() => {
 });
 
 function event(i: number): AuditEvent {
-  return auditEvent({
-    event_id: `evt-g-${i}`,
-    record_type: 'action',
-    timestamp: new Date(Date.UTC(2026, 0, 1, 3, 14, i)).toISOString(),
-    actor_type: 'agent',
-    actor_id: 'nhi:agent-7f3',
-    on_behalf_of: 'tom',
-    trigger_type: 'email',
-    trigger_id: 'msg-8821',
-    action: `step_${i}`,
-    target: `item-${i}`,
-    risk_tier: 0,
-    result: 'ok',
-    provenance: 'local',
-  });
+  return inboxAgentStep(i, 'g');
 }
 
 async function append(from: number, n: number): Promise<void> {
