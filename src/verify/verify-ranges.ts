@@ -48,6 +48,8 @@ export interface RangeTuning {
   rangeRows?: number;
   /** Make the worker given this range fail: throw, or end its thread. */
   fail?: { range: number; how: 'throw' | 'exit' };
+  /** Hold this range back for `ms` before checking it, so later ranges finish (or fail) first. */
+  delay?: { range: number; ms: number };
   /** Make the structure worker fail: throw, or end its thread. */
   failStructure?: 'throw' | 'exit';
 }
@@ -100,6 +102,7 @@ export async function verifyStoredLog(
       marks: checkpointSizes(input),
       progressEvery: PROGRESS_EVERY,
       fail: tuning.fail,
+      delay: tuning.delay,
     },
     tasks,
     Math.min(workers, count),
@@ -300,6 +303,8 @@ class RangePool {
   readonly #tasks: RangeTask[];
   #queued = 0;
   #failure: Error | undefined;
+  /** The range the failure is at: ranges before it are still checked by the workers holding them. */
+  #failedAt = Number.POSITIVE_INFINITY;
   #waiting: { range: number; resolve: (r: RangeResult) => void; reject: (e: Error) => void } | undefined;
   #closing = false;
   #progress = 0;
@@ -318,8 +323,11 @@ class RangePool {
   #start(entry: URL): void {
     const worker = new Worker(entry, { workerData: this.data });
     this.#workers.push(worker);
+    // The range this worker holds: a thread that dies takes only that range with it.
+    let current: number | undefined;
     const give = () => {
       const task = this.#tasks[this.#queued];
+      current = task?.range;
       if (task) {
         this.#queued++;
         worker.postMessage(task);
@@ -334,17 +342,21 @@ class RangePool {
         this.#results.set(m.result.range, m.result);
         give();
         this.#settle();
-      } else this.#fail(m.range, m.message);
+      } else this.#fail(m.range >= 0 ? m.range : current, m.message);
     });
-    worker.on('error', (err) => this.#fail(undefined, `the thread failed: ${err.message}`));
+    worker.on('error', (err) => this.#fail(current, `the thread failed: ${err.message}`));
     worker.on('exit', (code) => {
       if (!this.#closing)
-        this.#fail(undefined, `the thread ended (exit code ${code}) before its ranges were checked`);
+        this.#fail(current, `the thread ended (exit code ${code}) before its ranges were checked`);
     });
   }
 
   #fail(range: number | undefined, message: string): void {
-    if (this.#failure || this.#closing) return;
+    if (this.#closing) return;
+    // A thread that held no range fails every range not handed out yet.
+    const at = range ?? this.#queued;
+    if (at >= this.#failedAt) return;
+    this.#failedAt = at;
     const task = range === undefined ? undefined : this.#tasks[range];
     const where = task
       ? `seq ${task.after + 1}..${task.upTo ?? 'end'} of log ${JSON.stringify(this.data.origin)}`
@@ -365,7 +377,7 @@ class RangePool {
       this.#waiting = undefined;
       this.#results.delete(waiting.range);
       waiting.resolve(result);
-    } else if (this.#failure) {
+    } else if (this.#failure && waiting.range >= this.#failedAt) {
       this.#waiting = undefined;
       waiting.reject(this.#failure);
     }

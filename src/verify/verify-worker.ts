@@ -19,6 +19,8 @@ export interface RangeWorkerData {
   progressEvery: number;
   /** Tests only: fail on this range, by throwing or by ending the thread. */
   fail?: { range: number; how: 'throw' | 'exit' };
+  /** Tests only: hold this range back for `ms` before checking it, so later ranges finish first. */
+  delay?: { range: number; ms: number };
 }
 
 /** One range to check: the rows with `after < seq ≤ upTo` (no upper bound for the last range). */
@@ -146,6 +148,9 @@ function serve(port: NonNullable<typeof parentPort>, data: RangeWorkerData): voi
       return;
     }
     try {
+      if (data.delay?.range === task.range) {
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, data.delay.ms);
+      }
       if (data.fail?.range === task.range) {
         if (data.fail.how === 'exit') process.exit(70);
         throw new Error('forced failure');

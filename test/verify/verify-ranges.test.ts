@@ -298,6 +298,28 @@ describe('verification in ranges on worker threads', () => {
     expect(sequential.firstBadSeq).toBe(2);
   });
 
+  it('a later range failing first still waits for the earlier range that holds the fault', async () => {
+    const path = anchored.freshCopy();
+    tamper(path, (db) => db.prepare("UPDATE audit_events SET target = 'x' WHERE seq = 2").run());
+    const sequential = await verifyWith(path, { workers: 0 });
+    for (const how of ['throw', 'exit'] as const) {
+      const parallel = await verifyWith(path, {
+        workers: 2,
+        // Range 0 (seq 1..2, the fault) is still being checked when range 1's worker fails.
+        [RANGE_TUNING]: { rangeRows: 2, delay: { range: 0, ms: 400 }, fail: { range: 1, how } },
+      });
+      expect(parallel).toEqual(sequential);
+    }
+    // And without a fault before it, the failure is the outcome: an error, never a verdict.
+    const intact = anchored.freshCopy();
+    await expect(
+      verifyWith(intact, {
+        workers: 2,
+        [RANGE_TUNING]: { rangeRows: 2, delay: { range: 0, ms: 400 }, fail: { range: 1, how: 'throw' } },
+      }),
+    ).rejects.toThrow(/worker thread verifying seq 3\.\.4 .* failed/);
+  });
+
   it('a store file removed under the verifier is verified on the connection that still reads it', async () => {
     const path = await storeOf('removed', 9, 4);
     const store = new SqliteAuditStore(path, { readonly: true });
