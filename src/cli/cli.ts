@@ -1,8 +1,8 @@
 import { OnbehalfError } from '../errors/onbehalf-error.js';
+import { terminalSafe } from '../text/safe-text.js';
 import { CliError, EXIT, exitCodeOf } from './errors.js';
 import { commandHelp, parseCommand } from './registry/command.js';
 import { findCommand, usage } from './registry/registry.js';
-import { terminalSafe } from './safe-text.js';
 
 /** Writes to stdout; every byte printed is escaped for a terminal first (see `safe-text.ts`). */
 export const out = (s: string) => void process.stdout.write(terminalSafe(s));

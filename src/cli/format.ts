@@ -1,5 +1,5 @@
 import type { StoredAuditEvent } from '../pipeline/event.js';
-import { oneLine } from './safe-text.js';
+import { oneLine } from '../text/safe-text.js';
 
 /** Output formats of `query`, `sql` and `timeline`. */
 export type OutputFormat = 'table' | 'json' | 'ndjson';

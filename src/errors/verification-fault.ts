@@ -152,7 +152,7 @@ export interface VerificationFault {
 
 /**
  * A fault as a person reads it: its message, then its code to look up in docs/verification-faults.md.
- * Not sanitized: output to a terminal goes through the CLI's safe-text helpers.
+ * Not sanitized: output to a terminal goes through src/text/safe-text.ts.
  */
 export function formatFault(fault: VerificationFault): string {
   return `${fault.message} [${fault.code}]`;

@@ -7,6 +7,7 @@
 // a broken store does not flood the log while every occurrence is still counted. Never throws.
 import { diag } from '@opentelemetry/api';
 import type { OnbehalfErrorCode } from '../errors/onbehalf-error.js';
+import { oneLine } from '../text/safe-text.js';
 
 /**
  * onbehalf's operational problems, from a closed list: branch on the code, not on the message. Where
@@ -281,13 +282,6 @@ export function describeProblem(problem: OnbehalfProblem): string {
 
 function causeText(cause: unknown): string {
   return cause instanceof Error ? cause.message : String(cause);
-}
-
-// C0 and C1 controls, the bidi controls and the line separators, as `\uXXXX` (as the CLI prints text).
-// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
-const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g;
-function oneLine(text: string): string {
-  return text.replace(UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 function forgetOldest(): void {

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 const SRC = resolve(import.meta.dirname, '../../src');
 
 /** Folders every stage may use: they import nothing but each other. */
-const LEAVES = ['errors', 'conventions', 'otel', 'redaction', 'metrics', 'time'];
+const LEAVES = ['errors', 'conventions', 'otel', 'redaction', 'metrics', 'text', 'time'];
 
 /** The flow, upstream first. */
 const FLOW = [

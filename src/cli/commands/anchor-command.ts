@@ -2,9 +2,9 @@ import { writeFileSync } from 'node:fs';
 import { InconsistentCheckpointError, proveAnchorConsistency } from '../../consistency/anchor-consistency.js';
 import { anchorFiles } from '../../consistency/anchor-dir.js';
 import type { AuditStore } from '../../stores/audit-store.js';
+import { oneLine } from '../../text/safe-text.js';
 import { keepCosignatures, submitToWitness } from '../../witness/submit.js';
 import { CliError, EXIT } from '../errors.js';
-import { oneLine } from '../safe-text.js';
 
 type Out = (s: string) => void;
 

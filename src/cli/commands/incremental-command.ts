@@ -3,9 +3,9 @@ import { type IncrementalLogResult, verifyIncrementally } from '../../consistenc
 import { formatFault } from '../../errors/verification-fault.js';
 import { loadTrustedKeys } from '../../keys/keys.js';
 import type { AuditStore } from '../../stores/audit-store.js';
+import { oneLine } from '../../text/safe-text.js';
 import { CliError, verdictExit } from '../errors.js';
 import type { OutputFormat } from '../format.js';
-import { oneLine } from '../safe-text.js';
 
 type Out = (s: string) => void;
 

@@ -5,8 +5,8 @@ import { isHttpUrl } from '../../report/escape.js';
 import { renderReport } from '../../report/html-report.js';
 import type { ReportScope } from '../../report/model.js';
 import type { AuditStore } from '../../stores/audit-store.js';
+import { oneLine } from '../../text/safe-text.js';
 import { CliError, verdictExit } from '../errors.js';
-import { oneLine } from '../safe-text.js';
 import { readCheckpointNotes } from './checkpoints.js';
 
 /** Where `onbehalf report` writes when `--out` is not given. */

@@ -1,11 +1,11 @@
 import { formatFault } from '../../errors/verification-fault.js';
 import { loadTrustedKeys } from '../../keys/keys.js';
 import { type AuditStore, StoreError } from '../../stores/audit-store.js';
+import { oneLine } from '../../text/safe-text.js';
 import { type StoreLogResult, type VerifyStoreResult, verifyAuditStore } from '../../verify/verify-store.js';
 import { verdictExit } from '../errors.js';
 import type { OutputFormat } from '../format.js';
 import { progressBar } from '../progress.js';
-import { oneLine } from '../safe-text.js';
 import { readCheckpointNotes } from './checkpoints.js';
 
 type Out = (s: string) => void;

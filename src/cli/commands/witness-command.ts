@@ -4,12 +4,12 @@ import { newestAnchor } from '../../consistency/anchor-dir.js';
 import { formatFault } from '../../errors/verification-fault.js';
 import { loadSigningKey, loadTrustedKeys } from '../../keys/keys.js';
 import { parseCheckpoint } from '../../log-format/checkpoint.js';
+import { oneLine } from '../../text/safe-text.js';
 import { cosignerVkey } from '../../witness/cosignature.js';
 import { checkPolicy, PolicyError, parsePolicy, type WitnessPolicy } from '../../witness/policy.js';
 import { withCosignatures } from '../../witness/submit.js';
 import { startWitness } from '../../witness/witness-server.js';
 import { CliError, EXIT } from '../errors.js';
-import { oneLine } from '../safe-text.js';
 
 type Out = (s: string) => void;
 

@@ -1,9 +1,9 @@
 import type { StoredAuditEvent } from '../../pipeline/event.js';
+import { oneLine } from '../../text/safe-text.js';
 import { EXIT } from '../errors.js';
 import { actionLabel, actorLabel, formatRows, triggerLabel } from '../format.js';
 import { outputFormat, withStore } from '../registry/arguments.js';
 import { defineCommand } from '../registry/command.js';
-import { oneLine } from '../safe-text.js';
 import { actionTime, mergeTimeline, type SourcedRow, type TimelineAction } from './merge.js';
 
 /** A row whose attribution neither this process set nor a verified signature carried. */
