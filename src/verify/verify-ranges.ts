@@ -125,14 +125,29 @@ function sqliteFileOf(store: AuditLogReader): string | undefined {
   return s.location;
 }
 
-/** How many rows the log has, whatever their seqs: the ranges are planned for that many. */
-function rowCount(path: string, origin: string): number {
+/** Whether the file holds enough rows for a structure worker; one that cannot be counted is checked here. */
+function worthAWorker(path: string): boolean {
+  try {
+    return rowCount(path) >= PARALLEL_MIN_ROWS;
+  } catch {
+    // The store's own check, on this thread, says what is wrong with such a file.
+    return false;
+  }
+}
+
+/**
+ * How many rows the log has (every log's, without `origin`), whatever their seqs: the ranges are
+ * planned for that many, and a structure worker is started only for a file worth it.
+ */
+function rowCount(path: string, origin?: string): number {
   let db: SqliteDatabase | undefined;
   try {
     db = openSqlite(path, { readonly: true });
-    return (
-      db.prepare('SELECT count(*) AS n FROM audit_events WHERE origin = ?').get(origin) as { n: number }
-    ).n;
+    const row =
+      origin === undefined
+        ? db.prepare('SELECT count(*) AS n FROM audit_events').get()
+        : db.prepare('SELECT count(*) AS n FROM audit_events WHERE origin = ?').get(origin);
+    return (row as { n: number }).n;
   } catch (err) {
     throw new StoreError(
       `store ${path}: cannot plan verification in ranges: ${(err as Error).message}`,
@@ -250,10 +265,7 @@ export async function structureProblemsOf(
 ): Promise<readonly StructureProblem[]> {
   const path = sqliteFileOf(store);
   const workers = options.workers ?? availableParallelism();
-  const parallel =
-    path !== undefined &&
-    workers > 1 &&
-    (options.workers !== undefined || totalRows(path) >= PARALLEL_MIN_ROWS);
+  const parallel = path !== undefined && workers > 1 && (options.workers !== undefined || worthAWorker(path));
   if (!parallel) return (await store.structureProblems?.()) ?? [];
   const data: StructureWorkerData = { path, fail: options[RANGE_TUNING]?.failStructure };
   const worker = new Worker(workerEntry('structure-worker.js'), { workerData: data });
@@ -276,20 +288,6 @@ export async function structureProblemsOf(
     throw fail((err as Error).message);
   } finally {
     void worker.terminate();
-  }
-}
-
-/** Rows in the whole file, every log's: whether a structure worker is worth starting. */
-function totalRows(path: string): number {
-  let db: SqliteDatabase | undefined;
-  try {
-    db = openSqlite(path, { readonly: true });
-    return (db.prepare('SELECT count(*) AS n FROM audit_events').get() as { n: number }).n;
-  } catch {
-    // The store's own check, on this thread, says what is wrong with such a file.
-    return 0;
-  } finally {
-    db?.close();
   }
 }
 
