@@ -36,6 +36,17 @@ import type {
  * same result.
  */
 
+/**
+ * Worker threads when `workers` is not given: one per core on a machine with more than two, none on
+ * two or fewer, where they measured slower than the calling thread (a 100k-row store: 2.2–2.3 s
+ * against 1.6–1.8 s, `node bench/profile-verify.mjs 2` against `… 1`): the structure check and the
+ * ranges then share two cores, and each thread's start, JIT and GC are not paid back.
+ */
+function defaultWorkers(): number {
+  const cores = availableParallelism();
+  return cores > 2 ? cores : 1;
+}
+
 /** Below this many rows a log is verified on the calling thread unless `workers` asks otherwise. */
 export const PARALLEL_MIN_ROWS = 50_000;
 
@@ -65,7 +76,7 @@ export interface RangeOptions {
 
 /**
  * Verifies one log of `store`: in ranges on worker threads when the store is a SQLite file, more than
- * one worker is asked for (by default: more than one core, and at least {@link PARALLEL_MIN_ROWS}
+ * one worker is asked for (by default: more than two cores, and at least {@link PARALLEL_MIN_ROWS}
  * rows), else with {@link verifyLog} on this thread. PostgreSQL stays on this thread.
  */
 export async function verifyStoredLog(
@@ -77,7 +88,7 @@ export async function verifyStoredLog(
   if (asked !== undefined && (!Number.isSafeInteger(asked) || asked < 0)) {
     throw new RangeError(`verify: workers must be a whole number (0 or 1: no worker threads), got ${asked}`);
   }
-  const workers = asked ?? availableParallelism();
+  const workers = asked ?? defaultWorkers();
   const path = sqliteFileOf(store);
   if (workers <= 1 || path === undefined) return verifyLog(input);
   const state = new RangeState(input.origin);
@@ -264,7 +275,7 @@ export async function structureProblemsOf(
   options: RangeOptions,
 ): Promise<readonly StructureProblem[]> {
   const path = sqliteFileOf(store);
-  const workers = options.workers ?? availableParallelism();
+  const workers = options.workers ?? defaultWorkers();
   const parallel = path !== undefined && workers > 1 && (options.workers !== undefined || worthAWorker(path));
   if (!parallel) return (await store.structureProblems?.()) ?? [];
   const data: StructureWorkerData = { path, fail: options[RANGE_TUNING]?.failStructure };

@@ -72,7 +72,8 @@ export const verifyCommand = defineCommand({
     workers: {
       type: 'string',
       value: 'N',
-      description: 'threads reading a SQLite store (default: one per core for big logs; 0 or 1: none)',
+      description:
+        'threads reading a SQLite store (default: one per core for big logs with over 2 cores; 0 or 1: none)',
     },
   },
   async run({ values, positionals }, { out, err }) {
