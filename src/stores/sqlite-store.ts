@@ -15,6 +15,7 @@ import type {
 import { StoreError } from './audit-store.js';
 import type { SyncAuditLogReader, SyncAuditLogWriter } from './capabilities.js';
 import { resolveCheckpointKey, sqliteKeyDir } from './checkpoint-key.js';
+import { fileIdentity } from './file-identity.js';
 import { LogWriterCore } from './log-writer-core.js';
 import { buildQuery, TABLE_COLUMNS } from './query-sql.js';
 import {
@@ -68,6 +69,11 @@ type Row = Record<string, unknown>;
 export class SqliteAuditStore implements AuditStore, SyncAuditLogWriter, SyncAuditLogReader {
   readonly kind = 'sqlite' as const;
   readonly location: string;
+  /**
+   * The file this store opened (device and inode; undefined in memory), so that another connection
+   * opening {@link location} again can check it is the same file (see `file-identity.ts`).
+   */
+  readonly fileIdentity: string | undefined;
   readonly origin: string;
   private readonly db: SqliteDatabase;
   private readonly readonly: boolean;
@@ -91,6 +97,7 @@ export class SqliteAuditStore implements AuditStore, SyncAuditLogWriter, SyncAud
     this.readonly = options.readonly ?? false;
     try {
       this.db = openSqlite(path, { readonly: this.readonly, driver: options.driver });
+      this.fileIdentity = fileIdentity(path);
     } catch (err) {
       throw new StoreError(
         `store ${path}: cannot open: ${describe(err)}`,

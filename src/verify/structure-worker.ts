@@ -4,12 +4,15 @@
 // runs before the ranges, but beside them. It loads the SQLite driver and the structure check only.
 import { parentPort, workerData } from 'node:worker_threads';
 import type { StructureProblem } from '../stores/audit-store.js';
+import { openSameFile } from '../stores/file-identity.js';
 import { openSqlite, type SqliteDriverName } from '../stores/sqlite-driver.js';
 import { sqliteStructureProblems } from '../stores/sqlite-structure.js';
 
 /** What the structure worker is started with. */
 export interface StructureWorkerData {
   path: string;
+  /** The file the store opened (`file-identity.ts`): any other file at `path` is refused. */
+  identity: string;
   driver?: SqliteDriverName;
   /** Tests only: fail by throwing or by ending the thread. */
   fail?: 'throw' | 'exit';
@@ -24,7 +27,9 @@ function check(data: StructureWorkerData): StructureWorkerMessage {
   try {
     if (data.fail === 'exit') process.exit(70);
     if (data.fail === 'throw') throw new Error('forced failure');
-    const db = openSqlite(data.path, { readonly: true, driver: data.driver });
+    const db = openSameFile(data.path, data.identity, () =>
+      openSqlite(data.path, { readonly: true, driver: data.driver }),
+    );
     try {
       return { type: 'done', problems: sqliteStructureProblems(db) };
     } finally {

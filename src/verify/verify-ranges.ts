@@ -8,6 +8,7 @@ import { type ChainFault, GENESIS_HASH, LogState, linkFault } from '../log-forma
 import { parseCheckpoint } from '../log-format/checkpoint.js';
 import { MerkleFrontier } from '../log-format/merkle.js';
 import { StoreError, type StructureProblem } from '../stores/audit-store.js';
+import { fileIdentity, openSameFile } from '../stores/file-identity.js';
 import { openSqlite, type SqliteDatabase } from '../stores/sqlite-driver.js';
 import type { AuditLogReader } from './log-reader.js';
 import type { StructureWorkerData, StructureWorkerMessage } from './structure-worker.js';
@@ -89,10 +90,10 @@ export async function verifyStoredLog(
     throw new RangeError(`verify: workers must be a whole number (0 or 1: no worker threads), got ${asked}`);
   }
   const workers = asked ?? defaultWorkers();
-  const path = sqliteFileOf(store);
-  if (workers <= 1 || path === undefined) return verifyLog(input);
+  const file = sqliteFileOf(store);
+  if (workers <= 1 || file === undefined) return verifyLog(input);
   const state = new RangeState(input.origin);
-  const rows = rowCount(path, input.origin);
+  const rows = rowCount(file, input.origin);
   if (asked === undefined && rows < PARALLEL_MIN_ROWS) return verifyLog(input);
   const tuning = options[RANGE_TUNING] ?? {};
   const rangeRows = tuning.rangeRows ?? rangeSize(rows, workers);
@@ -107,7 +108,8 @@ export async function verifyStoredLog(
   }
   const pool = new RangePool(
     {
-      path,
+      path: file.path,
+      identity: file.identity,
       origin: input.origin,
       batchSize: 5000,
       marks: checkpointSizes(input),
@@ -128,18 +130,28 @@ export async function verifyStoredLog(
   }
 }
 
-/** The SQLite file a store reads, when other connections can open it too. */
-function sqliteFileOf(store: AuditLogReader): string | undefined {
-  const s = store as Partial<{ kind: string; location: string }>;
-  if (s.kind !== 'sqlite' || typeof s.location !== 'string' || s.location === ':memory:') return undefined;
-  if (s.location.startsWith('file:') || !existsSync(s.location)) return undefined;
-  return s.location;
+/** The SQLite file a store reads, and which file it is. */
+interface StoreFile {
+  path: string;
+  identity: string;
+}
+
+/**
+ * The SQLite file a store reads, when other connections can open it too: only while its path still
+ * names the file the store opened (a file swapped in under the same name is verified nowhere but on
+ * the store's own connection, which still reads the file it opened).
+ */
+function sqliteFileOf(store: AuditLogReader): StoreFile | undefined {
+  const s = store as Partial<{ kind: string; location: string; fileIdentity: string }>;
+  if (s.kind !== 'sqlite' || typeof s.location !== 'string' || s.fileIdentity === undefined) return undefined;
+  if (fileIdentity(s.location) !== s.fileIdentity) return undefined;
+  return { path: s.location, identity: s.fileIdentity };
 }
 
 /** Whether the file holds enough rows for a structure worker; one that cannot be counted is checked here. */
-function worthAWorker(path: string): boolean {
+function worthAWorker(file: StoreFile): boolean {
   try {
-    return rowCount(path) >= PARALLEL_MIN_ROWS;
+    return rowCount(file) >= PARALLEL_MIN_ROWS;
   } catch {
     // The store's own check, on this thread, says what is wrong with such a file.
     return false;
@@ -150,10 +162,10 @@ function worthAWorker(path: string): boolean {
  * How many rows the log has (every log's, without `origin`), whatever their seqs: the ranges are
  * planned for that many, and a structure worker is started only for a file worth it.
  */
-function rowCount(path: string, origin?: string): number {
+function rowCount({ path, identity }: StoreFile, origin?: string): number {
   let db: SqliteDatabase | undefined;
   try {
-    db = openSqlite(path, { readonly: true });
+    db = openSameFile(path, identity, () => openSqlite(path, { readonly: true }));
     const row =
       origin === undefined
         ? db.prepare('SELECT count(*) AS n FROM audit_events').get()
@@ -274,11 +286,12 @@ export async function structureProblemsOf(
   store: AuditLogReader,
   options: RangeOptions,
 ): Promise<readonly StructureProblem[]> {
-  const path = sqliteFileOf(store);
+  const file = sqliteFileOf(store);
   const workers = options.workers ?? defaultWorkers();
-  const parallel = path !== undefined && workers > 1 && (options.workers !== undefined || worthAWorker(path));
+  const parallel = file !== undefined && workers > 1 && (options.workers !== undefined || worthAWorker(file));
   if (!parallel) return (await store.structureProblems?.()) ?? [];
-  const data: StructureWorkerData = { path, fail: options[RANGE_TUNING]?.failStructure };
+  const { path, identity } = file;
+  const data: StructureWorkerData = { path, identity, fail: options[RANGE_TUNING]?.failStructure };
   const worker = new Worker(workerEntry('structure-worker.js'), { workerData: data });
   const fail = (message: string) =>
     new StoreError(

@@ -4,6 +4,7 @@
 // given. It loads the log format and the SQLite reader only: no SDK, exporter or PostgreSQL driver.
 import { parentPort, workerData } from 'node:worker_threads';
 import { type ChainFault, hexOf, LogState, type StoredRow } from '../log-format/chain.js';
+import { openSameFile } from '../stores/file-identity.js';
 import { openSqlite, type SqliteDatabase, type SqliteDriverName } from '../stores/sqlite-driver.js';
 import { readPrerendered } from '../stores/sqlite-prerendered.js';
 import { readWholeRows } from '../stores/sqlite-rows.js';
@@ -11,6 +12,8 @@ import { readWholeRows } from '../stores/sqlite-rows.js';
 /** What a worker is started with. */
 export interface RangeWorkerData {
   path: string;
+  /** The file the store opened (`file-identity.ts`): any other file at `path` is refused. */
+  identity: string;
   driver?: SqliteDriverName;
   origin: string;
   batchSize: number;
@@ -132,7 +135,9 @@ function describeSqlite(err: unknown): string {
 function serve(port: NonNullable<typeof parentPort>, data: RangeWorkerData): void {
   let db: SqliteDatabase;
   try {
-    db = openSqlite(data.path, { readonly: true, driver: data.driver });
+    db = openSameFile(data.path, data.identity, () =>
+      openSqlite(data.path, { readonly: true, driver: data.driver }),
+    );
   } catch (err) {
     port.postMessage({
       type: 'error',

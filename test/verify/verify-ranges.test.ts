@@ -1,7 +1,7 @@
 // Verification in ranges on worker threads (verify-ranges.ts) against the sequential verifier on the
 // same real SQLite files: intact stores of sizes around range boundaries, every tamper class of the
 // adversarial suite at seqs on either side of a boundary, and workers that fail.
-import { readFileSync, rmSync, unlinkSync } from 'node:fs';
+import { copyFileSync, readFileSync, renameSync, rmSync, unlinkSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -333,6 +333,27 @@ describe('verification in ranges on worker threads', () => {
       await store.close();
     }
   });
+
+  it("a clean copy swapped in under the store's name is not what gets verified: the store's own file is", async () => {
+    const path = await storeOf('swapped', 12, 4);
+    const clean = join(dir, 'swapped-clean.db');
+    copyFileSync(path, clean);
+    // The file the store opens hides rows behind a view; a clean copy takes its name afterwards.
+    tamper(path, (db) => db.exec('CREATE VIEW hidden AS SELECT * FROM audit_events WHERE seq > 3'));
+    const store = new SqliteAuditStore(path, { readonly: true });
+    try {
+      const sequential = await verifyAuditStore(store, { workers: 0 });
+      renameSync(clean, path);
+      const parallel = await verifyAuditStore(store, {
+        workers: 2,
+        [RANGE_TUNING]: { rangeRows: 4 },
+      } as VerifyStoreOptions & RangeOptions);
+      expect(sequential.verdict).toBe('tampered');
+      expect(parallel).toEqual(sequential);
+    } finally {
+      await store.close();
+    }
+  }, 60_000);
 
   it('the structure check on its own worker thread finds what the store finds on this thread', async () => {
     const path = await storeOf('structure', 12, 4);
